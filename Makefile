@@ -1,0 +1,53 @@
+# megamarket: one PGXS extension, one shared library.
+#
+#   make && make install        build and install (PG_CONFIG selects the server)
+#   scripts/test                everything: dependencies, build, pg_regress + TAP
+#   make installcheck           the tests alone, against the installed build
+#                               (starts its own instance; run as a non-root user)
+
+EXTENSION  = megamarket
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = megamarket
+
+# Module sources. Each module keeps its C and its SQL side by side in src/<module>/.
+OBJS = \
+	src/megamarket.o
+
+# The install script is joined from the module SQL in this order (dependencies first).
+SQL_PARTS = \
+	src/megamarket.sql \
+	src/warehouse/warehouse.sql
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard $(EXTENSION)--*--*.sql)
+
+# pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
+REGRESS = extension warehouse_schema warehouse_constraints fill_dates
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
+	--inputdir=. --outputdir=.
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+LIBS_PC = libsecp256k1 libcurl gsl libzip expat
+
+PG_CONFIG ?= pg_config
+PKG_CONFIG ?= pkg-config
+PG_CPPFLAGS = -I$(srcdir)/src $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) \
+	$(if $(ASSERTS),-DUSE_ASSERT_CHECKING)
+SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(LIBS_PC))
+
+EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+.PHONY: demo test
+demo:
+	scripts/demo
+test:
+	scripts/test

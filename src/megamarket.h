@@ -1,0 +1,12 @@
+/*
+ * megamarket.h
+ *		What src/megamarket.c needs from each module: its init function,
+ *		called once from _PG_init.
+ *
+ * A module's init defines its GUCs (all under "megamarket.") and, when we are
+ * preloaded, registers its background workers and shared memory.
+ */
+#ifndef MEGAMARKET_H
+#define MEGAMARKET_H
+
+#endif							/* MEGAMARKET_H */
