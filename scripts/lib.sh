@@ -90,7 +90,10 @@ mm_free_port() {
 mm_start_anvil() {
     local anvil=$1 log=$MM_WORK/anvil.log port i
     port=$(mm_free_port)
-    mm_as_user "$anvil" --host 127.0.0.1 --port "$port" --chain-id 31337 >"$log" 2>&1 &
+    # its own session, so that stopping it (mm_stop_anvil) signals only it
+    local as=()
+    [ "$(id -un)" = "$MM_USER" ] || as=(runuser -u "$MM_USER" --)
+    setsid "${as[@]}" "$anvil" --host 127.0.0.1 --port "$port" --chain-id 31337 >"$log" 2>&1 &
     ANVIL_PID=$!
     for i in $(seq 1 100); do
         grep -q "Listening on 127.0.0.1:$port" "$log" 2>/dev/null && break
@@ -119,6 +122,14 @@ CONF
     mm_as_user "$PG_BIN/pg_ctl" -D "$MM_WORK/data" -l "$MM_WORK/server.log" -w start >/dev/null
     mm_as_user "$PG_BIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$db"
     mm_say "PostgreSQL $PG_MAJOR listening on 127.0.0.1:$PGPORT (data in $MM_WORK/data)"
+}
+
+mm_stop_anvil() {
+    if [ -n "${ANVIL_PID:-}" ]; then
+        kill -TERM -- "-$ANVIL_PID" 2>/dev/null || true
+        wait "$ANVIL_PID" 2>/dev/null || true
+        ANVIL_PID=
+    fi
 }
 
 mm_stop_cluster() {
