@@ -12,18 +12,21 @@ MODULE_big = megamarket
 
 # Module sources. Each module keeps its C and its SQL side by side in src/<module>/.
 OBJS = \
-	src/megamarket.o
+	src/megamarket.o \
+	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
+	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
-	src/warehouse/warehouse.sql
+	src/warehouse/warehouse.sql \
+	src/xlsx/xlsx.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
-REGRESS = extension warehouse_schema warehouse_constraints fill_dates
+REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1

@@ -1,0 +1,320 @@
+/*
+ * cells.c
+ *		A worksheet cell into a value of the column's type.
+ *
+ * Numbers keep their exact text: into numeric and integer columns they go
+ * through the type's input function (or numeric's, for "1E+3"), never
+ * through a double. A number whose format is a date, a datetime or a time is
+ * an Excel serial: it becomes a date/timestamp/time from its decimal text (see
+ * XlsxSerialToDateTime), or ISO text in a text column.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "xlsx/xlsx_fdw.h"
+
+/* Column kinds: what a cell may skip on its way in. */
+#define KIND_TEXT		's'
+#define KIND_INT		'i'
+#define KIND_NUMERIC	'n'
+#define KIND_FLOAT		'f'
+#define KIND_BOOL		'b'
+#define KIND_DATE		'd'
+#define KIND_TIMESTAMP	'T'
+#define KIND_TIMESTAMPTZ 'Z'
+#define KIND_TIME		't'
+#define KIND_OTHER		'o'
+
+/*
+ * XlsxColumnInit
+ *		Look up the column type's input function once per scan.
+ */
+void
+XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod)
+{
+	Oid			infunc;
+
+	col->typid = typid;
+	col->typmod = typmod;
+	getTypeInputInfo(typid, &infunc, &col->ioparam);
+	fmgr_info(infunc, &col->input);
+
+	switch (getBaseType(typid))
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			col->kind = KIND_TEXT;
+			break;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			col->kind = KIND_INT;
+			break;
+		case NUMERICOID:
+			col->kind = KIND_NUMERIC;
+			break;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			col->kind = KIND_FLOAT;
+			break;
+		case BOOLOID:
+			col->kind = KIND_BOOL;
+			break;
+		case DATEOID:
+			col->kind = KIND_DATE;
+			break;
+		case TIMESTAMPOID:
+			col->kind = KIND_TIMESTAMP;
+			break;
+		case TIMESTAMPTZOID:
+			col->kind = KIND_TIMESTAMPTZ;
+			break;
+		case TIMEOID:
+			col->kind = KIND_TIME;
+			break;
+		default:
+			col->kind = KIND_OTHER;
+			break;
+	}
+	/* a domain keeps its input function, so its checks run */
+	if (getBaseType(typid) != typid && col->kind == KIND_TEXT)
+		col->kind = KIND_OTHER;
+}
+
+static Datum
+input(XlsxColumn *col, const char *text)
+{
+	return InputFunctionCall(&col->input, (char *) text, col->ioparam, col->typmod);
+}
+
+/*
+ * An integer column from a number's text. Plain digits go straight to the
+ * input function; "1E+3" or "12.0" go through numeric, exactly, and must be
+ * whole (a fraction is an error, as "1.5"::integer is).
+ */
+static Datum
+integer_from_text(XlsxColumn *col, const char *text)
+{
+	Datum		num;
+	Datum		whole;
+	Oid			base;
+
+	if (strpbrk(text, ".eE") == NULL)
+		return input(col, text);
+
+	num = DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	whole = DirectFunctionCall2(numeric_trunc, num, Int32GetDatum(0));
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, num, whole)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"",
+						format_type_be(col->typid), text)));
+	base = getBaseType(col->typid);
+	if (base == INT2OID)
+		return DirectFunctionCall1(numeric_int2, num);
+	if (base == INT4OID)
+		return DirectFunctionCall1(numeric_int4, num);
+	return DirectFunctionCall1(numeric_int8, num);
+}
+
+/* ISO text of a date/time value, as its number format shows it. */
+static char *
+iso_text(const XlsxDateTime *dt, XlsxFormatKind format)
+{
+	int64		secs = dt->usec / USECS_PER_SEC;
+	int			frac = (int) (dt->usec % USECS_PER_SEC);
+	char		timebuf[32];
+
+	snprintf(timebuf, sizeof(timebuf), "%02d:%02d:%02d",
+			 (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+	if (frac != 0)
+	{
+		char	   *p = timebuf + strlen(timebuf);
+
+		snprintf(p, 16, ".%06d", frac);
+		for (p += strlen(p) - 1; *p == '0'; p--)
+			*p = '\0';
+	}
+	if (format == XLSX_FORMAT_TIME)
+		return pstrdup(timebuf);
+	if (format == XLSX_FORMAT_DATE)
+		return psprintf("%04d-%02d-%02d", dt->year, dt->month, dt->day);
+	return psprintf("%04d-%02d-%02d %s", dt->year, dt->month, dt->day, timebuf);
+}
+
+/* An Excel serial's exact text to a calendar date and time, or an error. */
+static void
+serial_to_datetime(XlsxColumn *col, const XlsxCell *cell, bool date1904, XlsxDateTime *dt)
+{
+	bool		nonexistent = false;
+
+	if (!XlsxSerialToDateTime(cell->text, cell->len, date1904, dt, &nonexistent))
+	{
+		if (nonexistent)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("date serial 60 is 1900-02-29, a day that does not exist"),
+					 errdetail("Excel counts 1900 as a leap year, a bug it keeps for compatibility with Lotus 1-2-3.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date serial \"%s\" is out of range for type %s",
+						cell->text, format_type_be(col->typid))));
+	}
+}
+
+/* A date/time value straight into a date, timestamp or time Datum. */
+static Datum
+datetime_datum(XlsxColumn *col, const XlsxDateTime *dt, XlsxFormatKind format)
+{
+	int			days = date2j(dt->year, dt->month, dt->day) - POSTGRES_EPOCH_JDATE;
+
+	switch (col->kind)
+	{
+		case KIND_DATE:
+			return DateADTGetDatum((DateADT) days);
+		case KIND_TIMESTAMP:
+			return TimestampGetDatum((Timestamp) days * USECS_PER_DAY + dt->usec);
+		case KIND_TIME:
+			return TimeADTGetDatum((TimeADT) dt->usec);
+		default:
+			/* timestamptz (the session's time zone decides) and the rest */
+			return input(col, iso_text(dt, format == XLSX_FORMAT_TIME ? XLSX_FORMAT_TIME : XLSX_FORMAT_DATETIME));
+	}
+}
+
+/*
+ * XlsxCellToDatum
+ *		The value of one cell for one column. Errors are the input functions'
+ *		own (SQLSTATE and message); the caller adds the sheet and cell.
+ */
+Datum
+XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
+				bool errors_as_null, bool *isnull)
+{
+	*isnull = false;
+
+	switch (cell->type)
+	{
+		case XLSX_CELL_ERROR:
+			if (errors_as_null)
+			{
+				*isnull = true;
+				return (Datum) 0;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("cell holds the error value %s", cell->text),
+					 errhint("Set the foreign table option error_cells to 'null' to read error cells as NULL.")));
+			break;
+
+		case XLSX_CELL_BOOLEAN:
+			{
+				bool		b = cell->text[0] == '1' || cell->text[0] == 't' || cell->text[0] == 'T';
+
+				if (col->kind == KIND_BOOL)
+					return BoolGetDatum(b);
+				if (col->kind == KIND_TEXT)
+					return PointerGetDatum(cstring_to_text(b ? "true" : "false"));
+				if (col->kind == KIND_INT || col->kind == KIND_NUMERIC || col->kind == KIND_FLOAT)
+					return input(col, b ? "1" : "0");
+				return input(col, b ? "true" : "false");
+			}
+
+		case XLSX_CELL_NUMBER:
+			if (cell->format == XLSX_FORMAT_DATE || cell->format == XLSX_FORMAT_DATETIME ||
+				cell->format == XLSX_FORMAT_TIME)
+			{
+				XlsxDateTime dt;
+
+				/* a serial into a number column stays the number it is */
+				if (col->kind == KIND_NUMERIC || col->kind == KIND_FLOAT)
+					return input(col, cell->text);
+				if (col->kind == KIND_INT)
+					return integer_from_text(col, cell->text);
+				serial_to_datetime(col, cell, date1904, &dt);
+				if (col->kind == KIND_TEXT)
+					return PointerGetDatum(cstring_to_text(iso_text(&dt, cell->format)));
+				return datetime_datum(col, &dt, cell->format);
+			}
+			switch (col->kind)
+			{
+				case KIND_TEXT:
+					return PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+				case KIND_INT:
+					return integer_from_text(col, cell->text);
+				case KIND_DATE:
+				case KIND_TIMESTAMP:
+				case KIND_TIME:
+					{
+						/* an unformatted serial in a date column: still a serial */
+						XlsxDateTime dt;
+
+						serial_to_datetime(col, cell, date1904, &dt);
+						return datetime_datum(col, &dt, XLSX_FORMAT_DATETIME);
+					}
+				default:
+					return input(col, cell->text);
+			}
+
+		case XLSX_CELL_STRING:
+		case XLSX_CELL_ISO_DATE:
+			if (col->kind == KIND_TEXT)
+				return PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+			return input(col, cell->text);
+	}
+	elog(ERROR, "unexpected cell type %d", (int) cell->type);
+	return (Datum) 0;
+}
+
+/*
+ * Latin-1 supplement letters (U+00C0 .. U+00FF) without their accents, for
+ * matching headers: "Categoría" and "categoria" are the same column.
+ */
+static const char unaccented[64 + 1] =
+"AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
+
+/*
+ * XlsxNormaliseName
+ *		Header text or a column name, for matching: ASCII letters in lower
+ *		case, Latin-1 accents dropped, spaces, underscores and non-breaking
+ *		spaces removed.
+ */
+char *
+XlsxNormaliseName(const char *name)
+{
+	size_t		len = strlen(name);
+	char	   *out = palloc(len + 1);
+	char	   *o = out;
+
+	for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+	{
+		if (*p == ' ' || *p == '_' || *p == '\t' || *p == '\n' || *p == '\r')
+			continue;
+		if (p[0] == 0xC2 && p[1] == 0xA0)	/* no-break space */
+		{
+			p++;
+			continue;
+		}
+		if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0xBF)
+		{
+			char		c = unaccented[p[1] - 0x80 + 0];
+
+			*o++ = (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+			p++;
+			continue;
+		}
+		*o++ = (*p >= 'A' && *p <= 'Z') ? *p + ('a' - 'A') : *p;
+	}
+	*o = '\0';
+	return out;
+}

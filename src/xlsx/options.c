@@ -1,0 +1,322 @@
+/*
+ * options.c
+ *		xlsx_fdw's options: the validator, merging server and table options,
+ *		the range syntax, and the file-access privilege check.
+ */
+#include "postgres.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "xlsx/xlsx_fdw.h"
+
+/* Which option goes where. */
+typedef struct XlsxFdwOption
+{
+	const char *name;
+	Oid			context;
+} XlsxFdwOption;
+
+static const XlsxFdwOption valid_options[] = {
+	{"filename", ForeignServerRelationId},
+	{"filename", ForeignTableRelationId},
+	{"sheet", ForeignTableRelationId},
+	{"header", ForeignTableRelationId},
+	{"range", ForeignTableRelationId},
+	{"skip_rows", ForeignTableRelationId},
+	{"error_cells", ForeignTableRelationId},
+	{"column_name", AttributeRelationId},
+	{NULL, InvalidOid}
+};
+
+PG_FUNCTION_INFO_V1(xlsx_fdw_validator);
+
+/*
+ * XlsxFdwCheckReadPrivilege
+ *		Reading a server file is for superusers and members of
+ *		pg_read_server_files, as with file_fdw and COPY FROM a file: a foreign
+ *		table would otherwise let anyone read any file the server can.
+ */
+void
+XlsxFdwCheckReadPrivilege(const char *what)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only roles with privileges of the \"%s\" role may read server files.",
+						   "pg_read_server_files")));
+}
+
+/*
+ * XlsxFdwParseRange
+ *		"B3:H", "B3:H200", "B3", "A:C" into the options' bounds. Returns false
+ *		on a malformed range or one whose end is before its start.
+ */
+bool
+XlsxFdwParseRange(const char *range_in, XlsxFdwOptions *opts)
+{
+	char	   *range = pstrdup(range_in);	/* "b3:h" means "B3:H" */
+	const char *colon;
+
+	for (char *p = range; *p; p++)
+		*p = pg_ascii_toupper((unsigned char) *p);
+	colon = strchr(range, ':');
+	{
+	size_t		len1 = colon ? (size_t) (colon - range) : strlen(range);
+	uint32_t	c1,
+				r1 = 0,
+				c2 = XLSX_MAX_COLUMNS - 1,
+				r2 = 0;
+
+	if (len1 == 0 || !XlsxParseCellRef(range, len1, &c1, &r1))
+		return false;
+	if (colon)
+	{
+		const char *end = colon + 1;
+		bool		has_row = strpbrk(end, "0123456789") != NULL;
+
+		/* "H" (a whole column) has no row: the core parses it with row NULL */
+		if (*end == '\0' ||
+			!XlsxParseCellRef(end, strlen(end), &c2, has_row ? &r2 : NULL))
+			return false;
+	}
+	if (r1 == 0)
+		r1 = 1;
+	if (r2 == 0)
+		r2 = XLSX_MAX_ROWS;
+	if (c2 < c1 || r2 < r1)
+		return false;
+	opts->first_col = c1;
+	opts->last_col = c2;
+	opts->first_row = r1;
+	opts->last_row = r2;
+	return true;
+	}
+}
+
+/* The list of valid options for a context, for the hint. */
+static char *
+valid_option_names(Oid context)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const XlsxFdwOption *opt = valid_options; opt->name; opt++)
+	{
+		if (opt->context == context)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", opt->name);
+	}
+	return buf.data;
+}
+
+/*
+ * xlsx_fdw_validator
+ *		Checks every option of CREATE/ALTER SERVER, FOREIGN TABLE and of a
+ *		column: known names in the right place, each at most once, and a value
+ *		that parses.
+ */
+Datum
+xlsx_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options_list = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	ListCell   *cell;
+	bool		seen_filename = false,
+				seen_sheet = false,
+				seen_header = false,
+				seen_range = false,
+				seen_skip = false,
+				seen_errors = false;
+
+	foreach(cell, options_list)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+		bool		known = false;
+
+		for (const XlsxFdwOption *opt = valid_options; opt->name; opt++)
+		{
+			if (opt->context == catalog && strcmp(opt->name, def->defname) == 0)
+				known = true;
+		}
+		if (!known)
+		{
+			const char *names = valid_option_names(catalog);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\"", def->defname),
+					 names[0]
+					 ? errhint("Valid options in this context are: %s.", names)
+					 : errhint("There are no valid options in this context.")));
+		}
+
+		if (strcmp(def->defname, "filename") == 0)
+		{
+			/*
+			 * As file_fdw: only those who may read server files may point a
+			 * table at one, or every user of the table could read it.
+			 */
+			if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to set the \"%s\" option of an xlsx_fdw %s",
+								"filename", catalog == ForeignServerRelationId ? "server" : "foreign table"),
+						 errdetail("Only roles with privileges of the \"%s\" role may set this option.",
+								   "pg_read_server_files")));
+			if (seen_filename)
+				goto redundant;
+			seen_filename = true;
+			if (defGetString(def)[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"filename\" must not be empty")));
+		}
+		else if (strcmp(def->defname, "sheet") == 0)
+		{
+			const char *v = defGetString(def);
+
+			if (seen_sheet)
+				goto redundant;
+			seen_sheet = true;
+			if (v[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"sheet\" must not be empty"),
+						 errhint("Give a sheet name, or its position from 1.")));
+			if (strspn(v, "0123456789") == strlen(v) &&
+				(strlen(v) > 5 || atoi(v) < 1))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"sheet\": \"%s\"", v),
+						 errhint("Sheet positions start at 1.")));
+		}
+		else if (strcmp(def->defname, "header") == 0)
+		{
+			if (seen_header)
+				goto redundant;
+			seen_header = true;
+			(void) defGetBoolean(def);	/* errors out on a non-boolean */
+		}
+		else if (strcmp(def->defname, "range") == 0)
+		{
+			XlsxFdwOptions o;
+
+			if (seen_range)
+				goto redundant;
+			seen_range = true;
+			if (!XlsxFdwParseRange(defGetString(def), &o))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"range\": \"%s\"", defGetString(def)),
+						 errhint("Write a range as Excel does, from its top-left cell: \"B3:H\", \"B3:H200\" or \"B3\".")));
+		}
+		else if (strcmp(def->defname, "skip_rows") == 0)
+		{
+			char	   *v = defGetString(def);
+			char	   *end;
+			long		n;
+
+			if (seen_skip)
+				goto redundant;
+			seen_skip = true;
+			errno = 0;
+			n = strtol(v, &end, 10);
+			if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 || n >= XLSX_MAX_ROWS)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"skip_rows\": \"%s\"", v),
+						 errhint("Give a whole number from 0 to %d.", XLSX_MAX_ROWS - 1)));
+		}
+		else if (strcmp(def->defname, "error_cells") == 0)
+		{
+			const char *v = defGetString(def);
+
+			if (seen_errors)
+				goto redundant;
+			seen_errors = true;
+			if (strcmp(v, "null") != 0 && strcmp(v, "error") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"error_cells\": \"%s\"", v),
+						 errhint("Valid values are \"null\" (the default) and \"error\".")));
+		}
+		else if (strcmp(def->defname, "column_name") == 0)
+		{
+			if (defGetString(def)[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"column_name\" must not be empty")));
+		}
+		continue;
+
+redundant:
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("conflicting or redundant options"),
+				 errdetail("Option \"%s\" is given more than once.", def->defname)));
+	}
+
+	/* A foreign table needs a file, here or on its server: checked at scan time. */
+	PG_RETURN_VOID();
+}
+
+/*
+ * XlsxFdwGetOptions
+ *		The options of a foreign table, with its server's filename as the
+ *		default, turned into an XlsxFdwOptions.
+ */
+void
+XlsxFdwGetOptions(Oid foreigntableid, XlsxFdwOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	List	   *options = list_concat(list_copy(server->options), table->options);
+	ListCell   *lc;
+	long		skip = 0;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->header = true;
+	opts->errors_as_null = true;
+	opts->first_col = 0;
+	opts->last_col = XLSX_MAX_COLUMNS - 1;
+	opts->first_row = 1;
+	opts->last_row = XLSX_MAX_ROWS;
+
+	/* later entries (the table's) override earlier ones (the server's) */
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "filename") == 0)
+			opts->filename = defGetString(def);
+		else if (strcmp(def->defname, "sheet") == 0)
+			opts->sheet = defGetString(def);
+		else if (strcmp(def->defname, "header") == 0)
+			opts->header = defGetBoolean(def);
+		else if (strcmp(def->defname, "range") == 0)
+			(void) XlsxFdwParseRange(defGetString(def), opts);
+		else if (strcmp(def->defname, "skip_rows") == 0)
+			skip = strtol(defGetString(def), NULL, 10);
+		else if (strcmp(def->defname, "error_cells") == 0)
+			opts->errors_as_null = strcmp(defGetString(def), "null") == 0;
+	}
+	opts->first_row = Min((long) opts->first_row + skip, (long) XLSX_MAX_ROWS + 1);
+
+	if (opts->filename == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" has no \"filename\" option",
+						get_rel_name(foreigntableid)),
+				 errhint("Set it on the table or on server \"%s\".", server->servername)));
+}

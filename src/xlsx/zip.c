@@ -1,0 +1,524 @@
+/*
+ * zip.c
+ *		The .xlsx zip container, on libzip, and the helpers the reader core
+ *		shares (errors, allocation through XlsxEnv).
+ *
+ * A workbook is opened from a file descriptor we open ourselves, so that
+ * the first bytes can be checked before libzip sees them: an OLE2 compound
+ * file is a .xls renamed, or an encrypted OOXML workbook (which Excel stores
+ * as a compound file holding "EncryptionInfo" and "EncryptedPackage"
+ * streams). Members are streamed in chunks with zip_fread; each member's
+ * declared sizes are checked against budgets before inflating (zip bombs),
+ * and the bytes actually inflated are counted too, since headers can lie.
+ *
+ * ZIP_CHECKCONS is not used: it re-reads every local header at open and
+ * refuses files from writers with harmless header discrepancies, while
+ * damage that matters is caught anyway when a member is read (zlib errors,
+ * CRC check at the end of each member, sizes counted here).
+ *
+ * libzip's memory stays on libzip's allocator: every zip_t and zip_file_t is
+ * closed on every path, error paths included.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "xlsx.h"
+#include "xlsx_internal.h"
+
+/* The OLE2 compound file signature. */
+static const unsigned char ole2_magic[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
+
+struct XlsxZip
+{
+	const XlsxEnv *env;
+	zip_t	   *za;
+	char	   *path;
+};
+
+struct XlsxZipStream
+{
+	XlsxZip    *zip;
+	zip_file_t *zf;
+	char	   *part;
+	int64_t		declared;		/* inflated size from the directory */
+	int64_t		compressed;
+	int64_t		total;			/* bytes inflated so far */
+};
+
+/*
+ * XlsxSetError
+ *		Fill an XlsxError (err may be NULL when the caller does not care).
+ */
+void
+XlsxSetError(XlsxError *err, XlsxErrorCode code, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (err == NULL)
+		return;
+	err->code = code;
+	err->sys_errno = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * XlsxAlloc, XlsxRealloc, XlsxFree, XlsxStrdup
+ *		Allocation through the caller's XlsxEnv (palloc in the backend,
+ *		malloc in the tools). NULL means out of memory (tools only).
+ */
+void *
+XlsxAlloc(const XlsxEnv *env, size_t size)
+{
+	return env->alloc(env->ctx, size == 0 ? 1 : size);
+}
+
+void *
+XlsxRealloc(const XlsxEnv *env, void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return XlsxAlloc(env, size);
+	return env->realloc(env->ctx, ptr, size == 0 ? 1 : size);
+}
+
+void
+XlsxFree(const XlsxEnv *env, void *ptr)
+{
+	if (ptr != NULL)
+		env->free(env->ctx, ptr);
+}
+
+char *
+XlsxStrdup(const XlsxEnv *env, const char *s)
+{
+	size_t		n = strlen(s) + 1;
+	char	   *copy = XlsxAlloc(env, n);
+
+	if (copy != NULL)
+		memcpy(copy, s, n);
+	return copy;
+}
+
+/*
+ * zip_error_to_xlsx
+ *		Map a libzip error to our error classes, with libzip's text.
+ */
+static void
+zip_error_to_xlsx(zip_error_t *ze, const char *what, XlsxError *err)
+{
+	int			code = zip_error_code_zip(ze);
+	XlsxErrorCode xc;
+
+	switch (code)
+	{
+		case ZIP_ER_NOZIP:
+			xc = XLSX_ERR_NOT_ZIP;
+			break;
+		case ZIP_ER_OPEN:
+		case ZIP_ER_READ:
+		case ZIP_ER_SEEK:
+			xc = XLSX_ERR_IO;
+			break;
+		case ZIP_ER_MEMORY:
+			xc = XLSX_ERR_NOMEM;
+			break;
+		case ZIP_ER_ENCRNOTSUPP:
+		case ZIP_ER_NOPASSWD:
+		case ZIP_ER_WRONGPASSWD:
+			xc = XLSX_ERR_ENCRYPTED;
+			break;
+		default:
+			/* CRC, INCONS, ZLIB, EOF, COMPNOTSUPP, ...: a damaged file */
+			xc = XLSX_ERR_CORRUPT;
+			break;
+	}
+	XlsxSetError(err, xc, "%s: %s", what, zip_error_strerror(ze));
+	if (err != NULL && xc == XLSX_ERR_IO)
+		err->sys_errno = zip_error_code_system(ze);
+}
+
+/*
+ * ole2_is_encrypted
+ *		Does an OLE2 compound file name an "EncryptionInfo" stream? Directory
+ *		entry names are UTF-16LE; the directory may sit anywhere in the file,
+ *		so the whole file is searched (only ever for a file we will refuse).
+ */
+static bool
+ole2_is_encrypted(int fd, const XlsxEnv *env)
+{
+	static const char pattern[] = "E\0n\0c\0r\0y\0p\0t\0i\0o\0n\0I\0n\0f\0o\0";
+	const size_t plen = sizeof(pattern) - 1;
+	char		buf[65536];
+	size_t		have = 0;
+	off_t		off = 0;
+
+	for (;;)
+	{
+		ssize_t		n = pread(fd, buf + have, sizeof(buf) - have, off);
+
+		if (n <= 0)
+			return false;
+		off += n;
+		have += (size_t) n;
+		if (memmem(buf, have, pattern, plen) != NULL)
+			return true;
+		/* keep a tail in case the name straddles two reads */
+		memmove(buf, buf + have - (plen - 1 < have ? plen - 1 : have),
+				plen - 1 < have ? plen - 1 : have);
+		have = plen - 1 < have ? plen - 1 : have;
+		if (env->interrupted && env->interrupted(env->ctx))
+			return false;
+	}
+}
+
+/*
+ * XlsxZipOpen
+ *		Open path as a zip container, or say precisely why it is not one.
+ */
+XlsxZip *
+XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
+{
+	int			fd;
+	struct stat st;
+	unsigned char head[8];
+	ssize_t		nhead;
+	int			zerr = 0;
+	zip_t	   *za;
+	XlsxZip    *zip;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		int			save = errno;
+
+		XlsxSetError(err, XLSX_ERR_IO, "could not open file \"%s\": %s", path, strerror(save));
+		if (err)
+			err->sys_errno = save;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode))
+	{
+		int			save = S_ISDIR(st.st_mode) ? EISDIR : errno;
+
+		XlsxSetError(err, XLSX_ERR_IO, "could not read file \"%s\": %s", path, strerror(save));
+		if (err)
+			err->sys_errno = save;
+		close(fd);
+		return NULL;
+	}
+
+	/* look at the signature before libzip does */
+	nhead = pread(fd, head, sizeof(head), 0);
+	if (nhead == (ssize_t) sizeof(head) && memcmp(head, ole2_magic, 8) == 0)
+	{
+		if (ole2_is_encrypted(fd, env))
+			XlsxSetError(err, XLSX_ERR_ENCRYPTED,
+						 "file \"%s\" is an encrypted workbook (password protected)", path);
+		else
+			XlsxSetError(err, XLSX_ERR_OLD_XLS,
+						 "file \"%s\" is an OLE2 compound file (an Excel 97-2003 .xls), not an .xlsx workbook", path);
+		close(fd);
+		return NULL;
+	}
+	if (nhead < 4 || st.st_size < 22)
+	{
+		XlsxSetError(err, XLSX_ERR_NOT_ZIP, "file \"%s\" is not a zip archive (too short to be an .xlsx workbook)", path);
+		close(fd);
+		return NULL;
+	}
+
+	/* libzip takes over fd on success only */
+	za = zip_fdopen(fd, ZIP_RDONLY, &zerr);
+	if (za == NULL)
+	{
+		zip_error_t ze;
+		char		what[300];
+
+		close(fd);
+		zip_error_init_with_code(&ze, zerr);
+		if (zerr == ZIP_ER_NOZIP && memcmp(head, "PK\003\004", 4) == 0)
+			XlsxSetError(err, XLSX_ERR_CORRUPT,
+						 "file \"%s\" is a damaged zip archive: no central directory (truncated?)", path);
+		else if (zerr == ZIP_ER_NOZIP)
+			XlsxSetError(err, XLSX_ERR_NOT_ZIP, "file \"%s\" is not a zip archive (not an .xlsx workbook)", path);
+		else
+		{
+			snprintf(what, sizeof(what), "could not open zip archive \"%s\"", path);
+			zip_error_to_xlsx(&ze, what, err);
+		}
+		zip_error_fini(&ze);
+		return NULL;
+	}
+
+	zip = XlsxAlloc(env, sizeof(XlsxZip));
+	if (zip == NULL || (zip->path = XlsxStrdup(env, path)) == NULL)
+	{
+		XlsxFree(env, zip);
+		zip_discard(za);
+		XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	zip->env = env;
+	zip->za = za;
+	return zip;
+}
+
+/*
+ * XlsxZipClose
+ *		Release the archive (read-only: nothing to write back).
+ */
+void
+XlsxZipClose(XlsxZip *zip)
+{
+	if (zip == NULL)
+		return;
+	zip_discard(zip->za);
+	XlsxFree(zip->env, zip->path);
+	XlsxFree(zip->env, zip);
+}
+
+/*
+ * XlsxZipLocate
+ *		Index of a member by name: exact first, then ignoring case (writers
+ *		disagree on the case of part names and relationship targets).
+ */
+int64_t
+XlsxZipLocate(XlsxZip *zip, const char *name)
+{
+	zip_int64_t idx = zip_name_locate(zip->za, name, 0);
+
+	if (idx < 0)
+		idx = zip_name_locate(zip->za, name, ZIP_FL_NOCASE);
+	return idx < 0 ? -1 : (int64_t) idx;
+}
+
+/*
+ * XlsxZipSizes
+ *		Declared inflated and compressed sizes of a member.
+ */
+bool
+XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated, int64_t *compressed)
+{
+	zip_stat_t	st;
+
+	zip_stat_init(&st);
+	if (zip_stat_index(zip->za, (zip_uint64_t) index, 0, &st) != 0)
+		return false;
+	*inflated = (st.valid & ZIP_STAT_SIZE) ? (int64_t) st.size : -1;
+	*compressed = (st.valid & ZIP_STAT_COMP_SIZE) ? (int64_t) st.comp_size : -1;
+	return true;
+}
+
+/*
+ * stream_open
+ *		Start inflating a member, after checking its declared sizes: the
+ *		ratio always, the byte budget unless it is 0 (worksheets).
+ */
+static XlsxZipStream *
+stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
+			XlsxError *err)
+{
+	const XlsxEnv *env = zip->env;
+	zip_stat_t	st;
+	zip_file_t *zf;
+	XlsxZipStream *stream;
+
+	zip_stat_init(&st);
+	if (zip_stat_index(zip->za, (zip_uint64_t) index, 0, &st) != 0)
+	{
+		zip_error_to_xlsx(zip_get_error(zip->za), part, err);
+		return NULL;
+	}
+	if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+	{
+		XlsxSetError(err, XLSX_ERR_ENCRYPTED, "%s: part is encrypted", part);
+		return NULL;
+	}
+	if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
+	{
+		XlsxSetError(err, XLSX_ERR_CORRUPT, "%s: zip entry has no sizes", part);
+		return NULL;
+	}
+
+	/* a compression ratio no workbook has: a zip bomb */
+	if ((int64_t) st.size > XLSX_RATIO_MIN_BYTES &&
+		(st.comp_size == 0 || st.size / st.comp_size > XLSX_MAX_RATIO))
+	{
+		XlsxSetError(err, XLSX_ERR_LIMIT,
+					 "%s: compression ratio over %d (%llu bytes from %llu): refusing a likely zip bomb",
+					 part, XLSX_MAX_RATIO, (unsigned long long) st.size,
+					 (unsigned long long) st.comp_size);
+		return NULL;
+	}
+	if (budget != 0 && st.size > budget)
+	{
+		XlsxSetError(err, XLSX_ERR_LIMIT,
+					 "%s: part is %llu bytes inflated, over the limit of %zu bytes",
+					 part, (unsigned long long) st.size, budget);
+		return NULL;
+	}
+
+	zf = zip_fopen_index(zip->za, (zip_uint64_t) index, 0);
+	if (zf == NULL)
+	{
+		zip_error_to_xlsx(zip_get_error(zip->za), part, err);
+		return NULL;
+	}
+	stream = XlsxAlloc(env, sizeof(XlsxZipStream));
+	if (stream == NULL || (stream->part = XlsxStrdup(env, part)) == NULL)
+	{
+		XlsxFree(env, stream);
+		zip_fclose(zf);
+		XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	stream->zip = zip;
+	stream->zf = zf;
+	stream->declared = (int64_t) st.size;
+	stream->compressed = (int64_t) st.comp_size;
+	stream->total = 0;
+	return stream;
+}
+
+/*
+ * XlsxZipStreamOpen
+ *		Stream a member; only worksheets may exceed max_part_bytes.
+ */
+XlsxZipStream *
+XlsxZipStreamOpen(XlsxZip *zip, int64_t index, const char *part, bool is_sheet,
+				  XlsxError *err)
+{
+	size_t		budget = zip->env->max_part_bytes ? zip->env->max_part_bytes : XLSX_DEFAULT_MAX_PART;
+
+	return stream_open(zip, index, part, is_sheet ? 0 : budget, err);
+}
+
+/*
+ * XlsxZipStreamRead
+ *		Inflate up to len bytes (at most one chunk per call, so that the
+ *		interrupt check runs every XLSX_CHUNK bytes).
+ */
+ssize_t
+XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
+{
+	const XlsxEnv *env = stream->zip->env;
+	zip_int64_t n;
+
+	if (env->interrupted && env->interrupted(env->ctx))
+	{
+		XlsxSetError(err, XLSX_ERR_CANCELED, "%s: canceled", stream->part);
+		return -1;
+	}
+	if (len > XLSX_CHUNK)
+		len = XLSX_CHUNK;
+	n = zip_fread(stream->zf, buf, len);
+	if (n < 0)
+	{
+		zip_error_to_xlsx(zip_file_get_error(stream->zf), stream->part, err);
+		return -1;
+	}
+	stream->total += n;
+
+	/* the header lied about the size: never inflate past what it declared */
+	if (stream->total > stream->declared)
+	{
+		XlsxSetError(err, XLSX_ERR_CORRUPT,
+					 "%s: part inflates past its declared size of %lld bytes",
+					 stream->part, (long long) stream->declared);
+		return -1;
+	}
+	return (ssize_t) n;
+}
+
+/*
+ * XlsxZipStreamTotal
+ *		Bytes inflated so far.
+ */
+int64_t
+XlsxZipStreamTotal(const XlsxZipStream *stream)
+{
+	return stream->total;
+}
+
+/*
+ * XlsxZipStreamClose
+ *		Release a member stream (NULL is fine).
+ */
+void
+XlsxZipStreamClose(XlsxZipStream *stream)
+{
+	if (stream == NULL)
+		return;
+	zip_fclose(stream->zf);
+	XlsxFree(stream->zip->env, stream->part);
+	XlsxFree(stream->zip->env, stream);
+}
+
+/*
+ * XlsxZipReadPart
+ *		Inflate a whole small part into memory, NUL-terminated.
+ */
+char *
+XlsxZipReadPart(XlsxZip *zip, int64_t index, const char *part, size_t limit,
+				size_t *len, XlsxError *err)
+{
+	const XlsxEnv *env = zip->env;
+	XlsxZipStream *stream;
+	char	   *data;
+	size_t		cap;
+	size_t		have = 0;
+
+	if (limit == 0)
+		limit = env->max_part_bytes ? env->max_part_bytes : XLSX_DEFAULT_MAX_PART;
+	stream = stream_open(zip, index, part, limit, err);
+	if (stream == NULL)
+		return NULL;
+
+	cap = (size_t) stream->declared + 1;
+	data = XlsxAlloc(env, cap);
+	if (data == NULL)
+	{
+		XlsxZipStreamClose(stream);
+		XlsxSetError(err, XLSX_ERR_NOMEM, "%s: out of memory", part);
+		return NULL;
+	}
+	for (;;)
+	{
+		ssize_t		n;
+
+		/* the stream refuses to go past the declared size: room is there */
+		n = XlsxZipStreamRead(stream, data + have, cap - have, err);
+		if (n < 0)
+		{
+			XlsxFree(env, data);
+			XlsxZipStreamClose(stream);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		have += (size_t) n;
+		if (have > cap - 1)
+		{
+			XlsxFree(env, data);
+			XlsxZipStreamClose(stream);
+			XlsxSetError(err, XLSX_ERR_CORRUPT, "%s: part inflates past its declared size", part);
+			return NULL;
+		}
+	}
+	XlsxZipStreamClose(stream);
+	data[have] = '\0';
+	*len = have;
+	return data;
+}

@@ -1,0 +1,31 @@
+/*
+ * diff.h
+ *		The differential check: the scanner against the expat reference on
+ *		the same bytes (see README.md for the contract).
+ */
+#ifndef XLSX_DIFF_H
+#define XLSX_DIFF_H
+
+#include "xlsx.h"
+#include "xlsx_internal.h"
+
+typedef struct DiffResult
+{
+	bool		consistent;		/* the contract holds */
+	bool		ref_ok;			/* expat accepted the document */
+	bool		scan_ok;		/* the scanner read it to the end */
+	bool		unsupported;	/* the scanner refused it as out of scope */
+	long		rows;
+	long		cells;
+	char		report[1024];	/* why not consistent, or the errors */
+} DiffResult;
+
+/*
+ * Run the reference on bytes from ref_read/ref_arg and compare, row by row,
+ * with what 'scanner' yields. Does not close the scanner.
+ */
+extern void DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner,
+					const XlsxSst *sst, const uint8_t *xf, uint32_t nxf,
+					DiffResult *res);
+
+#endif

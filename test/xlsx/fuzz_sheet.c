@@ -1,0 +1,53 @@
+/*
+ * fuzz_sheet.c
+ *		libFuzzer target: the differential check (diff.c) on arbitrary
+ *		bytes, the scanner reading them whole and in small pieces. Any break
+ *		of the contract in README.md aborts with the report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "testutil.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * run_once
+ *		One differential run with the scanner reading 'chunk' bytes a time.
+ */
+static void
+run_once(const uint8_t *data, size_t size, size_t chunk)
+{
+	XlsxEnv		env = TestEnv();
+	MemSource	ref_src = {(const char *) data, size, 0, 0};
+	MemSource	scan_src = {(const char *) data, size, 0, chunk};
+	XlsxSst		sst;
+	const uint8_t *xf;
+	uint32_t	nxf;
+	XlsxError	err;
+	XlsxSheetReader *scanner;
+	DiffResult	res;
+
+	SyntheticTables(&sst, &xf, &nxf);
+	scanner = XlsxScanOpen(&env, "fuzz", MemSourceRead, NULL, &scan_src, &sst, xf, nxf, &err);
+	if (scanner == NULL)
+		abort();
+	DiffRun(MemSourceRead, &ref_src, scanner, &sst, xf, nxf, &res);
+	XlsxSheetClose(scanner);
+	if (!res.consistent)
+	{
+		fprintf(stderr, "contract broken (chunk %zu): %s\n", chunk, res.report);
+		abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* whole, then in pieces of 1..8 bytes picked from the input */
+	run_once(data, size, 0);
+	run_once(data, size, 1 + (size ? data[size / 2] % 8 : 0));
+	return 0;
+}

@@ -1,0 +1,227 @@
+/*
+ * sheet_diff.c
+ *		Run the worksheet scanner and the expat reference on the same bytes
+ *		and compare every cell.
+ *
+ *	  sheet_diff [-v] FILE...
+ *
+ * A FILE that is a zip (.xlsx) is opened as a workbook and every worksheet
+ * is checked twice: the scanner through XlsxSheetOpen (the real path, the
+ * workbook's shared strings and styles) and again on the part's bytes in
+ * small pieces. Any other FILE is raw worksheet XML, checked with synthetic
+ * shared strings and styles (testutil.c), handed to the scanner whole and
+ * in pieces of 1, 2, 3, 7, 64 and 4096 bytes so that every token straddles
+ * a refill somewhere. Names starting "bad_" must be rejected by expat,
+ * names starting "ok_" accepted. Exits 1 on any difference.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "testutil.h"
+
+static bool verbose = false;
+static int	failures = 0;
+
+/*
+ * report
+ *		Print one check's outcome; count failures.
+ */
+static void
+report(const char *label, size_t chunk, const DiffResult *res, int expect)
+{
+	bool		ok = res->consistent;
+	const char *why = res->report;
+
+	if (ok && expect == 1 && !res->ref_ok)
+	{
+		ok = false;
+		why = "expected expat to accept this file";
+	}
+	if (ok && expect == -1 && res->ref_ok)
+	{
+		ok = false;
+		why = "expected expat to reject this file";
+	}
+	if (!ok)
+		failures++;
+	if (!ok || verbose)
+	{
+		printf("%s %s chunk=%zu rows=%ld cells=%ld %s\n", ok ? "ok  " : "FAIL", label,
+			   chunk, res->rows, res->cells, res->ref_ok ? "accepted" : "rejected");
+		if (*why)
+			printf("     %s\n", why);
+	}
+}
+
+/*
+ * check_memory
+ *		The scanner on bytes in memory, in pieces of 'chunk' (0: whole).
+ */
+static void
+check_memory(const char *label, const char *data, size_t len, size_t chunk,
+			 const XlsxSst *sst, const uint8_t *xf, uint32_t nxf, int expect)
+{
+	XlsxEnv		env = TestEnv();
+	MemSource	ref_src = {data, len, 0, 0};
+	MemSource	scan_src = {data, len, 0, chunk};
+	XlsxSheetReader *scanner;
+	XlsxError	err;
+	DiffResult	res;
+
+	scanner = XlsxScanOpen(&env, label, MemSourceRead, NULL, &scan_src, sst, xf, nxf, &err);
+	if (scanner == NULL)
+	{
+		printf("FAIL %s: %s\n", label, err.message);
+		failures++;
+		return;
+	}
+	DiffRun(MemSourceRead, &ref_src, scanner, sst, xf, nxf, &res);
+	XlsxSheetClose(scanner);
+	report(label, chunk, &res, expect);
+}
+
+/*
+ * zip_read
+ *		A zip member stream as a DiffRun source.
+ */
+static ssize_t
+zip_read(void *arg, char *buf, size_t len, XlsxError *err)
+{
+	return XlsxZipStreamRead((XlsxZipStream *) arg, buf, len, err);
+}
+
+/*
+ * check_workbook
+ *		Every worksheet of an .xlsx.
+ */
+static void
+check_workbook(const char *path)
+{
+	XlsxEnv		env = TestEnv();
+	XlsxError	err;
+	XlsxWorkbook *wb = XlsxOpen(path, &env, &err);
+
+	if (wb == NULL || !XlsxLoadSharedData(wb, &err))
+	{
+		printf("FAIL %s: %s\n", path, err.message);
+		failures++;
+		XlsxClose(wb);
+		return;
+	}
+	for (int pos = 1; pos <= XlsxSheetCount(wb); pos++)
+	{
+		const XlsxSheetInfo *si = XlsxGetSheet(wb, pos);
+		char		label[1024];
+		int64_t		index = XlsxZipLocate(wb->zip, si->part);
+		XlsxZipStream *stream;
+		XlsxSheetReader *scanner;
+		DiffResult	res;
+		char	   *data;
+		size_t		len;
+
+		snprintf(label, sizeof(label), "%s:%s", path, si->part);
+		if (index < 0)
+		{
+			printf("FAIL %s: part missing\n", label);
+			failures++;
+			continue;
+		}
+
+		/* the real path: zip stream, workbook tables */
+		stream = XlsxZipStreamOpen(wb->zip, index, si->part, true, &err);
+		scanner = stream ? XlsxSheetOpen(wb, pos, &err) : NULL;
+		if (scanner == NULL)
+		{
+			printf("FAIL %s: %s\n", label, err.message);
+			failures++;
+			XlsxZipStreamClose(stream);
+			continue;
+		}
+		DiffRun(zip_read, stream, scanner, &wb->sst, wb->xf_kind, wb->nxf, &res);
+		XlsxSheetClose(scanner);
+		XlsxZipStreamClose(stream);
+		report(label, XLSX_CHUNK, &res, 0);
+
+		/* the same bytes in small pieces (small parts only) */
+		data = (si->inflated_size >= 0 && si->inflated_size < (64 << 20)) ?
+			XlsxZipReadPart(wb->zip, index, si->part, (size_t) 64 << 20, &len, &err) : NULL;
+		if (data != NULL)
+		{
+			if (len < (1 << 20))
+				check_memory(label, data, len, 1, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			check_memory(label, data, len, 4093, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			free(data);
+		}
+	}
+	XlsxClose(wb);
+}
+
+/*
+ * check_raw
+ *		A raw worksheet XML file, in many piece sizes.
+ */
+static void
+check_raw(const char *path)
+{
+	static const size_t chunks[] = {0, 1, 2, 3, 7, 64, 4096};
+	size_t		len;
+	char	   *data = ReadFile(path, &len);
+	char	   *copy = strdup(path);
+	const char *base = basename(copy);
+	int			expect = strncmp(base, "bad_", 4) == 0 ? -1 : strncmp(base, "ok_", 3) == 0 ? 1 : 0;
+	XlsxSst		sst;
+	const uint8_t *xf;
+	uint32_t	nxf;
+
+	if (data == NULL)
+	{
+		printf("FAIL %s: cannot read\n", path);
+		failures++;
+		free(copy);
+		return;
+	}
+	SyntheticTables(&sst, &xf, &nxf);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+	{
+		if (chunks[i] == 1 && len > (1 << 20))
+			continue;
+		check_memory(path, data, len, chunks[i], &sst, xf, nxf, expect);
+	}
+	free(data);
+	free(copy);
+}
+
+int
+main(int argc, char **argv)
+{
+	int			nfiles = 0;
+
+	for (int i = 1; i < argc; i++)
+	{
+		FILE	   *f;
+		char		magic[2] = {0, 0};
+
+		if (strcmp(argv[i], "-v") == 0)
+		{
+			verbose = true;
+			continue;
+		}
+		f = fopen(argv[i], "rb");
+		if (f)
+		{
+			if (fread(magic, 1, 2, f) != 2)
+				magic[0] = 0;
+			fclose(f);
+		}
+		if (magic[0] == 'P' && magic[1] == 'K')
+			check_workbook(argv[i]);
+		else
+			check_raw(argv[i]);
+		nfiles++;
+	}
+	printf("sheet_diff: %d file(s), %d failure(s)\n", nfiles, failures);
+	return failures ? 1 : 0;
+}
