@@ -70,7 +70,10 @@ CREATE FOREIGN TABLE ventas_typo (tiket text) SERVER fx
 SELECT * FROM ventas_typo;
 CREATE FOREIGN TABLE ventas_nosheet (a text) SERVER fx
     OPTIONS (filename :'types', sheet 'Compras');
-SELECT * FROM ventas_nosheet;
+DO $$ BEGIN PERFORM * FROM ventas_nosheet;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE '% %', SQLSTATE, regexp_replace(SQLERRM, '"/[^"]*/', '".../');
+END $$;
 
 -- IMPORT FOREIGN SCHEMA: LIMIT TO by sheet name, types inferred
 CREATE SCHEMA imp;

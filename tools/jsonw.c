@@ -92,8 +92,8 @@ close_container(JsonWriter *w, char c)
 }
 
 /*
- * JsonBeginObject, JsonEndObject, JsonBeginArray, JsonEndArray
- *		Containers.
+ * JsonBeginObject
+ *		Start an object.
  */
 void
 JsonBeginObject(JsonWriter *w)
@@ -101,18 +101,30 @@ JsonBeginObject(JsonWriter *w)
 	open_container(w, '{');
 }
 
+/*
+ * JsonEndObject
+ *		End the innermost object.
+ */
 void
 JsonEndObject(JsonWriter *w)
 {
 	close_container(w, '}');
 }
 
+/*
+ * JsonBeginArray
+ *		Start an array.
+ */
 void
 JsonBeginArray(JsonWriter *w)
 {
 	open_container(w, '[');
 }
 
+/*
+ * JsonEndArray
+ *		End the innermost array.
+ */
 void
 JsonEndArray(JsonWriter *w)
 {

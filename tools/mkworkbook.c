@@ -702,8 +702,8 @@ plan_at(PlanList *pl, long pos)
 /* Cell writers ------------------------------------------------------------------ */
 
 /*
- * put_text, put_num, put_date, put_money
- *		Write one cell of the given sheet's current row.
+ * put_text
+ *		A text cell in the sheet's current row; NULL leaves the cell absent.
  */
 static void
 put_text(Gen *g, int sheet, int col, const char *s)
@@ -712,12 +712,20 @@ put_text(Gen *g, int sheet, int col, const char *s)
 		ok(worksheet_write_string(g->ws[sheet], g->row[sheet], (lxw_col_t) col, s, NULL));
 }
 
+/*
+ * put_num
+ *		A plain number cell.
+ */
 static void
 put_num(Gen *g, int sheet, int col, double v)
 {
 	ok(worksheet_write_number(g->ws[sheet], g->row[sheet], (lxw_col_t) col, v, NULL));
 }
 
+/*
+ * put_date
+ *		A date cell: the Excel serial with the dd/mm/yyyy format.
+ */
 static void
 put_date(Gen *g, int sheet, int col, int32_t day)
 {
@@ -725,6 +733,11 @@ put_date(Gen *g, int sheet, int col, int32_t day)
 							  GenExcelSerial(day), g->fmt_date));
 }
 
+/*
+ * put_money
+ *		An amount cell, refusing (as a generator bug) an amount whose double
+ *		would not print as its exact two-decimal text.
+ */
 static void
 put_money(Gen *g, int sheet, int col, int64_t cents)
 {

@@ -1884,6 +1884,8 @@ scan_start(XlsxSheetReader *r, XlsxError *err)
 		p += 3;
 		r->pos += 3;
 		avail -= 3;
+		if (avail < 6 && !r->eof)
+			return NEED_MORE;
 	}
 	if (avail >= 6 && memcmp(p, "<?xml", 5) == 0 && (is_ws[p[5]] || p[5] == '?'))
 	{

@@ -83,7 +83,7 @@ typedef struct XlsxSst
 	uint32_t	count;
 } XlsxSst;
 
-typedef struct XlsxWorkbook
+struct XlsxWorkbook
 {
 	XlsxEnv		env;			/* a copy, budgets resolved */
 	XlsxZip    *zip;
@@ -98,7 +98,7 @@ typedef struct XlsxWorkbook
 	XlsxSst		sst;
 	uint8_t    *xf_kind;		/* XlsxFormatKind per cellXfs index */
 	uint32_t	nxf;
-} XlsxWorkbook;
+};
 
 /* ---- the worksheet scanner (sheet.c) ---- */
 

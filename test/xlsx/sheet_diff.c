@@ -3,7 +3,7 @@
  *		Run the worksheet scanner and the expat reference on the same bytes
  *		and compare every cell.
  *
- *	  sheet_diff [-v] FILE...
+ *	  sheet_diff [-v] [-d] FILE...   (-v: every check; -d: print raw files' cells)
  *
  * A FILE that is a zip (.xlsx) is opened as a workbook and every worksheet
  * is checked twice: the scanner through XlsxSheetOpen (the real path, the
@@ -23,6 +23,7 @@
 #include "testutil.h"
 
 static bool verbose = false;
+static bool dump = false;
 static int	failures = 0;
 
 /*
@@ -160,6 +161,37 @@ check_workbook(const char *path)
 }
 
 /*
+ * dump_cells
+ *		-d: the scanner's cells of a raw file, in xlsxdump's format.
+ */
+static void
+dump_cells(const char *label, const char *data, size_t len, const XlsxSst *sst,
+		   const uint8_t *xf, uint32_t nxf)
+{
+	XlsxEnv		env = TestEnv();
+	MemSource	src = {data, len, 0, 0};
+	XlsxError	err;
+	XlsxSheetReader *r = XlsxScanOpen(&env, label, MemSourceRead, NULL, &src, sst, xf, nxf, &err);
+	XlsxRow    *row;
+	int			rc;
+
+	while ((rc = XlsxSheetNextRow(r, &row, &err)) == 1)
+		for (int i = 0; i < row->ncells; i++)
+		{
+			char		col[4];
+
+			XlsxColumnName(row->cells[i].col, col);
+			printf("%s%u\t%s\t%s%s\t", col, row->rownum, CellTypeName(row->cells[i].type),
+				   FormatKindName(row->cells[i].format), row->cells[i].has_formula ? "+f" : "");
+			PrintEscaped(stdout, row->cells[i].text, row->cells[i].len);
+			putchar('\n');
+		}
+	if (rc < 0)
+		printf("error: %s\n", err.message);
+	XlsxSheetClose(r);
+}
+
+/*
  * check_raw
  *		A raw worksheet XML file, in many piece sizes.
  */
@@ -190,6 +222,8 @@ check_raw(const char *path)
 			continue;
 		check_memory(path, data, len, chunks[i], &sst, xf, nxf, expect);
 	}
+	if (dump)
+		dump_cells(path, data, len, &sst, xf, nxf);
 	free(data);
 	free(copy);
 }
@@ -204,9 +238,10 @@ main(int argc, char **argv)
 		FILE	   *f;
 		char		magic[2] = {0, 0};
 
-		if (strcmp(argv[i], "-v") == 0)
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "-d") == 0)
 		{
-			verbose = true;
+			verbose = verbose || argv[i][1] == 'v';
+			dump = dump || argv[i][1] == 'd';
 			continue;
 		}
 		f = fopen(argv[i], "rb");
