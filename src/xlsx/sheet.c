@@ -161,6 +161,9 @@ struct XlsxSheetReader
 	Attr	   *attrs;
 	int			nattrs;
 	int			attrs_cap;
+	int			attr_r;			/* index of the r, t, s attributes, or -1 */
+	int			attr_t;
+	int			attr_s;
 	bool		unsupported;
 	bool		bom_done;		/* a UTF-8 byte order mark was skipped */
 	XlsxError	saved_err;		/* the error, repeated on later calls */
@@ -377,6 +380,39 @@ refill(XlsxSheetReader *r, XlsxError *err)
 }
 
 /*
+ * small_copy, small_eq
+ *		Copy and compare the few bytes of names and values inline: a libc
+ *		call per tag costs more than the tag.
+ */
+static inline void
+small_copy(char *dst, const void *src, size_t n)
+{
+	const unsigned char *s = src;
+
+	if (n > 16)
+	{
+		memcpy(dst, src, n);
+		return;
+	}
+	while (n-- > 0)
+		*dst++ = (char) *s++;
+}
+
+static inline bool
+small_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a;
+	const unsigned char *y = b;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	while (n-- > 0)
+		if (*x++ != *y++)
+			return false;
+	return true;
+}
+
+/*
  * text_reserve
  *		Room for n more bytes of row text.
  */
@@ -416,7 +452,7 @@ text_append(XlsxSheetReader *r, const void *s, size_t n, XlsxError *err)
 {
 	if (r->text_len + n > r->text_cap && !text_reserve(r, n, err))
 		return false;
-	memcpy(r->text + r->text_len, s, n);
+	small_copy(r->text + r->text_len, s, n);
 	r->text_len += n;
 	return true;
 }
@@ -640,6 +676,31 @@ decode_attr(XlsxSheetReader *r, const Attr *a, char *out, size_t outsize)
 }
 
 /*
+ * attr_value
+ *		The value of attribute index i as a span: the bytes in the buffer,
+ *		or decoded into buf when it holds references. False if it does not
+ *		fit (never a valid value then).
+ */
+static inline bool
+attr_value(XlsxSheetReader *r, int i, char *buf, size_t size, const char **val,
+		   size_t *len)
+{
+	const Attr *a = &r->attrs[i];
+
+	if (!a->has_ref)
+	{
+		*val = (const char *) a->value;
+		*len = a->value_len;
+		return true;
+	}
+	if (!decode_attr(r, a, buf, size))
+		return false;
+	*val = buf;
+	*len = strlen(buf);
+	return true;
+}
+
+/*
  * find_attr
  *		The attribute of the current tag named exactly name (no prefix).
  */
@@ -682,7 +743,7 @@ has_duplicate_attr(XlsxSheetReader *r)
 		for (int i = 1; i < r->nattrs; i++)
 			for (int j = 0; j < i; j++)
 				if (r->attrs[i].name_len == r->attrs[j].name_len &&
-					memcmp(r->attrs[i].name, r->attrs[j].name, r->attrs[i].name_len) == 0)
+					small_eq(r->attrs[i].name, r->attrs[j].name, r->attrs[i].name_len))
 					return true;
 		return false;
 	}
@@ -752,6 +813,7 @@ parse_start_tag(XlsxSheetReader *r, const unsigned char *p, const unsigned char 
 	*name = p + 1;
 	*namelen = (size_t) (q - p - 1);
 	r->nattrs = 0;
+	r->attr_r = r->attr_t = r->attr_s = -1;
 
 	for (;;)
 	{
@@ -759,6 +821,7 @@ parse_start_tag(XlsxSheetReader *r, const unsigned char *p, const unsigned char 
 		const unsigned char *av;
 		unsigned char quote;
 		bool		has_ref = false;
+		size_t		anlen;
 		Attr	   *a;
 
 		if (q >= e)
@@ -795,6 +858,7 @@ parse_start_tag(XlsxSheetReader *r, const unsigned char *p, const unsigned char 
 			return FAILED;
 		if (q >= e)
 			return NEED_MORE;
+		anlen = (size_t) (q - an);
 		while (is_ws[*q])
 			q++;
 		if (q >= e)
@@ -864,11 +928,19 @@ parse_start_tag(XlsxSheetReader *r, const unsigned char *p, const unsigned char 
 			r->attrs = na;
 			r->attrs_cap = newcap;
 		}
+		/* note the attributes cells and rows use, by index */
+		if (anlen == 1)
+		{
+			if (an[0] == 'r')
+				r->attr_r = r->nattrs;
+			else if (an[0] == 't')
+				r->attr_t = r->nattrs;
+			else if (an[0] == 's')
+				r->attr_s = r->nattrs;
+		}
 		a = &r->attrs[r->nattrs++];
 		a->name = an;
-		a->name_len = 0;
-		while (name_char[an[a->name_len]])
-			a->name_len++;
+		a->name_len = anlen;
 		a->value = av;
 		a->value_len = (size_t) (q - av);
 		a->has_ref = has_ref;
@@ -1227,7 +1299,7 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 	se->name_off = (uint32_t) r->names_len;
 	se->name_len = (uint32_t) len;
 	se->ctx = (uint8_t) ctx;
-	memcpy(r->names + r->names_len, name, len);
+	small_copy(r->names + r->names_len, name, len);
 	r->names_len += len;
 	r->ctx = ctx;
 	return true;
@@ -1242,7 +1314,7 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 static bool
 row_start(XlsxSheetReader *r, XlsxError *err)
 {
-	const Attr *a = find_attr(r, "r", 1);
+	const Attr *a = r->attr_r >= 0 ? &r->attrs[r->attr_r] : NULL;
 	uint64_t	n = 0;
 
 	if (a != NULL)
@@ -1301,43 +1373,39 @@ row_start(XlsxSheetReader *r, XlsxError *err)
 static bool
 cell_start(XlsxSheetReader *r, XlsxError *err)
 {
-	const Attr *a = find_attr(r, "r", 1);
-	char		v[40];
+	char		buf[40];
+	char		v[44];
 	char		where[32];
-	uint32_t	col;
-	uint32_t	row;
+	const char *val = "";
+	size_t		len = 0;
+	uint32_t	col = 0;
+	uint32_t	row = 0;
 
-	if (a != NULL)
+	if (r->attr_r >= 0)
 	{
 		XlsxRefStatus st = XLSX_REF_MALFORMED;
 
-		if (decode_attr(r, a, v, sizeof(v)))
-			st = XlsxParseRefStatus(v, strlen(v), &col, &row);
-		else
-			strcpy(v, "(too long)");
-		if (st == XLSX_REF_MALFORMED)
+		if (attr_value(r, r->attr_r, buf, sizeof(buf), &val, &len))
+			st = XlsxParseRefStatus(val, len, &col, &row);
+		if (st != XLSX_REF_OK || row != r->rownum || (int64_t) col <= r->prev_col)
 		{
-			scan_error(r, err, XLSX_ERR_CORRUPT, "row %u: malformed cell reference \"%s\"", r->rownum, v);
-			return false;
-		}
-		if (st == XLSX_REF_COL_RANGE)
-		{
-			scan_error(r, err, XLSX_ERR_LIMIT, "cell %s: column past XFD", v);
-			return false;
-		}
-		if (st == XLSX_REF_ROW_RANGE)
-		{
-			scan_error(r, err, XLSX_ERR_LIMIT, "cell %s: row past 1048576", v);
-			return false;
-		}
-		if (row != r->rownum)
-		{
-			scan_error(r, err, XLSX_ERR_CORRUPT, "cell %s: not in its row %u", v, r->rownum);
-			return false;
-		}
-		if ((int64_t) col <= r->prev_col)
-		{
-			scan_error(r, err, XLSX_ERR_CORRUPT, "cell %s: cells out of order in row %u", v, r->rownum);
+			/* the error path: the reference as written, for the message */
+			if (st == XLSX_REF_MALFORMED && len >= 40)
+				strcpy(v, "(too long)");
+			else
+				snprintf(v, sizeof(v), "%.*s", (int) len, val);
+			if (st == XLSX_REF_MALFORMED)
+				scan_error(r, err, XLSX_ERR_CORRUPT, "row %u: malformed cell reference \"%s\"",
+						   r->rownum, v);
+			else if (st == XLSX_REF_COL_RANGE)
+				scan_error(r, err, XLSX_ERR_LIMIT, "cell %s: column past XFD", v);
+			else if (st == XLSX_REF_ROW_RANGE)
+				scan_error(r, err, XLSX_ERR_LIMIT, "cell %s: row past 1048576", v);
+			else if (row != r->rownum)
+				scan_error(r, err, XLSX_ERR_CORRUPT, "cell %s: not in its row %u", v, r->rownum);
+			else
+				scan_error(r, err, XLSX_ERR_CORRUPT, "cell %s: cells out of order in row %u",
+						   v, r->rownum);
 			return false;
 		}
 	}
@@ -1356,46 +1424,60 @@ cell_start(XlsxSheetReader *r, XlsxError *err)
 
 	/* t: how to read the value */
 	r->cell_t = TA_N;
-	a = find_attr(r, "t", 1);
-	if (a != NULL)
+	if (r->attr_t >= 0)
 	{
-		if (!decode_attr(r, a, v, sizeof(v)))
-			strcpy(v, "(too long)");
-		if (strcmp(v, "n") == 0)
-			r->cell_t = TA_N;
-		else if (strcmp(v, "s") == 0)
-			r->cell_t = TA_S;
-		else if (strcmp(v, "str") == 0)
-			r->cell_t = TA_STR;
-		else if (strcmp(v, "inlineStr") == 0)
-			r->cell_t = TA_INLINE;
-		else if (strcmp(v, "b") == 0)
-			r->cell_t = TA_B;
-		else if (strcmp(v, "e") == 0)
-			r->cell_t = TA_E;
-		else if (strcmp(v, "d") == 0)
-			r->cell_t = TA_D;
-		else
+		int			t = -1;
+
+		if (attr_value(r, r->attr_t, buf, sizeof(buf), &val, &len))
+		{
+			if (len == 1)
+			{
+				switch (val[0])
+				{
+					case 'n':
+						t = TA_N;
+						break;
+					case 's':
+						t = TA_S;
+						break;
+					case 'b':
+						t = TA_B;
+						break;
+					case 'e':
+						t = TA_E;
+						break;
+					case 'd':
+						t = TA_D;
+						break;
+				}
+			}
+			else if (len == 3 && small_eq(val, "str", 3))
+				t = TA_STR;
+			else if (len == 9 && small_eq(val, "inlineStr", 9))
+				t = TA_INLINE;
+		}
+		if (t < 0)
 		{
 			cell_name(col, r->rownum, where, sizeof(where));
+			snprintf(v, sizeof(v), "%.*s", (int) (len < 40 ? len : 40), val);
 			scan_error(r, err, XLSX_ERR_CORRUPT, "cell %s: unknown cell type \"%s\"", where, v);
 			return false;
 		}
+		r->cell_t = (TAttr) t;
 	}
 
 	/* s: the cellXfs index; anything unusable means General */
 	r->cell_fmt = XLSX_FORMAT_GENERAL;
-	a = find_attr(r, "s", 1);
-	if (a != NULL && decode_attr(r, a, v, sizeof(v)) && v[0] != '\0')
+	if (r->attr_s >= 0 && attr_value(r, r->attr_s, buf, sizeof(buf), &val, &len) &&
+		len > 0 && len <= 10 && (val[0] != '0' || len == 1))
 	{
-		uint64_t	s = 0;
+		uint64_t	idx = 0;
 		size_t		i;
 
-		for (i = 0; v[i] >= '0' && v[i] <= '9'; i++)
-			if (s <= UINT32_MAX)
-				s = s * 10 + (uint64_t) (v[i] - '0');
-		if (v[i] == '\0' && s < r->nxf && (v[0] != '0' || v[1] == '\0'))
-			r->cell_fmt = (XlsxFormatKind) r->xf_kind[s];
+		for (i = 0; i < len && val[i] >= '0' && val[i] <= '9'; i++)
+			idx = idx * 10 + (uint64_t) (val[i] - '0');
+		if (i == len && idx < r->nxf)
+			r->cell_fmt = (XlsxFormatKind) r->xf_kind[idx];
 	}
 	r->cell_formula = false;
 	r->cell_src = SRC_NONE;
@@ -1510,8 +1592,9 @@ cell_end(XlsxSheetReader *r, XlsxError *err)
 	}
 	else
 	{
-		if (!text_append(r, "", 1, err))
+		if (r->text_len + 1 > r->text_cap && !text_reserve(r, 1, err))
 			return false;
+		r->text[r->text_len++] = '\0';
 		cell->len = len;
 		r->cell_off[r->ncells] = off;
 	}
@@ -1698,7 +1781,7 @@ parse_end_tag(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e
 	if (r->depth == 0)
 		return xml_error(r, err, p, "end tag outside the root element");
 	se = &r->stack[r->depth - 1];
-	if (se->name_len != len || memcmp(r->names + se->name_off, p + 2, len) != 0)
+	if (se->name_len != len || !small_eq(r->names + se->name_off, p + 2, len))
 		return xml_error(r, err, p, "end tag does not match the open element");
 
 	/* pop, back to the parent's context */
@@ -1801,9 +1884,13 @@ scan_text(XlsxSheetReader *r, XlsxError *err)
 						goto need;
 					if (collect)
 					{
+						int			nb = utf8_encode(cp, tmp);
+
 						if (!text_append(r, run, (size_t) (p - run), err) ||
-							!text_append(r, tmp, (size_t) utf8_encode(cp, tmp), err))
+							!text_reserve(r, 4, err))
 							return FAILED;
+						for (int i = 0; i < nb; i++)
+							r->text[r->text_len++] = (char) tmp[i];
 					}
 					p += k;
 					run = p;

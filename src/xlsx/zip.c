@@ -144,7 +144,10 @@ zip_error_to_xlsx(zip_error_t *ze, const char *what, XlsxError *err)
 			xc = XLSX_ERR_CORRUPT;
 			break;
 	}
-	XlsxSetError(err, xc, "%s: %s", what, zip_error_strerror(ze));
+	if (xc == XLSX_ERR_CORRUPT)
+		XlsxSetError(err, xc, "%s: damaged zip data (%s)", what, zip_error_strerror(ze));
+	else
+		XlsxSetError(err, xc, "%s: %s", what, zip_error_strerror(ze));
 	if (err != NULL && xc == XLSX_ERR_IO)
 		err->sys_errno = zip_error_code_system(ze);
 }

@@ -108,6 +108,7 @@ DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner,
 	char	   *buf = malloc(XLSX_CHUNK);
 	XlsxError	rerr;
 	bool		ok = true;
+	char		read_error[600] = "";
 
 	memset(res, 0, sizeof(*res));
 	memset(&ls, 0, sizeof(ls));
@@ -122,10 +123,10 @@ DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner,
 
 		if (n < 0)
 		{
-			snprintf(res->report, sizeof(res->report), "reading for the reference: %s", rerr.message);
-			RefDestroy(ref);
-			free(buf);
-			return;
+			/* damaged input (CRC, lying sizes): a rejection like expat's */
+			snprintf(read_error, sizeof(read_error), "%s", rerr.message);
+			ok = false;
+			break;
 		}
 		ok = RefFeed(ref, buf, (size_t) n, n == 0);
 		if (!ok || n == 0 || ls.mismatch)
@@ -181,12 +182,12 @@ DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner,
 		res->unsupported = (rc < 0) && XlsxScanUnsupported(scanner);
 		if (rc == 0)
 			snprintf(res->report, sizeof(res->report),
-					 "scanner accepts what expat rejects (%s)", RefError(ref));
+					 "scanner accepts what expat rejects (%s)", *read_error ? read_error : RefError(ref));
 		else
 		{
 			res->consistent = true;
 			snprintf(res->report, sizeof(res->report), "both reject: reference: %s; scanner: %s",
-					 RefError(ref), ls.err.message);
+					 *read_error ? read_error : RefError(ref), ls.err.message);
 		}
 	}
 	RefDestroy(ref);

@@ -3,7 +3,7 @@
  *		Dump a workbook with the reader core, for eyes and for comparison
  *		with an independent dump (openpyxl). Output format: README.md.
  *
- *	  xlsxdump FILE           one line per sheet
+ *	  xlsxdump FILE           the date system, then one line per sheet
  *	  xlsxdump FILE SHEET     one line per cell of SHEET (name, or position)
  */
 #include <stdio.h>
@@ -47,7 +47,8 @@ main(int argc, char **argv)
 
 	if (argc == 2)
 	{
-		/* the sheet list */
+		/* the sheet list, after the workbook's date system */
+		printf("date1904\t%s\n", XlsxDate1904(wb) ? "true" : "false");
 		for (int i = 1; i <= XlsxSheetCount(wb); i++)
 		{
 			const char *dim;
