@@ -81,6 +81,7 @@ map_columns(XlsxScanState *st)
 {
 	TupleDesc	tupdesc = RelationGetDescr(st->rel);
 	char	  **header = NULL;
+	char	  **header_norm = NULL;
 	uint32_t	header_row = 0;
 	XlsxError	err;
 
@@ -104,13 +105,16 @@ map_columns(XlsxScanState *st)
 				break;
 			header_row = row->rownum;
 			header = palloc0(sizeof(char *) * st->ncols);
+			header_norm = palloc0(sizeof(char *) * st->ncols);
 			for (int i = 0; i < row->ncells; i++)
 			{
 				const XlsxCell *cell = &row->cells[i];
 
 				if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
 					continue;
+				/* normalised once here, compared once per table column below */
 				header[cell->col - st->opts.first_col] = pstrdup(cell->text);
+				header_norm[cell->col - st->opts.first_col] = XlsxNormaliseName(cell->text);
 			}
 			break;
 		}
@@ -159,7 +163,7 @@ map_columns(XlsxScanState *st)
 		want = XlsxNormaliseName(name);
 		for (uint32_t c = 0; c < st->ncols; c++)
 		{
-			if (header[c] == NULL || strcmp(XlsxNormaliseName(header[c]), want) != 0)
+			if (header_norm[c] == NULL || strcmp(header_norm[c], want) != 0)
 				continue;
 			if (found >= 0)
 			{
