@@ -14,13 +14,15 @@ MODULE_big = megamarket
 OBJS = \
 	src/megamarket.o \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
-	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o
+	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
+	src/warehouse/import.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
-	src/xlsx/xlsx.sql
+	src/xlsx/xlsx.sql \
+	src/warehouse/import.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)

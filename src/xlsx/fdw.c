@@ -59,6 +59,7 @@ typedef struct XlsxScanState
 	int			natts;
 	XlsxColumn *columns;		/* per attribute */
 	bool	   *needed;			/* per attribute: does the query use it */
+	bool	   *is_rownum;		/* per attribute: a row_number column */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
 	uint32_t	ncols;
 	uint32_t	data_row;		/* first row of data (after the header) */
@@ -140,7 +141,7 @@ map_columns(XlsxScanState *st)
 		char	   *want;
 		int			found = -1;
 
-		if (attr->attisdropped)
+		if (attr->attisdropped || st->is_rownum[att])
 			continue;
 		if (!st->opts.header)
 		{
@@ -239,6 +240,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 	st->natts = tupdesc->natts;
 	st->columns = palloc0(sizeof(XlsxColumn) * st->natts);
 	st->needed = palloc0(sizeof(bool) * st->natts);
+	st->is_rownum = palloc0(sizeof(bool) * st->natts);
 	foreach(lc, needed_attnos)
 	{
 		int			attno = lfirst_int(lc);
@@ -259,6 +261,13 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 			st->needed[att] = true;
 		if (st->needed[att])
 			XlsxColumnInit(&st->columns[att], attr->atttypid, attr->atttypmod);
+		foreach(lc, GetForeignColumnOptions(RelationGetRelid(rel), attr->attnum))
+		{
+			DefElem    *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, "row_number") == 0)
+				st->is_rownum[att] = defGetBoolean(def);
+		}
 	}
 
 	st->file = XlsxFdwOpen(st->opts.filename, true);
@@ -317,6 +326,20 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 	MemoryContextReset(st->rowcxt);
 	old = MemoryContextSwitchTo(st->rowcxt);
 	memset(nulls, true, sizeof(bool) * st->natts);
+
+	/* row_number columns: the sheet row, through the column's input function */
+	for (int att = 0; att < st->natts; att++)
+	{
+		char		buf[16];
+
+		if (!st->is_rownum[att] || !st->needed[att])
+			continue;
+		snprintf(buf, sizeof(buf), "%u", row->rownum);
+		values[att] = InputFunctionCall(&st->columns[att].input, buf,
+										st->columns[att].ioparam,
+										st->columns[att].typmod);
+		nulls[att] = false;
+	}
 
 	PG_TRY();
 	{

@@ -36,6 +36,7 @@ static const XlsxFdwOption valid_options[] = {
 	{"skip_rows", ForeignTableRelationId},
 	{"error_cells", ForeignTableRelationId},
 	{"column_name", AttributeRelationId},
+	{"row_number", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -137,7 +138,10 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 				seen_header = false,
 				seen_range = false,
 				seen_skip = false,
-				seen_errors = false;
+				seen_errors = false,
+				seen_column_name = false,
+				seen_row_number = false,
+				row_number = false;
 
 	foreach(cell, options_list)
 	{
@@ -253,10 +257,20 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "column_name") == 0)
 		{
+			if (seen_column_name)
+				goto redundant;
+			seen_column_name = true;
 			if (defGetString(def)[0] == '\0')
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("option \"column_name\" must not be empty")));
+		}
+		else if (strcmp(def->defname, "row_number") == 0)
+		{
+			if (seen_row_number)
+				goto redundant;
+			seen_row_number = true;
+			row_number = defGetBoolean(def);
 		}
 		continue;
 
@@ -266,6 +280,13 @@ redundant:
 				 errmsg("conflicting or redundant options"),
 				 errdetail("Option \"%s\" is given more than once.", def->defname)));
 	}
+
+	/* A column is either read from a sheet column or is the row number. */
+	if (row_number && seen_column_name)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("options \"row_number\" and \"column_name\" cannot be used together"),
+				 errdetail("A row_number column holds the sheet row number; it is not read from a cell.")));
 
 	/* A foreign table needs a file, here or on its server: checked at scan time. */
 	PG_RETURN_VOID();

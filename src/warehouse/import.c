@@ -1,0 +1,349 @@
+/*
+ * import.c
+ *		The C helpers of megamarket.import_workbook() (src/warehouse/import.sql):
+ *		parsing the values people type into Excel, the file's fingerprint for
+ *		the run log, header matching, and progress reporting.
+ *
+ * The import itself is set-based SQL over xlsx_fdw foreign tables; these
+ * functions are the per-value work that SQL would do slowly (regular
+ * expressions per cell) or cannot do at all (hash a server file as a stream,
+ * report progress from inside one INSERT ... SELECT).
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "catalog/pg_authid.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "xlsx/xlsx_fdw.h"
+
+PG_FUNCTION_INFO_V1(megamarket_header_key);
+PG_FUNCTION_INFO_V1(megamarket_clean_text);
+PG_FUNCTION_INFO_V1(megamarket_parse_decimal);
+PG_FUNCTION_INFO_V1(megamarket_parse_day);
+PG_FUNCTION_INFO_V1(megamarket_file_fingerprint);
+PG_FUNCTION_INFO_V1(megamarket_import_progress);
+
+/* White space a cell may carry around its value, no-break space included. */
+static bool
+is_space_at(const char *p, const char *end, int *len)
+{
+	if (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	{
+		*len = 1;
+		return true;
+	}
+	if (end - p >= 2 && (unsigned char) p[0] == 0xC2 && (unsigned char) p[1] == 0xA0)
+	{
+		*len = 2;
+		return true;
+	}
+	return false;
+}
+
+/* The text of a text datum without surrounding white space. */
+static void
+trimmed(text *t, const char **start, const char **stop)
+{
+	const char *p = VARDATA_ANY(t);
+	const char *end = p + VARSIZE_ANY_EXHDR(t);
+	int			n;
+
+	while (is_space_at(p, end, &n))
+		p += n;
+	for (;;)
+	{
+		if (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		else if (end - p >= 2 && (unsigned char) end[-2] == 0xC2 && (unsigned char) end[-1] == 0xA0)
+			end -= 2;
+		else
+			break;
+	}
+	*start = p;
+	*stop = end;
+}
+
+/*
+ * header_key(text)
+ *		The key xlsx_fdw matches headers by: lower case, Latin-1 accents
+ *		dropped, spaces and underscores removed. "Segmento objetivo" and
+ *		"segmento_objetivo" have the same key.
+ */
+Datum
+megamarket_header_key(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(XlsxNormaliseName(s)));
+}
+
+/*
+ * parse_decimal(text) -> numeric
+ *		A number as a cell shows it, or NULL when the text is not one. After
+ *		trimming: an optional sign, digits, and at most one decimal separator
+ *		(point or comma) followed by digits; or the exponent form a number
+ *		cell's value may have (1.5E-3, point only). No thousands separators:
+ *		"1.234,50" and "9,58,5" are not numbers, since they are ambiguous.
+ *		The value comes from the text, never through a double.
+ */
+Datum
+megamarket_parse_decimal(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p,
+			   *end;
+	char		buf[128];
+	int			n = 0;
+	int			digits = 0;
+	bool		comma = false;
+
+	trimmed(t, &p, &end);
+	if (end - p <= 0 || end - p >= (ptrdiff_t) sizeof(buf))
+		PG_RETURN_NULL();
+	if (*p == '-' || *p == '+')
+		buf[n++] = *p++;
+	while (p < end && isdigit((unsigned char) *p))
+		buf[n++] = *p++, digits++;
+	if (digits == 0)
+		PG_RETURN_NULL();
+	if (p < end && (*p == '.' || *p == ','))
+	{
+		comma = *p == ',';
+		buf[n++] = '.';
+		p++;
+		digits = 0;
+		while (p < end && isdigit((unsigned char) *p))
+			buf[n++] = *p++, digits++;
+		if (digits == 0)
+			PG_RETURN_NULL();
+	}
+	if (p < end && (*p == 'e' || *p == 'E') && !comma)
+	{
+		buf[n++] = 'e';
+		p++;
+		if (p < end && (*p == '-' || *p == '+'))
+			buf[n++] = *p++;
+		digits = 0;
+		while (p < end && isdigit((unsigned char) *p))
+			buf[n++] = *p++, digits++;
+		/* up to 1e999: beyond that it is noise, not a quantity or an amount */
+		if (digits == 0 || digits > 3)
+			PG_RETURN_NULL();
+	}
+	if (p != end)
+		PG_RETURN_NULL();
+	buf[n] = '\0';
+	PG_RETURN_DATUM(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+/* Up to maxlen digits at *p as a number; false when there are none. */
+static bool
+take_int(const char **p, const char *end, int maxlen, int *out)
+{
+	int			v = 0,
+				len = 0;
+
+	while (*p < end && isdigit((unsigned char) **p) && len < maxlen)
+	{
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		len++;
+	}
+	*out = v;
+	return len > 0 && !(*p < end && isdigit((unsigned char) **p));
+}
+
+/*
+ * parse_day(text) -> date
+ *		A day as it comes out of a workbook, or NULL when the text is not one:
+ *		ISO "yyyy-mm-dd" (what xlsx_fdw makes of a date cell in a text column,
+ *		optionally followed by a time, which is dropped) or "dd/mm/yyyy" (a
+ *		date typed as text, day first as in Spain; one-digit day and month
+ *		allowed). The day must exist and lie in the date dimension's range,
+ *		1900-01-01 to 2999-12-31. No guessing at other orders.
+ */
+Datum
+megamarket_parse_day(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p,
+			   *end;
+	int			y,
+				m,
+				d;
+
+	trimmed(t, &p, &end);
+	if (end - p >= 10 && p[4] == '-')
+	{
+		/* yyyy-mm-dd[ time] */
+		if (!take_int(&p, end, 4, &y) || p >= end || *p++ != '-' ||
+			!take_int(&p, end, 2, &m) || p >= end || *p++ != '-' ||
+			!take_int(&p, end, 2, &d))
+			PG_RETURN_NULL();
+		if (p < end && *p != ' ' && *p != 'T')
+			PG_RETURN_NULL();
+	}
+	else
+	{
+		/* d/m/yyyy */
+		if (!take_int(&p, end, 2, &d) || p >= end || *p++ != '/' ||
+			!take_int(&p, end, 2, &m) || p >= end || *p++ != '/' ||
+			end - p != 4 || !take_int(&p, end, 4, &y))
+			PG_RETURN_NULL();
+	}
+	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
+		d > day_tab[isleap(y)][m - 1])
+		PG_RETURN_NULL();
+	PG_RETURN_DATEADT(date2j(y, m, d) - POSTGRES_EPOCH_JDATE);
+}
+
+/*
+ * file_fingerprint(filename, OUT size, OUT sha256, OUT modified)
+ *		Size, SHA-256 (hex) and modification time of a server file, for the
+ *		import's run log. Streams the file in 64 kB reads (cancellable), so
+ *		memory does not grow with its size. Needs pg_read_server_files, as
+ *		pg_read_binary_file() does.
+ */
+Datum
+megamarket_file_fingerprint(PG_FUNCTION_ARGS)
+{
+	char	   *filename = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TupleDesc	tupdesc;
+	struct stat st;
+	FILE	   *f;
+	pg_cryptohash_ctx *ctx;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
+	char	   *buf;
+	size_t		n;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	XlsxFdwCheckReadPrivilege("read a server file");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	f = AllocateFile(filename, PG_BINARY_R);
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\" for reading: %m", filename)));
+	if (fstat(fileno(f), &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", filename)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a regular file", filename)));
+
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 context: %s", pg_cryptohash_error(ctx));
+	buf = palloc(65536);
+	PG_TRY();
+	{
+		while ((n = fread(buf, 1, 65536, f)) > 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
+				elog(ERROR, "could not update SHA-256 context: %s", pg_cryptohash_error(ctx));
+		}
+		if (ferror(f))
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read file \"%s\": %m", filename)));
+		if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+			elog(ERROR, "could not finalize SHA-256 context: %s", pg_cryptohash_error(ctx));
+	}
+	PG_FINALLY();
+	{
+		pg_cryptohash_free(ctx);
+	}
+	PG_END_TRY();
+	FreeFile(f);
+	pfree(buf);
+
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+
+	values[0] = Int64GetDatum((int64) st.st_size);
+	values[1] = CStringGetTextDatum(hex);
+	values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtime));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* Per call site of import_progress(): rows counted so far. */
+typedef struct ProgressState
+{
+	int64		rows;
+} ProgressState;
+
+/*
+ * import_progress(label text, every bigint) -> true
+ *		Called once per row inside the import's INSERT ... SELECT: every
+ *		"every" rows it raises a NOTICE and shows the count in
+ *		pg_stat_activity.query, so a DBA can watch a long import. The count
+ *		lives with the call site (fn_extra), so it starts from zero in each
+ *		statement. Always returns true, to sit in a WHERE clause.
+ */
+Datum
+megamarket_import_progress(PG_FUNCTION_ARGS)
+{
+	ProgressState *ps = (ProgressState *) fcinfo->flinfo->fn_extra;
+	int64		every = PG_GETARG_INT64(1);
+
+	if (ps == NULL)
+	{
+		ps = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ProgressState));
+		fcinfo->flinfo->fn_extra = ps;
+	}
+	ps->rows++;
+	if (every > 0 && ps->rows % every == 0)
+	{
+		char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		char	   *msg = psprintf("megamarket.import_workbook: %s: " INT64_FORMAT " rows read",
+								   label, ps->rows);
+
+		ereport(NOTICE,
+				(errmsg("%s: " INT64_FORMAT " rows read", label, ps->rows)));
+		pgstat_report_activity(STATE_RUNNING, msg);
+		pfree(msg);
+		pfree(label);
+	}
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * clean_text(text)
+ *		The text without surrounding white space (spaces, tabs, line breaks,
+ *		no-break spaces), or NULL when nothing is left: an empty cell.
+ */
+Datum
+megamarket_clean_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p,
+			   *end;
+
+	trimmed(t, &p, &end);
+	if (end == p)
+		PG_RETURN_NULL();
+	if (end - p == (ptrdiff_t) VARSIZE_ANY_EXHDR(t))
+		PG_RETURN_TEXT_P(t);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(p, end - p));
+}
