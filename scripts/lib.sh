@@ -10,12 +10,14 @@ export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 
 # Debian 12 packages: build, server, pg_cron, the libraries we link, the test
-# tools (IPC::Run for TAP), node+npm for anvil.
+# tools (IPC::Run for TAP; clang and its libFuzzer/sanitizer runtime, which
+# clang only recommends, and python3 for test/xlsx), node+npm for anvil.
 MM_APT_PACKAGES=(
     build-essential pkg-config ca-certificates
     "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-cron"
     libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
+    clang libclang-rt-14-dev python3
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
