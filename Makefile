@@ -43,13 +43,21 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) \
 	$(if $(ASSERTS),-DUSE_ASSERT_CHECKING)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(LIBS_PC))
 
-EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log
+EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+# Rebuild when the flags change (ASSERTS=1 for scripts/test, none for
+# bench/xlsx, another PG_CONFIG): the objects depend on a stamp of them.
+BUILD_FLAGS = $(PG_CONFIG) $(PG_CPPFLAGS) $(PG_CFLAGS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+$(OBJS) $(OBJS:.o=.bc): .build-flags
+.PHONY: FORCE
 
 .PHONY: demo test
 demo:

@@ -7,22 +7,29 @@ set -euo pipefail
 MM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+# The server binaries of the PostgreSQL that PG_CONFIG describes (which may be
+# a private installation); set again by mm_setup once pg_config is installed.
+mm_pg_bin() { PG_BIN=$("$PG_CONFIG" --bindir); }
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+if [ -x "$PG_CONFIG" ]; then mm_pg_bin; fi
 
 # Debian 12 packages: build, server, pg_cron, the libraries we link, the test
-# tools (IPC::Run for TAP), node+npm for anvil.
+# tools (IPC::Run for TAP; clang and its libFuzzer/sanitizer runtime, which
+# clang only recommends, and python3 for test/xlsx), node+npm for anvil.
 MM_APT_PACKAGES=(
     build-essential pkg-config ca-certificates
     "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-cron"
     libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
+    clang libclang-rt-14-dev python3
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 
 mm_say() { printf '\n== %s\n' "$*"; }
 
-# Install the Debian packages that are missing, then the pinned npm tools.
+# Install the Debian packages that are missing, then (unless given "apt")
+# the pinned npm tools.
 mm_setup() {
     local missing=() p
     for p in "${MM_APT_PACKAGES[@]}"; do
@@ -34,6 +41,8 @@ mm_setup() {
         "${SUDO[@]}" apt-get update -qq
         "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
+    mm_pg_bin
+    [ "${1:-}" != apt ] || return 0
     # npm ci only when the lock file changed since the last install.
     if ! cmp -s "$MM_ROOT/package-lock.json" "$MM_ROOT/node_modules/.package-lock.json" 2>/dev/null \
         || [ ! -x "$MM_ROOT/node_modules/.bin/anvil" ]; then

@@ -85,8 +85,9 @@ IMPORT FOREIGN SCHEMA wb EXCEPT ("Pérdidas 2024") FROM SERVER fx INTO imp
 SELECT foreign_table_name FROM information_schema.foreign_tables WHERE foreign_table_schema = 'imp' ORDER BY 1;
 
 -- hostile and broken files: a clear error each, never a crash
-CREATE FUNCTION pg_temp.try(f text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text;
+-- (sqlstate, message and detail, the fixture directory masked)
+CREATE FUNCTION pg_temp.try(f text, OUT state text, OUT message text, OUT detail text)
+LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM count(*) FROM megamarket.xlsx_sheets(f);
     EXECUTE format('CREATE FOREIGN TABLE pg_temp.h (a text) SERVER fx OPTIONS (filename %L, header %L)', f, 'false');
@@ -97,18 +98,20 @@ BEGIN
         RAISE;
     END;
     DROP FOREIGN TABLE pg_temp.h;
-    RETURN 'read';
+    state := 'read';
 EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE;
-    RETURN st;
+    state := SQLSTATE;
+    message := regexp_replace(SQLERRM, '"/[^"]*/', '".../', 'g');
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    detail := nullif(regexp_replace(detail, '"/[^"]*/', '".../', 'g'), '');
 END $$;
-SELECT f, pg_temp.try(:'hostile' || f) AS sqlstate FROM unnest(ARRAY[
+SELECT f, t.* FROM unnest(ARRAY[
     'text-renamed.xlsx', 'empty.xlsx', 'truncated-half.xlsx', 'truncated-100.xlsx',
     'old-biff8.xlsx', 'encrypted.xlsx', 'no-workbook.xlsx', 'missing-sheet-part.xlsx',
     'no-sheets.xlsx', 'billion-laughs.xlsx', 'xxe-workbook.xlsx', 'zip-bomb.xlsx',
     'lying-size.xlsx', 'bad-crc.xlsx', 'column-xfe1.xlsx', 'row-1048577.xlsx',
     'sst-out-of-range.xlsx', 'malformed-sheet.xlsx',
-    'valid.xlsx', 'huge-dimension.xlsx', 'zip64.xlsx']) f;
+    'valid.xlsx', 'huge-dimension.xlsx', 'zip64.xlsx']) f, pg_temp.try(:'hostile' || f) t;
 
 DROP EXTENSION megamarket CASCADE;
 DROP SCHEMA imp;

@@ -204,6 +204,24 @@ map_columns(XlsxScanState *st)
 	}
 }
 
+/*
+ * Memory-context reset callback: the sheet reader's libzip stream is not on
+ * palloc, and it holds the archive's file open even after the workbook is
+ * closed. end_scan closes it; this does when an error ends the scan.
+ * Registered after the workbook's callback, so it runs first.
+ */
+static void
+close_reader_on_reset(void *arg)
+{
+	XlsxScanState *st = (XlsxScanState *) arg;
+
+	if (st->reader)
+	{
+		XlsxSheetClose(st->reader);
+		st->reader = NULL;
+	}
+}
+
 /* Open the workbook and the sheet, and map the columns. */
 static void
 open_sheet(XlsxScanState *st)
@@ -227,6 +245,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 	XlsxScanState *st = palloc0(sizeof(XlsxScanState));
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	MemoryContext old;
+	MemoryContextCallback *cb;
 	ListCell   *lc;
 
 	st->rel = rel;
@@ -271,6 +290,10 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 	}
 
 	st->file = XlsxFdwOpen(st->opts.filename, true);
+	cb = palloc0(sizeof(MemoryContextCallback));
+	cb->func = close_reader_on_reset;
+	cb->arg = st;
+	MemoryContextRegisterResetCallback(st->scancxt, cb);
 	st->sheetpos = XlsxFdwResolveSheet(st->file, st->opts.sheet);
 	st->sheetname = XlsxGetSheet(st->file->wb, st->sheetpos)->name;
 	st->date1904 = XlsxDate1904(st->file->wb);

@@ -89,7 +89,7 @@ XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err)
 			ereport(ERROR,
 					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 					 errmsg("file \"%s\" is not an .xlsx workbook", fn),
-					 errdetail("%s", err->message),
+					 errdetail("The file is %s.", err->message),
 					 errhint("xlsx_fdw reads Office Open XML workbooks (.xlsx), which are zip files.")));
 			break;
 		case XLSX_ERR_OLD_XLS:

@@ -46,7 +46,8 @@ typedef struct XlsxError
 {
 	XlsxErrorCode code;
 	int			sys_errno;		/* for XLSX_ERR_IO */
-	char		message[512];	/* lower case, names the part/place, no period */
+	char		message[512];	/* lower case, names the part/place, no period;
+								 * never the file's path: the caller names it */
 } XlsxError;
 
 /*

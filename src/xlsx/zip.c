@@ -189,6 +189,7 @@ ole2_is_encrypted(int fd, const XlsxEnv *env)
 /*
  * XlsxZipOpen
  *		Open path as a zip container, or say precisely why it is not one.
+ *		The messages do not name the file: the caller names it, once.
  */
 XlsxZip *
 XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
@@ -206,7 +207,7 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	{
 		int			save = errno;
 
-		XlsxSetError(err, XLSX_ERR_IO, "could not open file \"%s\": %s", path, strerror(save));
+		XlsxSetError(err, XLSX_ERR_IO, "could not open file: %s", strerror(save));
 		if (err)
 			err->sys_errno = save;
 		return NULL;
@@ -215,7 +216,7 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	{
 		int			save = S_ISDIR(st.st_mode) ? EISDIR : errno;
 
-		XlsxSetError(err, XLSX_ERR_IO, "could not read file \"%s\": %s", path, strerror(save));
+		XlsxSetError(err, XLSX_ERR_IO, "could not read file: %s", strerror(save));
 		if (err)
 			err->sys_errno = save;
 		close(fd);
@@ -228,16 +229,16 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	{
 		if (ole2_is_encrypted(fd, env))
 			XlsxSetError(err, XLSX_ERR_ENCRYPTED,
-						 "file \"%s\" is an encrypted workbook (password protected)", path);
+						 "encrypted workbook (password protected)");
 		else
 			XlsxSetError(err, XLSX_ERR_OLD_XLS,
-						 "file \"%s\" is an OLE2 compound file (an Excel 97-2003 .xls), not an .xlsx workbook", path);
+						 "OLE2 compound file (an Excel 97-2003 .xls), not an .xlsx workbook");
 		close(fd);
 		return NULL;
 	}
 	if (nhead < 4 || st.st_size < 22)
 	{
-		XlsxSetError(err, XLSX_ERR_NOT_ZIP, "file \"%s\" is not a zip archive (too short to be an .xlsx workbook)", path);
+		XlsxSetError(err, XLSX_ERR_NOT_ZIP, "not a zip archive (too short to be an .xlsx workbook)");
 		close(fd);
 		return NULL;
 	}
@@ -247,20 +248,16 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	if (za == NULL)
 	{
 		zip_error_t ze;
-		char		what[300];
 
 		close(fd);
 		zip_error_init_with_code(&ze, zerr);
 		if (zerr == ZIP_ER_NOZIP && memcmp(head, "PK\003\004", 4) == 0)
 			XlsxSetError(err, XLSX_ERR_CORRUPT,
-						 "file \"%s\" is a damaged zip archive: no central directory (truncated?)", path);
+						 "zip archive without a central directory (truncated?)");
 		else if (zerr == ZIP_ER_NOZIP)
-			XlsxSetError(err, XLSX_ERR_NOT_ZIP, "file \"%s\" is not a zip archive (not an .xlsx workbook)", path);
+			XlsxSetError(err, XLSX_ERR_NOT_ZIP, "not a zip archive (not an .xlsx workbook)");
 		else
-		{
-			snprintf(what, sizeof(what), "could not open zip archive \"%s\"", path);
-			zip_error_to_xlsx(&ze, what, err);
-		}
+			zip_error_to_xlsx(&ze, "zip central directory", err);
 		zip_error_fini(&ze);
 		return NULL;
 	}

@@ -41,7 +41,7 @@ main(int argc, char **argv)
 	wb = XlsxOpen(argv[1], &env, &err);
 	if (wb == NULL)
 	{
-		fprintf(stderr, "xlsxdump: %s\n", err.message);
+		fprintf(stderr, "xlsxdump: %s: %s\n", argv[1], err.message);
 		return 1;
 	}
 
