@@ -856,56 +856,14 @@ DECLARE
 BEGIN
     PERFORM _import_store_keys();
     PERFORM _import_drop('TABLE', 'mm_sales');
+    -- Each level is a subquery fenced with OFFSET 0, so that every cell is
+    -- cleaned and parsed once per row: inlined, the planner would repeat the
+    -- expressions wherever a later level uses them.
     CREATE TEMP TABLE mm_sales ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.ticket AS ticket_raw, s.line AS line_raw, s.date AS date_raw,
-               s.store AS store_raw, s.customer AS customer_raw, s.sku AS sku_raw,
-               s.quantity AS quantity_raw, s.amount AS amount_raw, s.campaign AS campaign_raw,
-               clean_text(s.ticket) AS ticket_t, clean_text(s.line) AS line_t,
-               clean_text(s.date) AS date_t, clean_text(s.store) AS store_t,
-               clean_text(s.customer) AS customer_t, clean_text(s.sku) AS sku_t,
-               clean_text(s.quantity) AS quantity_t, clean_text(s.amount) AS amount_t,
-               clean_text(s.campaign) AS campaign_t
-          FROM pg_temp.mm_src_sales s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, parse_decimal(ticket_t) AS ticket_n, parse_decimal(line_t) AS line_n,
-               parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-               parse_decimal(amount_t) AS amount_n
-          FROM t
-         WHERE num_nonnulls(ticket_t, line_t, date_t, store_t, customer_t, sku_t,
-                            quantity_t, amount_t, campaign_t) > 0
-    ), c AS (
-        SELECT p.*, k.store_id, pr.product_id, cu.customer_id, ca.campaign_id,
-               CASE
-                   WHEN ticket_t IS NULL THEN ARRAY['missing_required', 'ticket', ticket_raw]
-                   WHEN line_t IS NULL THEN ARRAY['missing_required', 'line', line_raw]
-                   WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                   WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                   WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                   WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                   WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                   WHEN ticket_n IS NOT NULL AND ticket_n <> trunc(ticket_n) THEN ARRAY['bad_number', 'ticket', ticket_raw]
-                   WHEN line_n IS NULL OR line_n <> trunc(line_n) THEN ARRAY['bad_number', 'line', line_raw]
-                   WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                   WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                   WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                   WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                   WHEN line_n < 1 OR line_n > 2147483647 THEN ARRAY['out_of_range', 'line', line_raw]
-                   WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                   WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                   WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                   WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-                   WHEN customer_t IS NOT NULL AND cu.customer_id IS NULL THEN ARRAY['unknown_customer', 'customer', customer_raw]
-                   WHEN campaign_t IS NOT NULL AND ca.campaign_id IS NULL THEN ARRAY['unknown_campaign', 'campaign', campaign_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-          LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
-          LEFT JOIN products pr ON pr.sku = p.sku_t
-          LEFT JOIN customers cu ON cu.code = p.customer_t
-          LEFT JOIN campaigns ca ON ca.code = p.campaign_t
-    ), v AS (
+    SELECT v._row, v.line_raw, v.ticket_id, v.line_no, v.date_v, v.date_id, v.store_id,
+           v.customer_id, v.product_id, v.campaign_id, v.quantity_v, v.amount_v,
+           v.notes, v.err0 AS err
+      FROM (
         SELECT c.*,
                CASE WHEN err0 IS NULL THEN
                    CASE WHEN ticket_n IS NOT NULL THEN trunc(ticket_n)::text ELSE ticket_t END
@@ -917,19 +875,73 @@ BEGIN
                END AS date_id,
                CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
                CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM c
-    )
-    SELECT v._row, v.ticket_id, v.line_no, v.date_v, v.date_id, v.store_id, v.customer_id,
-           v.product_id, v.campaign_id, v.quantity_v, v.amount_v, v.notes,
-           CASE
-               WHEN err0 IS NOT NULL THEN err0
-               WHEN row_number() OVER w > 1 THEN
-                   CASE WHEN ROW(date_id, store_id, customer_id, product_id, campaign_id, quantity_v, amount_v)::text
-                             = first_value(ROW(date_id, store_id, customer_id, product_id, campaign_id, quantity_v, amount_v)::text) OVER w
-                        THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'line', line_raw] END
-           END AS err
-      FROM v
-    WINDOW w AS (PARTITION BY err0 IS NULL, ticket_id, line_no ORDER BY _row);
+          FROM (
+            SELECT p.*, k.store_id, pr.product_id, cu.customer_id, ca.campaign_id,
+                   CASE
+                       WHEN ticket_t IS NULL THEN ARRAY['missing_required', 'ticket', ticket_raw]
+                       WHEN line_t IS NULL THEN ARRAY['missing_required', 'line', line_raw]
+                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
+                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
+                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
+                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
+                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
+                       WHEN ticket_n IS NOT NULL AND ticket_n <> trunc(ticket_n) THEN ARRAY['bad_number', 'ticket', ticket_raw]
+                       WHEN line_n IS NULL OR line_n <> trunc(line_n) THEN ARRAY['bad_number', 'line', line_raw]
+                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
+                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
+                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
+                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
+                       WHEN line_n < 1 OR line_n > 2147483647 THEN ARRAY['out_of_range', 'line', line_raw]
+                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
+                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
+                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
+                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
+                       WHEN customer_t IS NOT NULL AND cu.customer_id IS NULL THEN ARRAY['unknown_customer', 'customer', customer_raw]
+                       WHEN campaign_t IS NOT NULL AND ca.campaign_id IS NULL THEN ARRAY['unknown_campaign', 'campaign', campaign_raw]
+                   END AS err0,
+                   NULL::jsonb AS notes
+              FROM (
+                SELECT t.*, parse_decimal(ticket_t) AS ticket_n, parse_decimal(line_t) AS line_n,
+                       parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
+                       parse_decimal(amount_t) AS amount_n
+                  FROM (
+                    SELECT s._row, s.ticket AS ticket_raw, s.line AS line_raw, s.date AS date_raw,
+                           s.store AS store_raw, s.customer AS customer_raw, s.sku AS sku_raw,
+                           s.quantity AS quantity_raw, s.amount AS amount_raw, s.campaign AS campaign_raw,
+                           clean_text(s.ticket) AS ticket_t, clean_text(s.line) AS line_t,
+                           clean_text(s.date) AS date_t, clean_text(s.store) AS store_t,
+                           clean_text(s.customer) AS customer_t, clean_text(s.sku) AS sku_t,
+                           clean_text(s.quantity) AS quantity_t, clean_text(s.amount) AS amount_t,
+                           clean_text(s.campaign) AS campaign_t
+                      FROM pg_temp.mm_src_sales s
+                     WHERE import_progress(sheet_name, every)
+                    OFFSET 0) AS t
+                 WHERE num_nonnulls(ticket_t, line_t, date_t, store_t, customer_t, sku_t,
+                                    quantity_t, amount_t, campaign_t) > 0
+                OFFSET 0) AS p
+              LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
+              LEFT JOIN products pr ON pr.sku = p.sku_t
+              LEFT JOIN customers cu ON cu.code = p.customer_t
+              LEFT JOIN campaigns ca ON ca.code = p.campaign_t
+            OFFSET 0) AS c
+      ) AS v;
+
+    -- Rule 9, apart (a sort of only the few repeated keys, not of every row):
+    -- a repeated (ticket, line) after the first is a duplicate_row when the
+    -- line is the same, a duplicate_key when it differs.
+    UPDATE pg_temp.mm_sales m
+       SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
+                      ELSE ARRAY['duplicate_key', 'line', m.line_raw] END
+      FROM (SELECT x._row, row_number() OVER w AS rn,
+                   ROW(x.date_id, x.store_id, x.customer_id, x.product_id, x.campaign_id, x.quantity_v, x.amount_v)::text
+                   = first_value(ROW(x.date_id, x.store_id, x.customer_id, x.product_id, x.campaign_id, x.quantity_v, x.amount_v)::text) OVER w AS same
+              FROM pg_temp.mm_sales x
+             WHERE x.err IS NULL
+               AND (x.ticket_id, x.line_no) IN (SELECT y.ticket_id, y.line_no FROM pg_temp.mm_sales y
+                                                 WHERE y.err IS NULL
+                                                 GROUP BY y.ticket_id, y.line_no HAVING count(*) > 1)
+            WINDOW w AS (PARTITION BY x.ticket_id, x.line_no ORDER BY x._row)) AS d
+     WHERE m._row = d._row AND d.rn > 1;
     ANALYZE pg_temp.mm_sales;
 
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
@@ -954,8 +966,7 @@ BEGIN
            m.campaign_id, m.quantity_v, m.amount_v
       FROM pg_temp.mm_sales m
      WHERE m.err IS NULL
-       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no)
-     ORDER BY m._row;
+       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
     GET DIAGNOSTICS n_ins = ROW_COUNT;
 
     PERFORM _import_record('sales', sheet_name, hdr, n_ins, n_upd);
@@ -978,46 +989,11 @@ DECLARE
 BEGIN
     PERFORM _import_store_keys();
     PERFORM _import_drop('TABLE', 'mm_losses');
+    -- fenced levels and a separate duplicate check, as in _import_sales()
     CREATE TEMP TABLE mm_losses ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.reference AS reference_raw, s.date AS date_raw, s.store AS store_raw,
-               s.sku AS sku_raw, s.reason AS reason_raw, s.quantity AS quantity_raw,
-               s.amount AS amount_raw,
-               clean_text(s.reference) AS reference_t, clean_text(s.date) AS date_t,
-               clean_text(s.store) AS store_t, clean_text(s.sku) AS sku_t,
-               clean_text(s.reason) AS reason_t, clean_text(s.quantity) AS quantity_t,
-               clean_text(s.amount) AS amount_t
-          FROM pg_temp.mm_src_losses s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-               parse_decimal(amount_t) AS amount_n
-          FROM t
-         WHERE num_nonnulls(reference_t, date_t, store_t, sku_t, reason_t, quantity_t, amount_t) > 0
-    ), c AS (
-        SELECT p.*, k.store_id, pr.product_id,
-               CASE
-                   WHEN reference_t IS NULL THEN ARRAY['missing_required', 'reference', reference_raw]
-                   WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                   WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                   WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                   WHEN reason_t IS NULL THEN ARRAY['missing_required', 'reason', reason_raw]
-                   WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                   WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                   WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                   WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                   WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                   WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                   WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                   WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                   WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                   WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-          LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
-          LEFT JOIN products pr ON pr.sku = p.sku_t
-    ), v AS (
+    SELECT v._row, v.reference_raw, v.reference_t, v.date_v, v.date_id, v.store_id,
+           v.product_id, v.reason_t, v.quantity_v, v.amount_v, v.notes, v.err0 AS err
+      FROM (
         SELECT c.*,
                CASE WHEN err0 IS NULL THEN
                    (date_part('year', date_v) * 10000 + date_part('month', date_v) * 100
@@ -1025,19 +1001,60 @@ BEGIN
                END AS date_id,
                CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
                CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM c
-    )
-    SELECT v._row, v.reference_t, v.date_v, v.date_id, v.store_id, v.product_id, v.reason_t,
-           v.quantity_v, v.amount_v, v.notes,
-           CASE
-               WHEN err0 IS NOT NULL THEN err0
-               WHEN row_number() OVER w > 1 THEN
-                   CASE WHEN ROW(date_id, store_id, product_id, reason_t, quantity_v, amount_v)::text
-                             = first_value(ROW(date_id, store_id, product_id, reason_t, quantity_v, amount_v)::text) OVER w
-                        THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'reference', reference_raw] END
-           END AS err
-      FROM v
-    WINDOW w AS (PARTITION BY err0 IS NULL, reference_t ORDER BY _row);
+          FROM (
+            SELECT p.*, k.store_id, pr.product_id,
+                   CASE
+                       WHEN reference_t IS NULL THEN ARRAY['missing_required', 'reference', reference_raw]
+                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
+                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
+                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
+                       WHEN reason_t IS NULL THEN ARRAY['missing_required', 'reason', reason_raw]
+                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
+                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
+                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
+                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
+                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
+                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
+                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
+                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
+                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
+                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
+                   END AS err0,
+                   NULL::jsonb AS notes
+              FROM (
+                SELECT t.*, parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
+                       parse_decimal(amount_t) AS amount_n
+                  FROM (
+                    SELECT s._row, s.reference AS reference_raw, s.date AS date_raw, s.store AS store_raw,
+                           s.sku AS sku_raw, s.reason AS reason_raw, s.quantity AS quantity_raw,
+                           s.amount AS amount_raw,
+                           clean_text(s.reference) AS reference_t, clean_text(s.date) AS date_t,
+                           clean_text(s.store) AS store_t, clean_text(s.sku) AS sku_t,
+                           clean_text(s.reason) AS reason_t, clean_text(s.quantity) AS quantity_t,
+                           clean_text(s.amount) AS amount_t
+                      FROM pg_temp.mm_src_losses s
+                     WHERE import_progress(sheet_name, every)
+                    OFFSET 0) AS t
+                 WHERE num_nonnulls(reference_t, date_t, store_t, sku_t, reason_t, quantity_t, amount_t) > 0
+                OFFSET 0) AS p
+              LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
+              LEFT JOIN products pr ON pr.sku = p.sku_t
+            OFFSET 0) AS c
+      ) AS v;
+
+    UPDATE pg_temp.mm_losses m
+       SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
+                      ELSE ARRAY['duplicate_key', 'reference', m.reference_raw] END
+      FROM (SELECT x._row, row_number() OVER w AS rn,
+                   ROW(x.date_id, x.store_id, x.product_id, x.reason_t, x.quantity_v, x.amount_v)::text
+                   = first_value(ROW(x.date_id, x.store_id, x.product_id, x.reason_t, x.quantity_v, x.amount_v)::text) OVER w AS same
+              FROM pg_temp.mm_losses x
+             WHERE x.err IS NULL
+               AND x.reference_t IN (SELECT y.reference_t FROM pg_temp.mm_losses y
+                                      WHERE y.err IS NULL
+                                      GROUP BY y.reference_t HAVING count(*) > 1)
+            WINDOW w AS (PARTITION BY x.reference_t ORDER BY x._row)) AS d
+     WHERE m._row = d._row AND d.rn > 1;
     ANALYZE pg_temp.mm_losses;
 
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
@@ -1061,8 +1078,7 @@ BEGIN
     INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
     SELECT m.reference_t, m.product_id, m.store_id, m.date_id, r.reason_id, m.quantity_v, m.amount_v
       FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.reference_t)
-     ORDER BY m._row;
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.reference_t);
     GET DIAGNOSTICS n_ins = ROW_COUNT;
 
     PERFORM _import_record('losses', sheet_name, hdr, n_ins, n_upd);
