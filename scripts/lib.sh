@@ -21,7 +21,7 @@ MM_APT_PACKAGES=(
     "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-cron"
     libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
-    clang libclang-rt-14-dev python3
+    clang libclang-rt-14-dev python3 python3-openpyxl
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -56,6 +56,8 @@ mm_build() {
     mm_say "building megamarket against $("$PG_CONFIG" --version)"
     make -C "$MM_ROOT" -s WERROR=1 ${MM_ASSERTS:+ASSERTS=1} -j"$(nproc)"
     "${SUDO[@]}" make -C "$MM_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+    # the workbook generators (demo data, import tests, benchmarks)
+    make -C "$MM_ROOT/tools" -s -j"$(nproc)"
 }
 
 # The server refuses to run as root. As root we run it (and the tests) as the
