@@ -1114,6 +1114,11 @@ DECLARE
     saved_rejects jsonb;
     run bigint;
 BEGIN
+    IF filename IS NULL THEN
+        RAISE EXCEPTION 'import_workbook: filename must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
     -- options ------------------------------------------------------------
     IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
         RAISE EXCEPTION 'import_workbook: options must be a JSON object'

@@ -1,0 +1,102 @@
+--
+-- import_workbook()'s helpers and its argument checks. The values here were
+-- worked out by hand (and the SHA-256 with coreutils' sha256sum), not read off
+-- our output. The import itself is tested against workbooks with a planted
+-- truth in test/t/004_import.pl.
+--
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fx :abs_srcdir '/test/fixtures/xlsx/'
+\set hostile :abs_srcdir '/test/fixtures/hostile/'
+\set types :fx 'types-xlsxwriter.xlsx'
+CREATE EXTENSION megamarket;
+SET search_path = megamarket, public;
+
+-- An error as SQLSTATE, message, detail and hint, the fixture directory masked.
+CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d text;
+    h text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '"/[^"]*/', '".../', 'g')
+        || coalesce(' DETAIL: ' || nullif(regexp_replace(d, '"/[^"]*/', '".../', 'g'), ''), '')
+        || coalesce(' HINT: ' || nullif(h, ''), '');
+END
+$$;
+
+-- clean_text: white space around (no-break space too) goes; nothing left is NULL
+SELECT v, clean_text(v) AS cleaned, clean_text(v) IS NULL AS is_null
+FROM (VALUES ('  Sofía Martín'), (E'\tMadrid\n'), (E'\u00a0Norte\u00a0'), ('a  b'),
+             ('   '), (''), (E'\u00a0')) AS t(v);
+
+-- parse_decimal: exact, decimal point or comma, no thousands separators
+SELECT v, parse_decimal(v) AS n
+FROM (VALUES ('12.50'), ('12,50'), (' -3 '), ('+5'), ('0.1'), ('1.5E-3'), ('4.5e+4'),
+             ('2500,00'), ('100001'), ('9,58,5'), ('1.234,50'), ('1 234'), ('dos'),
+             ('.5'), ('5.'), ('1,5E3'), ('1e'), ('1e1000'), ('--1'), ('0x10'), ('')) AS t(v);
+-- the largest exponent taken, and a digit string too long to be a quantity
+SELECT parse_decimal('1e999') = 10::numeric ^ 999 AS e999,
+       parse_decimal(repeat('9', 200)) IS NULL AS long_null,
+       parse_decimal(repeat('9', 100)) = 10::numeric ^ 100 - 1 AS hundred_nines;
+
+-- parse_day: a date cell read as text (ISO, a time dropped) or dd/mm/yyyy text
+SELECT v, parse_day(v) AS d
+FROM (VALUES ('2024-02-29'), ('2023-02-29'), ('2024-01-05 13:45:00'), ('28/01/2023'),
+             ('1/2/2024'), ('31/02/2024'), ('00/05/2024'), ('32/01/2023'), ('29/02/1900'),
+             ('28/01/23'), ('2023/01/28'), ('1899-12-31'), ('1900-01-01'), ('2999-12-31'),
+             ('3000-01-01'), ('ayer'), ('45000'), (' 05/06/2024 '), ('05/06/2024x'), ('')) AS t(v);
+
+-- header_key: how headers are matched (as xlsx_fdw does)
+SELECT v, header_key(v) FROM (VALUES ('Segmento objetivo'), ('CATEGORÍA'), ('Línea'),
+                                     ('Campaña'), ('segmento_objetivo'), (E'Fecha\u00a0')) AS t(v);
+
+SELECT n, column_letters(n) FROM (VALUES (1), (26), (27), (52), (702), (703), (16384)) AS t(n);
+SELECT column_letters(0);
+SELECT column_letters(16385);
+
+-- file_fingerprint: size and SHA-256 as stat and sha256sum give them
+SELECT size, sha256, modified IS NOT NULL AS has_mtime FROM file_fingerprint(:'types');
+SELECT pg_temp.try(format('SELECT file_fingerprint(%L)', f))
+FROM (VALUES (:'fx' || 'no-such.xlsx'), (:'fx')) AS t(f);
+
+-- the format and the mapping table
+SELECT sheet, load_order, loads FROM import_sheets ORDER BY load_order;
+SELECT sheet, string_agg(field || CASE WHEN required THEN '*' ELSE '' END, ', ' ORDER BY position)
+FROM import_fields GROUP BY sheet ORDER BY min(position), sheet;
+-- a name means one thing: two sheets cannot share one, nor two columns of a sheet
+INSERT INTO import_names (sheet, field, name) VALUES ('products', NULL, 'VENTAS');
+INSERT INTO import_names (sheet, field, name) VALUES ('sales', 'amount', 'fecha');
+INSERT INTO import_names (sheet, field, name) VALUES ('sales', 'nonsense', 'X');
+INSERT INTO import_names (sheet, field, name) VALUES ('sales', 'amount', '  ');
+
+-- bad arguments: errors that name the problem; nothing is logged
+SELECT * FROM import_workbook(:'types', '[]');
+SELECT * FROM import_workbook(:'types', '{"dryrun": true}');
+SELECT * FROM import_workbook(:'types', '{"dry_run": "yes"}');
+SELECT * FROM import_workbook(:'types', '{"sheets": "Ventas"}');
+SELECT * FROM import_workbook(:'types', '{"sheets": ["Ventas", 3]}');
+SELECT * FROM import_workbook(:'types', '{"max_rejects": -1}');
+SELECT * FROM import_workbook(:'types', '{"max_rejects": 1.5}');
+SELECT * FROM import_workbook(:'types', '{"max_reject_ratio": 2}');
+SELECT * FROM import_workbook(:'types', '{"sheets": ["Inventario"]}');
+SELECT * FROM import_workbook(NULL);
+SELECT f, pg_temp.try(format('SELECT import_workbook(%L)', :'hostile' || f))
+FROM (VALUES ('no-such.xlsx'), ('text-renamed.xlsx'), ('truncated-half.xlsx'),
+             ('encrypted.xlsx'), ('zip-bomb.xlsx'), ('billion-laughs.xlsx'),
+             ('empty.xlsx')) AS t(f);
+SELECT count(*) AS runs FROM import_runs;
+
+-- least privilege
+CREATE ROLE import_nobody;
+SET ROLE import_nobody;
+SELECT * FROM megamarket.import_workbook(:'types');
+SELECT * FROM megamarket.file_fingerprint(:'types');
+SELECT * FROM megamarket.xlsx_sheets(:'types');
+SELECT megamarket.parse_day('28/01/2023'), megamarket.clean_text(' x ');
+RESET ROLE;
+DROP ROLE import_nobody;
+
+DROP EXTENSION megamarket;
