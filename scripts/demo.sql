@@ -1,50 +1,51 @@
--- The five-minute tour, run by scripts/demo on a throwaway cluster.
+-- The five-minute tour, run by scripts/demo on a throwaway cluster:
+-- the chain's workbook (written by tools/mkworkbook, path in :workbook)
+-- read through xlsx_fdw and loaded into the warehouse by import_workbook().
 \set ECHO queries
 \pset footer off
 CREATE EXTENSION megamarket;
 SET search_path = megamarket, public;
 
--- the date dimension for the demo period (Spanish month and weekday names)
-SELECT fill_dates('2025-01-01', '2025-03-31') AS days_added;
+-- the workbook's sheets, straight from the file
+SELECT position, name, dimension, pg_size_pretty(xml_bytes) AS xml FROM xlsx_sheets(:'workbook');
 
--- where: the shipped branches Norte, Centro, Sur, placed in cities and regions
-INSERT INTO regions (name) VALUES ('Norte'), ('Centro'), ('Sur');
-INSERT INTO cities (name, region_id)
-SELECT c, r.region_id FROM (VALUES ('Monteverde', 'Norte'), ('Villa Central', 'Centro'), ('Puerto Sur', 'Sur')) v(c, reg)
-JOIN regions r ON r.name = v.reg;
-UPDATE stores s SET city_id = c.city_id
-FROM cities c WHERE c.name = CASE s.code WHEN 'NORTE' THEN 'Monteverde' WHEN 'CENTRO' THEN 'Villa Central' ELSE 'Puerto Sur' END;
+-- a sheet as a foreign table: the first ticket lines, typed from the cells
+CREATE SERVER workbooks FOREIGN DATA WRAPPER xlsx_fdw;
+CREATE FOREIGN TABLE ventas_xlsx (ticket bigint, "línea" int, fecha date, sucursal text,
+                                  cliente text, sku text, cantidad text, importe text)
+    SERVER workbooks OPTIONS (filename :'workbook', sheet 'Ventas');
+SELECT * FROM ventas_xlsx LIMIT 5;
 
--- what: a few products in categories and departments
-INSERT INTO departments (name) VALUES ('Alimentación'), ('Hogar');
-INSERT INTO categories (name, department_id) VALUES ('Lácteos', 1), ('Panadería', 1), ('Limpieza', 2);
-INSERT INTO products (sku, name, category_id, price) VALUES
-    ('LAC-001', 'Leche entera 1 L', 1, 1.15),
-    ('PAN-001', 'Pan de molde', 2, 2.40),
-    ('LIM-001', 'Detergente 3 L', 3, 7.95);
+-- the import: dimensions, then facts; dirty rows cleaned or rejected
+SELECT * FROM import_workbook(:'workbook');
 
--- who: customers
-INSERT INTO customers (code, name, email) VALUES
-    ('C-0001', 'Ana Pérez', 'ana.perez@example.com'),
-    ('C-0002', 'Luis Gómez', 'luis.gomez@example.com');
+-- the report: rows per table
+SELECT 'stores' AS "table", count(*) AS "rows" FROM stores UNION ALL
+SELECT 'products', count(*) FROM products UNION ALL
+SELECT 'customers', count(*) FROM customers UNION ALL
+SELECT 'campaigns', count(*) FROM campaigns UNION ALL
+SELECT 'dates', count(*) FROM dates UNION ALL
+SELECT 'sales', count(*) FROM sales UNION ALL
+SELECT 'losses', count(*) FROM losses;
 
--- facts: a quarter of ticket lines, deterministic
-INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id, quantity, amount)
-SELECT 'T' || t, l, CASE WHEN t % 3 = 0 THEN NULL ELSE 1 + t % 2 END,
-       p.product_id, 1 + t % 3, d.date_id, q, q * p.price
-FROM generate_series(1, 900) t
-CROSS JOIN LATERAL generate_series(1, 1 + t % 3) l
-JOIN products p ON p.product_id = 1 + (t + l) % 3
-JOIN dates d ON d.date = date '2025-01-01' + (t % 90)
-CROSS JOIN LATERAL (SELECT 1 + (t * l) % 4 AS q) x;
+-- rejects by reason (kept: the row was loaded without the bad value)
+SELECT sheet, reason, kept, count(*) AS "rows", min(cell) AS first_cell, min(value) AS example
+FROM import_rejects GROUP BY sheet, reason, kept ORDER BY sheet, count(*) DESC, reason;
 
--- the star query: sales by store and month
-SELECT s.name AS sucursal, r.name AS region, d.year AS año, d.month_name AS mes,
+-- the star query: sales by store and month (first six months)
+SELECT s.name AS sucursal, r.name AS region, d.year AS "año", d.month_name AS mes,
        count(DISTINCT f.ticket_id) AS tickets, sum(f.quantity) AS unidades, sum(f.amount) AS importe
 FROM sales f
 JOIN stores s USING (store_id)
 JOIN cities c USING (city_id)
 JOIN regions r USING (region_id)
 JOIN dates d USING (date_id)
+WHERE d.date < date '2023-07-01'
 GROUP BY s.store_id, s.name, r.name, d.year, d.month, d.month_name
-ORDER BY s.store_id, d.month;
+ORDER BY s.store_id, d.year, d.month;
+
+-- importing the same file again changes nothing
+SELECT * FROM import_workbook(:'workbook');
+SELECT run_id, file_sha256, rows_read, inserted, updated, unchanged, rejected,
+       finished_at - started_at AS took
+FROM import_runs ORDER BY run_id;
