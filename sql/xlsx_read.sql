@@ -113,5 +113,20 @@ SELECT f, t.* FROM unnest(ARRAY[
     'sst-out-of-range.xlsx', 'malformed-sheet.xlsx',
     'valid.xlsx', 'huge-dimension.xlsx', 'zip64.xlsx']) f, pg_temp.try(:'hostile' || f) t;
 
+-- row_number: the sheet row beside the cells. Ventas row 7 is blank (not
+-- written), Sparse has rows 1, 2 (only XFD2), 3 and 10; a row_number column
+-- takes no position when header is false.
+CREATE FOREIGN TABLE ventas_rows (fila integer OPTIONS (row_number 'true'), ticket text, nota text)
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT fila, ticket, nota FROM ventas_rows;
+CREATE FOREIGN TABLE sparse_rows (r bigint OPTIONS (row_number 'true'), a text, b text, c text)
+    SERVER fx OPTIONS (filename :'types', sheet 'Sparse', header 'false');
+SELECT * FROM sparse_rows;
+SELECT count(*) FROM sparse_rows;
+CREATE FOREIGN TABLE bad_rows (r integer OPTIONS (row_number 'true', column_name 'x'))
+    SERVER fx OPTIONS (filename :'types');
+CREATE FOREIGN TABLE bad_rows (r integer OPTIONS (row_number 'maybe'))
+    SERVER fx OPTIONS (filename :'types');
+
 DROP EXTENSION megamarket CASCADE;
 DROP SCHEMA imp;
