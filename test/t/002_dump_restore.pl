@@ -39,10 +39,20 @@ SELECT 'T-' || i, 1 + i % 3, 1 + i % 2, 1 + i % 2, 1 + i % 4, 20241230 + (i % 2)
 FROM generate_series(1, 500) i;
 INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
 VALUES ('P-1', 1, 2, 20250102, 1, 4, 3.20);
+-- the import's own tables: a DBA's header mapping, a run and its rejects
+INSERT INTO import_names (sheet, field, name) VALUES ('sales', NULL, 'Tickets'), ('sales', 'amount', 'Total línea');
+INSERT INTO import_runs (filename, file_size, file_sha256, file_modified, options, dry_run, started_at,
+    finished_at, run_by, rows_read, inserted, updated, unchanged, rejected, sheets)
+VALUES ('/srv/ventas.xlsx', 1234, repeat('ab', 32), now(), '{}', false, now(), now(), current_user,
+    10, 8, 0, 0, 2, '[]');
+INSERT INTO import_rejects (run_id, sheet, row_number, cell, field, value, reason, kept)
+VALUES (1, 'Ventas', 7, 'H7', 'amount', 'dos', 'bad_number', false),
+       (1, 'Clientes', 3, 'C3', 'email', 'x@@y', 'bad_email', true);
 });
 
 my @tables = qw(regions cities stores departments categories products segments
-  customers dates channels campaigns loss_reasons sales losses);
+  customers dates channels campaigns loss_reasons sales losses
+  import_names import_runs import_rejects);
 
 # A table's content as one fingerprint: every row as text, in key order.
 sub fingerprints
@@ -77,6 +87,9 @@ for my $t (@tables, 'sequences')
 	is($after->{$t}, $before->{$t}, "$t identical after restore");
 }
 like($before->{sales}, qr/^500:/, 'the fingerprint saw all 500 sales');
+is($node->safe_psql('dst', 'SELECT count(*) FILTER (WHERE builtin) || \' \' || count(*) FILTER (WHERE NOT builtin) FROM megamarket.import_names'),
+	$node->safe_psql('src', 'SELECT count(*) FILTER (WHERE builtin) || \' \' || count(*) FILTER (WHERE NOT builtin) FROM megamarket.import_names'),
+	'import_names: the shipped names once, the DBA\'s kept');
 
 # Sequences continue where they were: new rows do not collide.
 is( $node->safe_psql('dst',
