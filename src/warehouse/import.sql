@@ -354,6 +354,7 @@ DECLARE
     sel text := '_row';
     cells jsonb := '{}';
     known text;
+    cand record;
 BEGIN
     PERFORM megamarket._import_drop('VIEW', src);
     PERFORM megamarket._import_drop('FOREIGN TABLE', ft);
@@ -366,14 +367,32 @@ BEGIN
                    'SERVER megamarket_import OPTIONS (filename %L, sheet %L, header %L)',
                    ft, 'true', cols, filename, sheet_position::text, 'false');
 
-    -- the header: the first row with a cell that is not blank
-    EXECUTE format('SELECT _row, ARRAY[%s] FROM pg_temp.%I WHERE num_nonnulls(%s) > 0 LIMIT 1',
-                   arr, ft, nonblank)
-       INTO header_row, header;
+    -- The header: among the first 20 non-blank rows, the first that names
+    -- every required field (title rows above the table are common); failing
+    -- that, the first non-blank row, whose missing columns are then reported.
+    FOR cand IN EXECUTE format('SELECT _row, ARRAY[%s] AS cells FROM pg_temp.%I WHERE num_nonnulls(%s) > 0 LIMIT 20',
+                               arr, ft, nonblank)
+    LOOP
+        IF header_row IS NULL THEN
+            header_row := cand._row;
+            header := cand.cells;
+        END IF;
+        IF NOT EXISTS (
+            SELECT 1 FROM megamarket.import_fields x
+             WHERE x.sheet = sheet_key AND x.required
+               AND NOT EXISTS (SELECT 1 FROM unnest(cand.cells) AS h(t), megamarket.import_names n
+                                WHERE n.sheet = sheet_key AND n.field = x.field
+                                  AND megamarket.header_key(h.t) = megamarket.header_key(n.name)))
+        THEN
+            header_row := cand._row;
+            header := cand.cells;
+            EXIT;
+        END IF;
+    END LOOP;
     IF header_row IS NULL THEN
         RAISE EXCEPTION 'import_workbook: sheet "%" is empty', sheet_name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'The first row with cells must be the header.',
+                  DETAIL = 'A sheet needs a header row naming its columns.',
                   HINT = 'Leave the sheet out with the option "sheets".';
     END IF;
 
@@ -1307,6 +1326,12 @@ BEGIN
         (SELECT sum(r.inserted) FROM pg_temp.mm_result r),
         (SELECT sum(r.updated) FROM pg_temp.mm_result r),
         (SELECT sum(r.rejected) FROM pg_temp.mm_result r);
+
+    -- the temporary views and foreign tables would otherwise last the session
+    FOR s IN SELECT * FROM pg_temp.mm_plan LOOP
+        PERFORM _import_drop('VIEW', 'mm_src_' || s.sheet);
+        PERFORM _import_drop('FOREIGN TABLE', 'mm_ft_' || s.sheet);
+    END LOOP;
 
     RETURN QUERY
     SELECT r.name, r.inserted, r.updated, r.rejected

@@ -295,13 +295,16 @@ is(sql('parts', 'SELECT count(*) FROM megamarket.sales'), 0, 'dimensions only: n
 sql('parts', "SELECT * FROM megamarket.import_workbook('$es', '{\"sheets\": [\"Pérdidas\", \"Ventas\"]}')");
 check_against_manifest('parts', $mes, 'in two runs');
 
-note 'a DBA maps other headers without code';
+note 'a DBA maps other headers without code; a title above a header';
 my $renamed = "$dir/renamed.xlsx";
 system('/usr/bin/python3', '-c', q{
 import sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1])
 wb['Ventas'].title = 'Tickets'
 wb['Tickets']['H1'] = 'Total línea'
+ws = wb['Pérdidas']
+ws.insert_rows(1, 2)
+ws['A1'] = 'Pérdidas de 2023 y 2024'
 wb.save(sys.argv[2])
 }, $es, $renamed) == 0 or die 'openpyxl failed';
 fresh_db('mapped');
@@ -310,7 +313,10 @@ like($e, qr/lacks sheets: sales/, 'an unknown sheet name is reported');
 sql('mapped', q{INSERT INTO megamarket.import_names (sheet, field, name) VALUES
 	('sales', NULL, 'Tickets'), ('sales', 'amount', 'TOTAL LINEA')});
 sql('mapped', "SELECT * FROM megamarket.import_workbook('$renamed')");
-check_against_manifest('mapped', $mes, 'mapped headers (rewritten by openpyxl)');
+check_against_manifest('mapped', $mes, 'mapped headers and a title row (rewritten by openpyxl)');
+is(sql('mapped', "SELECT min(row_number) FROM megamarket.import_rejects WHERE sheet = 'Pérdidas'"),
+	sql('es', "SELECT min(row_number) + 2 FROM megamarket.import_rejects WHERE sheet = 'Pérdidas' AND run_id = 1"),
+	'rows under a title keep their Excel numbers');
 
 note 'least privilege';
 sql('mapped', 'CREATE ROLE analyst LOGIN');
