@@ -228,6 +228,22 @@ $after =~ s/import_r\w+_seq=\d+,?//g;
 is($after, $before, 'second import: every warehouse row and sequence as before');
 check_against_manifest('es', $mes, 'es, imported twice');
 
+note 'an overlapping file (the first 1,500 rows of Ventas, as openpyxl saves them) changes nothing';
+my $overlap = "$dir/overlap.xlsx";
+system('/usr/bin/python3', '-c', q{
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb['Ventas']
+ws.delete_rows(1501, ws.max_row)
+wb.save(sys.argv[2])
+}, $es, $overlap) == 0 or die 'openpyxl failed';
+$before = fingerprint('es');
+$out = sql('es', "SELECT string_agg(format('%s %s %s', sheet, inserted, updated), ',') FROM megamarket.import_workbook('$overlap')");
+unlike($out, qr/ [1-9]/, "overlapping import: nothing inserted or updated ($out)");
+is(fingerprint('es') =~ s/^import_r.*\n//mgr, $before =~ s/^import_r.*\n//mgr, 'overlapping import: the warehouse as before');
+cmp_ok(sql('es', 'SELECT rows_read FROM megamarket.import_runs ORDER BY run_id DESC LIMIT 1'), '<', 3000,
+	'it read the shorter sheet');
+
 note 'the same workbook in English, into another database';
 my ($en, $men) = workbook('en', '--seed', '42', '--scale', 'small', '--lang', 'en');
 fresh_db('en');
