@@ -44,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "xlsx.h"
 #include "xlsx_internal.h"
@@ -52,6 +55,13 @@
 #define MAX_TOKEN		((size_t) 16 << 20) /* one tag, comment, PI, CDATA */
 #define MAX_DEPTH		100000	/* element nesting */
 #define MAX_ROW_TEXT	((size_t) 256 << 20)	/* decoded text of one row */
+
+/*
+ * Slack after the input buffer's sentinel: the fast path loads and copies
+ * 16 bytes at a time and may run past the sentinel by up to 15 bytes (it
+ * never uses what it finds there).
+ */
+#define BUF_PAD			32
 
 /* Byte classes. 0 is "ordinary" in every table. */
 enum
@@ -185,6 +195,8 @@ struct XlsxSheetReader
 	uint32_t	rownum;
 	char		row_digits[8];	/* rownum in decimal, for cell references */
 	size_t		row_ndigits;
+	uint64_t	row_key;		/* the digits and '"' as 8 bytes, masked */
+	uint64_t	row_key_mask;
 	uint32_t	prev_row;
 	int64_t		prev_col;
 	bool		row_ready;
@@ -213,6 +225,7 @@ static uint8_t misc_class[256];
 static uint8_t name_start[256];
 static uint8_t name_char[256];
 static uint8_t is_ws[256];
+static uint8_t plain_class[256];
 static bool tables_ready = false;
 
 /*
@@ -246,6 +259,7 @@ init_tables(void)
 		name_start[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':';
 		name_char[c] = name_start[c] || (c >= '0' && c <= '9') || c == '.' || c == '-';
 		is_ws[c] = (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+		plain_class[c] = c >= 0x20 && c < 0x80 && c != '<' && c != '&' && c != ']';
 	}
 	text_class['<'] = BC_LT;
 	text_class['&'] = BC_AMP;
@@ -359,12 +373,13 @@ refill(XlsxSheetReader *r, XlsxError *err)
 			unsupported(r, err, XLSX_ERR_LIMIT, r->buf, "a single tag, comment or CDATA section longer than 16 MB");
 			return false;
 		}
-		p = XlsxRealloc(r->env, r->buf, newsize + 1);
+		p = XlsxRealloc(r->env, r->buf, newsize + 1 + BUF_PAD);
 		if (p == NULL)
 		{
 			scan_error(r, err, XLSX_ERR_NOMEM, "out of memory");
 			return false;
 		}
+		memset(p + newsize + 1, 0, BUF_PAD);
 		r->buf = p;
 		r->bufsize = newsize;
 	}
@@ -1353,6 +1368,43 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 }
 
 /*
+ * row_begin
+ *		Start row n (checked): an empty row, and its number's digits for
+ *		quick_ref and quick_cell.
+ */
+static void
+row_begin(XlsxSheetReader *r, uint32_t n)
+{
+	char		tmp[8];
+	unsigned char key[8] = {0};
+	unsigned char mask[8] = {0};
+	size_t		k = 0;
+
+	r->rownum = n;
+	r->prev_row = n;
+	/* n <= 1048576: at most 7 digits, then '"' */
+	do
+	{
+		tmp[k++] = (char) ('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	r->row_ndigits = k;
+	for (size_t i = 0; i < k; i++)
+	{
+		r->row_digits[i] = tmp[k - 1 - i];
+		key[i] = (unsigned char) tmp[k - 1 - i];
+		mask[i] = 0xFF;
+	}
+	key[k] = '"';
+	mask[k] = 0xFF;
+	memcpy(&r->row_key, key, 8);
+	memcpy(&r->row_key_mask, mask, 8);
+	r->prev_col = -1;
+	r->ncells = 0;
+	r->text_len = 0;
+}
+
+/*
  * row_start
  *		<row [r="N"]>: rows ascend; without r (a NULL), a row follows the
  *		previous. Numbers in r and s attributes must not have leading zeros:
@@ -1404,25 +1456,7 @@ row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 			return false;
 		}
 	}
-	r->rownum = (uint32_t) n;
-	r->prev_row = (uint32_t) n;
-	/* its digits, for quick_ref (n <= 1048576: at most 7) */
-	{
-		char		tmp[8];
-		size_t		k = 0;
-
-		do
-		{
-			tmp[k++] = (char) ('0' + n % 10);
-			n /= 10;
-		} while (n > 0);
-		r->row_ndigits = k;
-		for (size_t i = 0; i < k; i++)
-			r->row_digits[i] = tmp[k - 1 - i];
-	}
-	r->prev_col = -1;
-	r->ncells = 0;
-	r->text_len = 0;
+	row_begin(r, (uint32_t) n);
 	return true;
 }
 
@@ -2441,6 +2475,43 @@ fallback:
 }
 
 /*
+ * plain_run
+ *		The end of the run of plain bytes at q: printable ASCII but '<', '&'
+ *		and ']' (plain_class). The sentinel ends every run. With SSE2, 16
+ *		bytes a step, reading up to 15 bytes past the sentinel (BUF_PAD).
+ */
+static inline const unsigned char *
+plain_run(const unsigned char *q)
+{
+#if defined(__SSE2__)
+	const __m128i lt = _mm_set1_epi8('<');
+	const __m128i amp = _mm_set1_epi8('&');
+	const __m128i rb = _mm_set1_epi8(']');
+	const __m128i low = _mm_set1_epi8(0x20);
+
+	for (;;)
+	{
+		__m128i		x = _mm_loadu_si128((const __m128i *) q);
+
+		/* signed: bytes below 0x20 and from 0x80 up are both "less" */
+		__m128i		m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt),
+												  _mm_cmpeq_epi8(x, amp)),
+									 _mm_or_si128(_mm_cmpeq_epi8(x, rb),
+												  _mm_cmplt_epi8(x, low)));
+		unsigned	bits = (unsigned) _mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return q + __builtin_ctz(bits);
+		q += 16;
+	}
+#else
+	while (plain_class[*q])
+		q++;
+	return q;
+#endif
+}
+
+/*
  * quick_cell
  *		The commonest cells by literal match, before fast_cell's general
  *		reading: <c r="REF"[ s="N"][ t="T"]>, an optional <f>..</f>, a
@@ -2475,9 +2546,15 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		nl++;
 	}
 	if (nl == 0 || c > XLSX_MAX_COLUMNS || (int64_t) c - 1 <= r->prev_col ||
-		(size_t) (e - q) < r->row_ndigits + 8 ||
-		!small_eq(q, r->row_digits, r->row_ndigits) || q[r->row_ndigits] != '"')
+		e - q < 16)
 		return 0;
+	{
+		uint64_t	w;
+
+		memcpy(&w, q, 8);
+		if ((w & r->row_key_mask) != r->row_key)
+			return 0;
+	}
 	q += r->row_ndigits + 1;
 
 	/* s and t, in either order, then '>' */
@@ -2558,9 +2635,7 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		if (q[1] == 'v' && q[2] == '>')
 		{
 			v = q + 3;
-			q = v;
-			while (text_class[*q] == BC_OK)
-				q++;
+			q = plain_run(v);
 			vend = q;
 			if (e - q < 4 || memcmp(q, "</v>", 4) != 0)
 				return 0;
@@ -2568,9 +2643,7 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		}
 		else if (q[1] == 'f' && q[2] == '>')
 		{
-			q += 3;
-			while (text_class[*q] == BC_OK)
-				q++;
+			q = plain_run(q + 3);
 			if (e - q < 4 || memcmp(q, "</f>", 4) != 0)
 				return 0;
 			q += 4;
@@ -2593,7 +2666,7 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		r->prev_col = (int64_t) c - 1;
 		return (int) (q - p);
 	}
-	if (r->ncells == r->cells_cap || r->text_len + len + 1 > r->text_cap)
+	if (r->ncells == r->cells_cap || r->text_len + len + 17 > r->text_cap)
 		return 0;
 	cell = &r->cells[r->ncells];
 	if (t == TA_S)
@@ -2626,7 +2699,11 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		};
 
 		cell->type = types[t];
-		small_copy(r->text + r->text_len, v, len);
+		/* short values: one fixed copy (room checked, BUF_PAD behind v) */
+		if (len <= 16)
+			memcpy(r->text + r->text_len, v, 16);
+		else
+			memcpy(r->text + r->text_len, v, len);
 		r->cell_off[r->ncells] = r->text_len;
 		r->text_len += len;
 		r->text[r->text_len++] = '\0';
@@ -2638,6 +2715,47 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 	r->ncells++;
 	r->prev_col = (int64_t) c - 1;
 	return (int) (q - p);
+}
+
+/*
+ * quick_row
+ *		<row r="N"> or <row r="N" spans="..">, N past the previous row, by
+ *		literal match: opens the row and returns the tag's length, or 0 for
+ *		the general reading of the tag.
+ */
+static inline int
+quick_row(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
+		  XlsxError *err)
+{
+	const unsigned char *q = p + 8;
+	uint32_t	n = 0;
+	int			nd = 0;
+
+	if (e - p < 32 || memcmp(p, "<row r=\"", 8) != 0 || *q == '0')
+		return 0;
+	while (nd < 7 && *q >= '0' && *q <= '9')
+	{
+		n = n * 10 + (uint32_t) (*q++ - '0');
+		nd++;
+	}
+	if (*q != '"' || nd == 0 || n <= r->prev_row || n > XLSX_MAX_ROWS)
+		return 0;
+	q++;
+	if (e - q >= 9 && memcmp(q, " spans=\"", 8) == 0)
+	{
+		q += 8;
+		while ((*q >= '0' && *q <= '9') || *q == ':')
+			q++;
+		if (*q != '"')
+			return 0;
+		q++;
+	}
+	if (*q != '>')
+		return 0;
+	row_begin(r, n);
+	if (!push(r, (const unsigned char *) "row", 3, CTX_ROW, err))
+		return FAILED;
+	return (int) (q + 1 - p);
 }
 
 /*
@@ -2713,7 +2831,18 @@ fast_scan(XlsxSheetReader *r, XlsxError *err)
 		{
 			FastTag		tag;
 			const Attr *ra = NULL;
+			int			n = quick_row(r, p, e, err);
 
+			if (n != 0)
+			{
+				if (n < 0)
+				{
+					rc = FAILED;
+					break;
+				}
+				p += n;
+				continue;
+			}
 			if (!fast_is_tag(p, "row", 3) || (q = fast_attrs(p + 4, &tag)) == NULL)
 				break;
 			for (int i = 0; i < tag.nattrs; i++)
@@ -2844,7 +2973,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 	r->cells_cap = 64;
 	r->text_cap = 4096;
 	r->part = XlsxStrdup(env, part);
-	r->buf = XlsxAlloc(env, r->bufsize + 1);
+	r->buf = XlsxAlloc(env, r->bufsize + 1 + BUF_PAD);
 	r->stack = XlsxAlloc(env, sizeof(StackEntry) * (size_t) r->stack_cap);
 	r->names = XlsxAlloc(env, r->names_cap);
 	r->attrs = XlsxAlloc(env, sizeof(Attr) * (size_t) r->attrs_cap);
@@ -2860,7 +2989,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 		XlsxSetError(err, XLSX_ERR_NOMEM, "%s: out of memory", part);
 		return NULL;
 	}
-	r->buf[0] = '\0';
+	memset(r->buf, 0, r->bufsize + 1 + BUF_PAD);
 	return r;
 }
 
