@@ -14,7 +14,7 @@ PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 MM_APT_PACKAGES=(
     build-essential pkg-config ca-certificates
     "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-cron"
-    libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev libexpat1-dev
+    libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev zlib1g-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
 )
 
