@@ -1379,20 +1379,38 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 	unsigned char key[8] = {0};
 	unsigned char mask[8] = {0};
 	size_t		k = 0;
+	bool		next = (n == r->rownum + 1 && r->row_ndigits > 0);
 
 	r->rownum = n;
 	r->prev_row = n;
-	/* n <= 1048576: at most 7 digits, then '"' */
-	do
+	if (next)
 	{
-		tmp[k++] = (char) ('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
-	r->row_ndigits = k;
+		/* the usual next row: add one to the digits */
+		size_t		i = r->row_ndigits;
+
+		while (i > 0 && r->row_digits[i - 1] == '9')
+			r->row_digits[--i] = '0';
+		if (i == 0)
+			next = false;		/* 99 -> 100: one more digit */
+		else
+			r->row_digits[i - 1]++;
+	}
+	if (!next)
+	{
+		/* n <= 1048576: at most 7 digits */
+		do
+		{
+			tmp[k++] = (char) ('0' + n % 10);
+			n /= 10;
+		} while (n > 0);
+		r->row_ndigits = k;
+		for (size_t i = 0; i < k; i++)
+			r->row_digits[i] = tmp[k - 1 - i];
+	}
+	k = r->row_ndigits;
 	for (size_t i = 0; i < k; i++)
 	{
-		r->row_digits[i] = tmp[k - 1 - i];
-		key[i] = (unsigned char) tmp[k - 1 - i];
+		key[i] = (unsigned char) r->row_digits[i];
 		mask[i] = 0xFF;
 	}
 	key[k] = '"';
