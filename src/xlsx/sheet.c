@@ -2684,7 +2684,9 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 		r->prev_col = (int64_t) c - 1;
 		return (int) (q - p);
 	}
-	if (r->ncells == r->cells_cap || r->text_len + len + 17 > r->text_cap)
+	/* room (growing, and its limit, are for fast_cell) */
+	if (r->ncells == r->cells_cap || r->text_len + len + 17 > r->text_cap ||
+		r->text_len + len + 1 > MAX_ROW_TEXT)
 		return 0;
 	cell = &r->cells[r->ncells];
 	if (t == TA_S)
