@@ -35,7 +35,7 @@ REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-LIBS_PC = libsecp256k1 libcurl gsl libzip expat
+LIBS_PC = libsecp256k1 libcurl gsl libzip zlib expat
 
 PG_CONFIG ?= pg_config
 PKG_CONFIG ?= pkg-config

@@ -19,7 +19,7 @@ if [ -x "$PG_CONFIG" ]; then mm_pg_bin; fi
 MM_APT_PACKAGES=(
     build-essential pkg-config ca-certificates
     "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-cron"
-    libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev libexpat1-dev
+    libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev zlib1g-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
     clang libclang-rt-14-dev python3 python3-openpyxl
 )

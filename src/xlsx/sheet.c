@@ -15,6 +15,13 @@
  * again from its start (parsing has no side effects until it succeeds).
  * Text between tags is streamed: it never has to fit in the buffer.
  *
+ * Rows and cells of the common shapes skip all that: fast_scan (and
+ * quick_cell before it) reads a whole cell at a time straight from the
+ * buffer and falls back to the general path, with nothing changed, on
+ * anything unusual or on a cell the buffer ends inside (see "the fast
+ * path" below). The general path alone gives the same cells; the tests
+ * check both.
+ *
  * It is a full well-formedness checker, not a pattern matcher: end tags
  * must match start tags (a stack of names), attributes must be unique, and
  * characters must be valid UTF-8 XML characters, everywhere in the part,
@@ -37,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "xlsx.h"
 #include "xlsx_internal.h"
@@ -45,6 +55,13 @@
 #define MAX_TOKEN		((size_t) 16 << 20) /* one tag, comment, PI, CDATA */
 #define MAX_DEPTH		100000	/* element nesting */
 #define MAX_ROW_TEXT	((size_t) 256 << 20)	/* decoded text of one row */
+
+/*
+ * Slack after the input buffer's sentinel: the fast path loads and copies
+ * 16 bytes at a time and may run past the sentinel by up to 15 bytes (it
+ * never uses what it finds there).
+ */
+#define BUF_PAD			32
 
 /* Byte classes. 0 is "ordinary" in every table. */
 enum
@@ -165,6 +182,7 @@ struct XlsxSheetReader
 	int			attr_t;
 	int			attr_s;
 	bool		unsupported;
+	bool		fast;			/* use fast_scan (tests turn it off) */
 	bool		bom_done;		/* a UTF-8 byte order mark was skipped */
 	XlsxError	saved_err;		/* the error, repeated on later calls */
 
@@ -175,6 +193,10 @@ struct XlsxSheetReader
 
 	/* the row being built */
 	uint32_t	rownum;
+	char		row_digits[8];	/* rownum in decimal, for cell references */
+	size_t		row_ndigits;
+	uint64_t	row_key;		/* the digits and '"' as 8 bytes, masked */
+	uint64_t	row_key_mask;
 	uint32_t	prev_row;
 	int64_t		prev_col;
 	bool		row_ready;
@@ -203,6 +225,7 @@ static uint8_t misc_class[256];
 static uint8_t name_start[256];
 static uint8_t name_char[256];
 static uint8_t is_ws[256];
+static uint8_t plain_class[256];
 static bool tables_ready = false;
 
 /*
@@ -236,6 +259,7 @@ init_tables(void)
 		name_start[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':';
 		name_char[c] = name_start[c] || (c >= '0' && c <= '9') || c == '.' || c == '-';
 		is_ws[c] = (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+		plain_class[c] = c >= 0x20 && c < 0x80 && c != '<' && c != '&' && c != ']';
 	}
 	text_class['<'] = BC_LT;
 	text_class['&'] = BC_AMP;
@@ -349,12 +373,13 @@ refill(XlsxSheetReader *r, XlsxError *err)
 			unsupported(r, err, XLSX_ERR_LIMIT, r->buf, "a single tag, comment or CDATA section longer than 16 MB");
 			return false;
 		}
-		p = XlsxRealloc(r->env, r->buf, newsize + 1);
+		p = XlsxRealloc(r->env, r->buf, newsize + 1 + BUF_PAD);
 		if (p == NULL)
 		{
 			scan_error(r, err, XLSX_ERR_NOMEM, "out of memory");
 			return false;
 		}
+		memset(p + newsize + 1, 0, BUF_PAD);
 		r->buf = p;
 		r->bufsize = newsize;
 	}
@@ -538,15 +563,26 @@ utf8_encode(uint32_t cp, unsigned char *out)
 	return 4;
 }
 
+/* What decode_ref found wrong (its negative results). */
+typedef enum RefFault
+{
+	RF_RANGE = -1,
+	RF_MALFORMED_CHAR = -2,
+	RF_INVALID_CHAR = -3,
+	RF_UNDEFINED = -4,
+	RF_MALFORMED = -5
+} RefFault;
+
 /*
- * parse_ref
+ * decode_ref
  *		A reference at p ('&'): a character reference &#NN; / &#xHH; or one
  *		of the five predefined entities (there is no DTD, so no others).
- *		Returns its length with *cp set, NEED_MORE, or FAILED.
+ *		Returns its length with *cp set, NEED_MORE (0) when the buffer ends
+ *		inside it, or a RefFault. No side effects: the fast path uses it
+ *		to try, parse_ref to report.
  */
-static int
-parse_ref(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
-		  uint32_t *cp, XlsxError *err)
+static inline int
+decode_ref(const unsigned char *p, const unsigned char *e, uint32_t *cp)
 {
 	const unsigned char *q = p + 1;
 
@@ -581,36 +617,36 @@ parse_ref(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
 				break;
 			v = v * (hex ? 16 : 10) + d;
 			if (v > 0x10FFFF)
-				return xml_error(r, err, p, "character reference out of range");
+				return RF_RANGE;
 		}
 		if (q == digits || *q != ';')
-			return xml_error(r, err, p, "malformed character reference");
+			return RF_MALFORMED_CHAR;
 		/* XML characters only: no NUL, controls, surrogates, U+FFFE/F */
 		if ((v < 0x20 && v != 0x9 && v != 0xA && v != 0xD) ||
 			(v >= 0xD800 && v <= 0xDFFF) || v == 0xFFFE || v == 0xFFFF)
-			return xml_error(r, err, p, "character reference to an invalid character");
+			return RF_INVALID_CHAR;
 		*cp = v;
 		return (int) (q + 1 - p);
 	}
 
 	/* an entity name */
 	if (*q >= 0x80)
-		return xml_error(r, err, p, "undefined entity");
+		return RF_UNDEFINED;
 	if (!name_start[*q])
-		return xml_error(r, err, p, "malformed reference");
+		return RF_MALFORMED;
 	while (q < e && name_char[*q])
 		q++;
 	if (q >= e)
 		return NEED_MORE;
 	if (*q != ';')
-		return xml_error(r, err, p, *q >= 0x80 ? "undefined entity" : "malformed reference");
+		return *q >= 0x80 ? RF_UNDEFINED : RF_MALFORMED;
 	{
 		size_t		n = (size_t) (q - p - 1);
 		const char *nm = (const char *) p + 1;
 
-		if (n == 2 && memcmp(nm, "lt", 2) == 0)
+		if (n == 2 && nm[0] == 'l' && nm[1] == 't')
 			*cp = '<';
-		else if (n == 2 && memcmp(nm, "gt", 2) == 0)
+		else if (n == 2 && nm[0] == 'g' && nm[1] == 't')
 			*cp = '>';
 		else if (n == 3 && memcmp(nm, "amp", 3) == 0)
 			*cp = '&';
@@ -619,9 +655,37 @@ parse_ref(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
 		else if (n == 4 && memcmp(nm, "apos", 4) == 0)
 			*cp = '\'';
 		else
-			return xml_error(r, err, p, "undefined entity");
+			return RF_UNDEFINED;
 	}
 	return (int) (q + 1 - p);
+}
+
+/*
+ * parse_ref
+ *		decode_ref, reporting what is wrong. Returns the reference's length
+ *		with *cp set, NEED_MORE, or FAILED.
+ */
+static int
+parse_ref(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
+		  uint32_t *cp, XlsxError *err)
+{
+	int			k = decode_ref(p, e, cp);
+
+	switch (k)
+	{
+		case RF_RANGE:
+			return xml_error(r, err, p, "character reference out of range");
+		case RF_MALFORMED_CHAR:
+			return xml_error(r, err, p, "malformed character reference");
+		case RF_INVALID_CHAR:
+			return xml_error(r, err, p, "character reference to an invalid character");
+		case RF_UNDEFINED:
+			return xml_error(r, err, p, "undefined entity");
+		case RF_MALFORMED:
+			return xml_error(r, err, p, "malformed reference");
+		default:
+			return k;
+	}
 }
 
 /*
@@ -651,7 +715,7 @@ decode_attr(XlsxSheetReader *r, const Attr *a, char *out, size_t outsize)
 		{
 			uint32_t	cp = 0;
 			unsigned char tmp[4];
-			int			len = parse_ref(r, p, e, &cp, NULL);
+			int			len = decode_ref(p, e, &cp);
 			int			k;
 
 			/* validated when the tag was parsed */
@@ -677,16 +741,14 @@ decode_attr(XlsxSheetReader *r, const Attr *a, char *out, size_t outsize)
 
 /*
  * attr_value
- *		The value of attribute index i as a span: the bytes in the buffer,
+ *		The value of an attribute as a span: the bytes in the buffer,
  *		or decoded into buf when it holds references. False if it does not
  *		fit (never a valid value then).
  */
 static inline bool
-attr_value(XlsxSheetReader *r, int i, char *buf, size_t size, const char **val,
-		   size_t *len)
+attr_value(XlsxSheetReader *r, const Attr *a, char *buf, size_t size,
+		   const char **val, size_t *len)
 {
-	const Attr *a = &r->attrs[i];
-
 	if (!a->has_ref)
 	{
 		*val = (const char *) a->value;
@@ -1306,15 +1368,69 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 }
 
 /*
+ * row_begin
+ *		Start row n (checked): an empty row, and its number's digits for
+ *		quick_ref and quick_cell.
+ */
+static void
+row_begin(XlsxSheetReader *r, uint32_t n)
+{
+	char		tmp[8];
+	unsigned char key[8] = {0};
+	unsigned char mask[8] = {0};
+	size_t		k = 0;
+	bool		next = (n == r->rownum + 1 && r->row_ndigits > 0);
+
+	r->rownum = n;
+	r->prev_row = n;
+	if (next)
+	{
+		/* the usual next row: add one to the digits */
+		size_t		i = r->row_ndigits;
+
+		while (i > 0 && r->row_digits[i - 1] == '9')
+			r->row_digits[--i] = '0';
+		if (i == 0)
+			next = false;		/* 99 -> 100: one more digit */
+		else
+			r->row_digits[i - 1]++;
+	}
+	if (!next)
+	{
+		/* n <= 1048576: at most 7 digits */
+		do
+		{
+			tmp[k++] = (char) ('0' + n % 10);
+			n /= 10;
+		} while (n > 0);
+		r->row_ndigits = k;
+		for (size_t i = 0; i < k; i++)
+			r->row_digits[i] = tmp[k - 1 - i];
+	}
+	k = r->row_ndigits;
+	for (size_t i = 0; i < k; i++)
+	{
+		key[i] = (unsigned char) r->row_digits[i];
+		mask[i] = 0xFF;
+	}
+	key[k] = '"';
+	mask[k] = 0xFF;
+	memcpy(&r->row_key, key, 8);
+	memcpy(&r->row_key_mask, mask, 8);
+	r->prev_col = -1;
+	r->ncells = 0;
+	r->text_len = 0;
+}
+
+/*
  * row_start
- *		<row [r="N"]>: rows ascend; without r, a row follows the previous.
- *		Numbers in r and s attributes must not have leading zeros: that
- *		keeps them short, and Excel never writes them.
+ *		<row [r="N"]>: rows ascend; without r (a NULL), a row follows the
+ *		previous. Numbers in r and s attributes must not have leading zeros:
+ *		that keeps them short, and Excel never writes them.
  */
 static bool
-row_start(XlsxSheetReader *r, XlsxError *err)
+row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 {
-	const Attr *a = r->attr_r >= 0 ? &r->attrs[r->attr_r] : NULL;
 	uint64_t	n = 0;
 
 	if (a != NULL)
@@ -1358,20 +1474,39 @@ row_start(XlsxSheetReader *r, XlsxError *err)
 			return false;
 		}
 	}
-	r->rownum = (uint32_t) n;
-	r->prev_row = (uint32_t) n;
-	r->prev_col = -1;
-	r->ncells = 0;
-	r->text_len = 0;
+	row_begin(r, (uint32_t) n);
+	return true;
+}
+
+/*
+ * quick_ref
+ *		The common cell reference: 1-3 capital letters and this row's number
+ *		as row_start wrote it. False for anything else, which
+ *		XlsxParseRefStatus then reads (and explains when it is bad).
+ */
+static inline bool
+quick_ref(const XlsxSheetReader *r, const char *val, size_t len, uint32_t *col)
+{
+	uint32_t	c = 0;
+	size_t		i;
+
+	for (i = 0; i < len && i < 3 && val[i] >= 'A' && val[i] <= 'Z'; i++)
+		c = c * 26 + (uint32_t) (val[i] - 'A' + 1);
+	if (i == 0 || c > XLSX_MAX_COLUMNS || len - i != r->row_ndigits ||
+		!small_eq(val + i, r->row_digits, r->row_ndigits))
+		return false;
+	*col = c - 1;
 	return true;
 }
 
 /*
  * cell_start
- *		<c [r="B7"] [t=".."] [s=".."]>: place, type and format of a cell.
+ *		<c [r="B7"] [t=".."] [s=".."]>: place, type and format of a cell,
+ *		from those attributes (NULL when absent).
  */
 static bool
-cell_start(XlsxSheetReader *r, XlsxError *err)
+cell_start(XlsxSheetReader *r, const Attr *ra, const Attr *ta, const Attr *sa,
+		   XlsxError *err)
 {
 	char		buf[40];
 	char		v[44];
@@ -1381,12 +1516,20 @@ cell_start(XlsxSheetReader *r, XlsxError *err)
 	uint32_t	col = 0;
 	uint32_t	row = 0;
 
-	if (r->attr_r >= 0)
+	if (ra != NULL)
 	{
 		XlsxRefStatus st = XLSX_REF_MALFORMED;
 
-		if (attr_value(r, r->attr_r, buf, sizeof(buf), &val, &len))
-			st = XlsxParseRefStatus(val, len, &col, &row);
+		if (attr_value(r, ra, buf, sizeof(buf), &val, &len))
+		{
+			if (quick_ref(r, val, len, &col))
+			{
+				st = XLSX_REF_OK;
+				row = r->rownum;
+			}
+			else
+				st = XlsxParseRefStatus(val, len, &col, &row);
+		}
 		if (st != XLSX_REF_OK || row != r->rownum || (int64_t) col <= r->prev_col)
 		{
 			/* the error path: the reference as written, for the message */
@@ -1424,11 +1567,11 @@ cell_start(XlsxSheetReader *r, XlsxError *err)
 
 	/* t: how to read the value */
 	r->cell_t = TA_N;
-	if (r->attr_t >= 0)
+	if (ta != NULL)
 	{
 		int			t = -1;
 
-		if (attr_value(r, r->attr_t, buf, sizeof(buf), &val, &len))
+		if (attr_value(r, ta, buf, sizeof(buf), &val, &len))
 		{
 			if (len == 1)
 			{
@@ -1468,7 +1611,7 @@ cell_start(XlsxSheetReader *r, XlsxError *err)
 
 	/* s: the cellXfs index; anything unusable means General */
 	r->cell_fmt = XLSX_FORMAT_GENERAL;
-	if (r->attr_s >= 0 && attr_value(r, r->attr_s, buf, sizeof(buf), &val, &len) &&
+	if (sa != NULL && attr_value(r, sa, buf, sizeof(buf), &val, &len) &&
 		len > 0 && len <= 10 && (val[0] != '0' || len == 1))
 	{
 		uint64_t	idx = 0;
@@ -1706,7 +1849,7 @@ start_element(XlsxSheetReader *r, const unsigned char *name, size_t len,
 		case CTX_SHEETDATA:
 			if (local_is(local, llen, "row", 3))
 			{
-				if (!row_start(r, err))
+				if (!row_start(r, r->attr_r >= 0 ? &r->attrs[r->attr_r] : NULL, err))
 					return false;
 				ctx = CTX_ROW;
 			}
@@ -1714,7 +1857,9 @@ start_element(XlsxSheetReader *r, const unsigned char *name, size_t len,
 		case CTX_ROW:
 			if (local_is(local, llen, "c", 1))
 			{
-				if (!cell_start(r, err))
+				if (!cell_start(r, r->attr_r >= 0 ? &r->attrs[r->attr_r] : NULL,
+								r->attr_t >= 0 ? &r->attrs[r->attr_t] : NULL,
+								r->attr_s >= 0 ? &r->attrs[r->attr_s] : NULL, err))
 					return false;
 				ctx = CTX_CELL;
 			}
@@ -1985,6 +2130,757 @@ scan_start(XlsxSheetReader *r, XlsxError *err)
 	return 1;
 }
 
+/* ---- the fast path ----
+ *
+ * Nearly all of a real worksheet is rows of cells of a few shapes:
+ *
+ *	  <row r="2" spans="1:8"><c r="B2" s="1" t="s"><v>12</v></c>...</row>
+ *	  <c r="G2" s="2"><f>E2*F2</f><v>2.48</v></c>
+ *	  <c r="C2" t="inlineStr"><is><t>text</t></is></c>
+ *
+ * fast_scan reads these straight from the buffer, a whole cell at a time,
+ * without the element stack, the attribute array or a call per token. It
+ * accepts a strict subset of what the general path accepts, with the same
+ * checks (names, attribute syntax and uniqueness, characters, references),
+ * and gives the same cells through the same row_start, cell_start and
+ * cell_end. On anything else (a prefix, a comment, CDATA, a rich text run,
+ * a '\r' in a value, an unknown element, a cell the buffer ends inside, a
+ * malformed byte) it stops before that row or cell without any side
+ * effect, and the general path takes over for one token; so it never has
+ * to report a syntax error itself, only what row_start, cell_start and
+ * cell_end find.
+ */
+
+/* Attributes a fast-path tag may have (more: the general path). */
+#define FAST_MAX_ATTRS	8
+
+typedef struct FastTag
+{
+	int			nattrs;
+	bool		selfclose;
+	Attr		attrs[FAST_MAX_ATTRS];
+} FastTag;
+
+/* Fast-path results besides a length (> 0) and FAILED. */
+#define FAST_FALLBACK	0
+
+/*
+ * fast_attrs
+ *		The attributes of a start tag from q (just after its name) to its
+ *		'>' or "/>": returns the position after it, or NULL when the tag is
+ *		unusual, malformed or not whole. Values with references are left
+ *		to the general path. The NUL sentinel at e stops every loop.
+ */
+static inline const unsigned char *
+fast_attrs(const unsigned char *q, FastTag *t)
+{
+	t->nattrs = 0;
+	for (;;)
+	{
+		const unsigned char *an;
+		const unsigned char *av;
+		unsigned char quote;
+		Attr	   *a;
+
+		if (*q == '>')
+		{
+			t->selfclose = false;
+			return q + 1;
+		}
+		if (*q == '/')
+		{
+			if (q[1] != '>')
+				return NULL;
+			t->selfclose = true;
+			return q + 2;
+		}
+		if (!is_ws[*q])
+			return NULL;
+		while (is_ws[*q])
+			q++;
+		if (*q == '>' || *q == '/')
+			continue;
+		if (!name_start[*q])
+			return NULL;
+		an = q++;
+		while (name_char[*q])
+			q++;
+		a = &t->attrs[t->nattrs];
+		a->name = an;
+		a->name_len = (size_t) (q - an);
+		while (is_ws[*q])
+			q++;
+		if (*q != '=')
+			return NULL;
+		q++;
+		while (is_ws[*q])
+			q++;
+		if (*q != '"' && *q != '\'')
+			return NULL;
+		quote = *q++;
+		av = q;
+		for (;;)
+		{
+			while (attr_class[*q] == BC_OK)
+				q++;
+			if (*q == quote)
+				break;
+			if (attr_class[*q] != BC_QUOTE)
+				return NULL;
+			q++;
+		}
+		a->value = av;
+		a->value_len = (size_t) (q - av);
+		a->has_ref = false;
+		q++;
+		for (int i = 0; i < t->nattrs; i++)
+			if (t->attrs[i].name_len == a->name_len &&
+				small_eq(t->attrs[i].name, a->name, a->name_len))
+				return NULL;
+		if (++t->nattrs == FAST_MAX_ATTRS)
+			return NULL;
+	}
+}
+
+/*
+ * fast_text
+ *		Character data from q up to the next '<', checked as scan_text
+ *		checks it and, when collect, decoded onto the row text. Returns
+ *		the '<', or NULL to fall back (*failed set when an append failed:
+ *		err is set then).
+ */
+static inline const unsigned char *
+fast_text(XlsxSheetReader *r, const unsigned char *q, const unsigned char *e,
+		  bool collect, bool *failed, XlsxError *err)
+{
+	const unsigned char *run = q;
+
+	for (;;)
+	{
+		int			k;
+
+		while (text_class[*q] == BC_OK)
+			q++;
+		switch (text_class[*q])
+		{
+			case BC_LT:
+				if (collect && q > run && !text_append(r, run, (size_t) (q - run), err))
+				{
+					*failed = true;
+					return NULL;
+				}
+				return q;
+			case BC_AMP:
+				{
+					uint32_t	cp;
+					unsigned char tmp[4];
+
+					k = decode_ref(q, e, &cp);
+					if (k <= 0)
+						return NULL;
+					if (collect)
+					{
+						int			nb = utf8_encode(cp, tmp);
+
+						if (!text_append(r, run, (size_t) (q - run), err) ||
+							!text_reserve(r, 4, err))
+						{
+							*failed = true;
+							return NULL;
+						}
+						for (int i = 0; i < nb; i++)
+							r->text[r->text_len++] = (char) tmp[i];
+					}
+					q += k;
+					run = q;
+					break;
+				}
+			case BC_RBRACKET:
+				if (e - q < 3 || (q[1] == ']' && q[2] == '>'))
+					return NULL;
+				q++;
+				break;
+			case BC_CR:
+				/* line ends in a value need normalizing: general path */
+				if (collect)
+					return NULL;
+				q++;
+				break;
+			case BC_U2:
+			case BC_U3:
+			case BC_U4:
+				k = utf8_check(q, e);
+				if (k <= 0)
+					return NULL;
+				q += k;
+				break;
+			default:
+				/* a bad byte, or the sentinel at e */
+				return NULL;
+		}
+	}
+}
+
+/*
+ * fast_end_tag
+ *		"</name S?>" at q for the given unprefixed name: the position after
+ *		it, or NULL.
+ */
+static inline const unsigned char *
+fast_end_tag(const unsigned char *q, const char *name, size_t len)
+{
+	if (q[0] != '<' || q[1] != '/')
+		return NULL;
+	q += 2;
+	for (size_t i = 0; i < len; i++)
+		if (q[i] != (unsigned char) name[i])
+			return NULL;
+	q += len;
+	while (is_ws[*q])
+		q++;
+	return *q == '>' ? q + 1 : NULL;
+}
+
+/*
+ * fast_is_tag
+ *		Is there a start tag of this unprefixed name at q ('<')?
+ */
+static inline bool
+fast_is_tag(const unsigned char *q, const char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (q[1 + i] != (unsigned char) name[i])
+			return false;
+	return !name_char[q[1 + len]];
+}
+
+/*
+ * fast_cell
+ *		A whole <c> element at p, read and then applied: its length, 0 to
+ *		fall back (nothing changed), or FAILED.
+ */
+static int
+fast_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
+		  XlsxError *err)
+{
+	FastTag		tag;
+	FastTag		sub;
+	const Attr *ra = NULL;
+	const Attr *ta = NULL;
+	const Attr *sa = NULL;
+	const unsigned char *q;
+	size_t		start = r->text_len;
+	size_t		vend = start;
+	Src			src = SRC_NONE;
+	bool		formula = false;
+	bool		failed = false;
+
+	q = fast_attrs(p + 2, &tag);
+	if (q == NULL)
+		return FAST_FALLBACK;
+	for (int i = 0; i < tag.nattrs; i++)
+		if (tag.attrs[i].name_len == 1)
+		{
+			if (tag.attrs[i].name[0] == 'r')
+				ra = &tag.attrs[i];
+			else if (tag.attrs[i].name[0] == 't')
+				ta = &tag.attrs[i];
+			else if (tag.attrs[i].name[0] == 's')
+				sa = &tag.attrs[i];
+		}
+
+	while (!tag.selfclose)
+	{
+		if (*q != '<')
+		{
+			/* text directly in <c>: checked, not kept */
+			q = fast_text(r, q, e, false, &failed, err);
+			if (q == NULL)
+				goto fallback;
+		}
+		if (q[1] == '/')
+		{
+			q = fast_end_tag(q, "c", 1);
+			if (q == NULL)
+				goto fallback;
+			break;
+		}
+		if (fast_is_tag(q, "v", 1))
+		{
+			/* the value: the last <v> or <is> wins */
+			q = fast_attrs(q + 2, &sub);
+			if (q == NULL)
+				goto fallback;
+			r->text_len = start;
+			src = SRC_V;
+			if (!sub.selfclose)
+			{
+				q = fast_text(r, q, e, true, &failed, err);
+				if (q == NULL || (q = fast_end_tag(q, "v", 1)) == NULL)
+					goto fallback;
+			}
+			vend = r->text_len;
+		}
+		else if (fast_is_tag(q, "f", 1))
+		{
+			q = fast_attrs(q + 2, &sub);
+			if (q == NULL)
+				goto fallback;
+			formula = true;
+			if (!sub.selfclose)
+			{
+				q = fast_text(r, q, e, false, &failed, err);
+				if (q == NULL || (q = fast_end_tag(q, "f", 1)) == NULL)
+					goto fallback;
+			}
+		}
+		else if (fast_is_tag(q, "is", 2))
+		{
+			/* an inline string of plain <t> (rich runs: general path) */
+			q = fast_attrs(q + 3, &sub);
+			if (q == NULL)
+				goto fallback;
+			r->text_len = start;
+			src = SRC_IS;
+			while (!sub.selfclose)
+			{
+				if (*q != '<')
+				{
+					q = fast_text(r, q, e, false, &failed, err);
+					if (q == NULL)
+						goto fallback;
+				}
+				if (q[1] == '/')
+				{
+					q = fast_end_tag(q, "is", 2);
+					if (q == NULL)
+						goto fallback;
+					break;
+				}
+				if (!fast_is_tag(q, "t", 1))
+					goto fallback;
+				q = fast_attrs(q + 2, &sub);
+				if (q == NULL)
+					goto fallback;
+				if (!sub.selfclose)
+				{
+					q = fast_text(r, q, e, true, &failed, err);
+					if (q == NULL || (q = fast_end_tag(q, "t", 1)) == NULL)
+						goto fallback;
+				}
+				sub.selfclose = false;
+			}
+			vend = r->text_len;
+		}
+		else
+			goto fallback;
+	}
+
+	/* the cell is whole and well-formed: apply it as the general path would */
+	r->text_len = start;
+	if (!cell_start(r, ra, ta, sa, err))
+		return FAILED;
+	r->text_len = vend;
+	r->cell_src = src;
+	r->cell_formula = formula;
+	if (!cell_end(r, err))
+		return FAILED;
+	return (int) (q - p);
+
+fallback:
+	r->text_len = start;
+	return failed ? FAILED : FAST_FALLBACK;
+}
+
+/*
+ * plain_run
+ *		The end of the run of plain bytes at q: printable ASCII but '<', '&'
+ *		and ']' (plain_class). The sentinel ends every run. With SSE2, 16
+ *		bytes a step, reading up to 15 bytes past the sentinel (BUF_PAD).
+ */
+static inline const unsigned char *
+plain_run(const unsigned char *q)
+{
+#if defined(__SSE2__)
+	const __m128i lt = _mm_set1_epi8('<');
+	const __m128i amp = _mm_set1_epi8('&');
+	const __m128i rb = _mm_set1_epi8(']');
+	const __m128i low = _mm_set1_epi8(0x20);
+
+	for (;;)
+	{
+		__m128i		x = _mm_loadu_si128((const __m128i *) q);
+
+		/* signed: bytes below 0x20 and from 0x80 up are both "less" */
+		__m128i		m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt),
+												  _mm_cmpeq_epi8(x, amp)),
+									 _mm_or_si128(_mm_cmpeq_epi8(x, rb),
+												  _mm_cmplt_epi8(x, low)));
+		unsigned	bits = (unsigned) _mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return q + __builtin_ctz(bits);
+		q += 16;
+	}
+#else
+	while (plain_class[*q])
+		q++;
+	return q;
+#endif
+}
+
+/*
+ * quick_cell
+ *		The commonest cells by literal match, before fast_cell's general
+ *		reading: <c r="REF"[ s="N"][ t="T"]>, an optional <f>..</f>, a
+ *		<v>..</v>, </c>, single spaces, double quotes, no references and no
+ *		bytes text_class does not pass, REF this row's next column, and room
+ *		in the row's arrays. Returns the cell's length, or 0 with nothing
+ *		changed for fast_cell to read it (and report what is wrong, if
+ *		anything is).
+ */
+static inline int
+quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
+{
+	const unsigned char *q = p + 6;
+	const unsigned char *v = NULL;
+	const unsigned char *vend = NULL;
+	uint32_t	c = 0;
+	int			nl = 0;
+	TAttr		t = TA_N;
+	XlsxFormatKind fmt = XLSX_FORMAT_GENERAL;
+	bool		seen_s = false;
+	bool		seen_t = false;
+	bool		formula = false;
+	XlsxCell   *cell;
+	size_t		len;
+
+	/* r: this row's number after the column letters */
+	if (e - p < 16 || memcmp(p, "<c r=\"", 6) != 0)
+		return 0;
+	while (nl < 3 && *q >= 'A' && *q <= 'Z')
+	{
+		c = c * 26 + (uint32_t) (*q++ - 'A' + 1);
+		nl++;
+	}
+	if (nl == 0 || c > XLSX_MAX_COLUMNS || (int64_t) c - 1 <= r->prev_col ||
+		e - q < 16)
+		return 0;
+	{
+		uint64_t	w;
+
+		memcpy(&w, q, 8);
+		if ((w & r->row_key_mask) != r->row_key)
+			return 0;
+	}
+	q += r->row_ndigits + 1;
+
+	/* s and t, in either order, then '>' */
+	for (;;)
+	{
+		if (e - q < 16)
+			return 0;
+		if (*q == '>')
+		{
+			q++;
+			break;
+		}
+		if (q[0] != ' ' || q[2] != '=' || q[3] != '"')
+			return 0;
+		if (q[1] == 's' && !seen_s)
+		{
+			uint32_t	idx = 0;
+			int			nd = 0;
+
+			q += 4;
+			while (nd < 9 && *q >= '0' && *q <= '9')
+			{
+				idx = idx * 10 + (uint32_t) (*q++ - '0');
+				nd++;
+			}
+			if (*q != '"' || nd == 0 || (nd > 1 && q[-nd] == '0'))
+				return 0;
+			q++;
+			if (idx < r->nxf)
+				fmt = (XlsxFormatKind) r->xf_kind[idx];
+			seen_s = true;
+		}
+		else if (q[1] == 't' && !seen_t)
+		{
+			q += 4;
+			if (q[1] == '"')
+			{
+				switch (q[0])
+				{
+					case 's':
+						t = TA_S;
+						break;
+					case 'n':
+						t = TA_N;
+						break;
+					case 'b':
+						t = TA_B;
+						break;
+					case 'e':
+						t = TA_E;
+						break;
+					case 'd':
+						t = TA_D;
+						break;
+					default:
+						return 0;
+				}
+				q += 2;
+			}
+			else if (memcmp(q, "str\"", 4) == 0)
+			{
+				t = TA_STR;
+				q += 4;
+			}
+			else
+				return 0;
+			seen_t = true;
+		}
+		else
+			return 0;
+	}
+
+	/* <f>..</f> and <v>..</v>, any number, then </c> */
+	for (;;)
+	{
+		if (e - q < 8 || q[0] != '<')
+			return 0;
+		if (q[1] == 'v' && q[2] == '>')
+		{
+			v = q + 3;
+			q = plain_run(v);
+			vend = q;
+			if (e - q < 4 || memcmp(q, "</v>", 4) != 0)
+				return 0;
+			q += 4;
+		}
+		else if (q[1] == 'f' && q[2] == '>')
+		{
+			q = plain_run(q + 3);
+			if (e - q < 4 || memcmp(q, "</f>", 4) != 0)
+				return 0;
+			q += 4;
+			formula = true;
+		}
+		else if (q[1] == '/' && q[2] == 'c' && q[3] == '>')
+		{
+			q += 4;
+			break;
+		}
+		else
+			return 0;
+	}
+
+	/* the cell, as cell_start and cell_end would make it */
+	len = (size_t) (vend - v);
+	if (v == NULL || (len == 0 && t != TA_STR))
+	{
+		/* no value: only the column counts */
+		r->prev_col = (int64_t) c - 1;
+		return (int) (q - p);
+	}
+	/* room (growing, and its limit, are for fast_cell) */
+	if (r->ncells == r->cells_cap || r->text_len + len + 17 > r->text_cap ||
+		r->text_len + len + 1 > MAX_ROW_TEXT)
+		return 0;
+	cell = &r->cells[r->ncells];
+	if (t == TA_S)
+	{
+		uint32_t	idx = 0;
+
+		if (len > 9 || r->sst == NULL)
+			return 0;
+		for (size_t i = 0; i < len; i++)
+		{
+			if (v[i] < '0' || v[i] > '9')
+				return 0;
+			idx = idx * 10 + (uint32_t) (v[i] - '0');
+		}
+		if (idx >= r->sst->count)
+			return 0;
+		cell->type = XLSX_CELL_STRING;
+		cell->text = r->sst->arena + r->sst->offsets[idx];
+		cell->len = r->sst->offsets[idx + 1] - r->sst->offsets[idx] - 1;
+		r->cell_off[r->ncells] = SIZE_MAX;
+	}
+	else
+	{
+		static const XlsxCellType types[] = {
+			[TA_N] = XLSX_CELL_NUMBER,
+			[TA_STR] = XLSX_CELL_STRING,
+			[TA_B] = XLSX_CELL_BOOLEAN,
+			[TA_E] = XLSX_CELL_ERROR,
+			[TA_D] = XLSX_CELL_ISO_DATE
+		};
+
+		cell->type = types[t];
+		/* short values: one fixed copy (room checked, BUF_PAD behind v) */
+		if (len <= 16)
+			memcpy(r->text + r->text_len, v, 16);
+		else
+			memcpy(r->text + r->text_len, v, len);
+		r->cell_off[r->ncells] = r->text_len;
+		r->text_len += len;
+		r->text[r->text_len++] = '\0';
+		cell->len = len;
+	}
+	cell->col = c - 1;
+	cell->format = fmt;
+	cell->has_formula = formula;
+	r->ncells++;
+	r->prev_col = (int64_t) c - 1;
+	return (int) (q - p);
+}
+
+/*
+ * quick_row
+ *		<row r="N"> or <row r="N" spans="..">, N past the previous row, by
+ *		literal match: opens the row and returns the tag's length, or 0 for
+ *		the general reading of the tag.
+ */
+static inline int
+quick_row(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
+		  XlsxError *err)
+{
+	const unsigned char *q = p + 8;
+	uint32_t	n = 0;
+	int			nd = 0;
+
+	if (e - p < 32 || memcmp(p, "<row r=\"", 8) != 0 || *q == '0')
+		return 0;
+	while (nd < 7 && *q >= '0' && *q <= '9')
+	{
+		n = n * 10 + (uint32_t) (*q++ - '0');
+		nd++;
+	}
+	if (*q != '"' || nd == 0 || n <= r->prev_row || n > XLSX_MAX_ROWS)
+		return 0;
+	q++;
+	if (e - q >= 9 && memcmp(q, " spans=\"", 8) == 0)
+	{
+		q += 8;
+		while ((*q >= '0' && *q <= '9') || *q == ':')
+			q++;
+		if (*q != '"')
+			return 0;
+		q++;
+	}
+	if (*q != '>')
+		return 0;
+	row_begin(r, n);
+	if (!push(r, (const unsigned char *) "row", 3, CTX_ROW, err))
+		return FAILED;
+	return (int) (q + 1 - p);
+}
+
+/*
+ * fast_scan
+ *		Rows and cells in sheetData from r->pos, as long as they have the
+ *		common shapes. Returns 1 when a row is ready, 0 when the general
+ *		path must read the next token, FAILED.
+ */
+static int
+fast_scan(XlsxSheetReader *r, XlsxError *err)
+{
+	const unsigned char *base = r->buf;
+	const unsigned char *p = base + r->pos;
+	const unsigned char *e = base + r->end;
+	int			rc = 0;
+
+	for (;;)
+	{
+		const unsigned char *q;
+		bool		failed = false;
+
+		if (*p != '<')
+		{
+			/* text between rows or cells: checked, not kept */
+			q = fast_text(r, p, e, false, &failed, err);
+			if (q == NULL)
+				break;
+			p = q;
+		}
+		if (r->ctx == CTX_ROW)
+		{
+			if (fast_is_tag(p, "c", 1))
+			{
+				int			n = quick_cell(r, p, e);
+
+				if (n > 0)
+				{
+					p += n;
+					continue;
+				}
+				n = fast_cell(r, p, e, err);
+
+				if (n <= 0)
+				{
+					rc = n;
+					break;
+				}
+				p += n;
+				continue;
+			}
+			if (p[1] == '/' && (q = fast_end_tag(p, "row", 3)) != NULL)
+			{
+				StackEntry *se = &r->stack[r->depth - 1];
+
+				/* the row may have been opened by the general path */
+				if (se->name_len != 3 || !small_eq(r->names + se->name_off, "row", 3))
+					break;
+				r->names_len = se->name_off;
+				r->depth--;
+				r->ctx = (Ctx) r->stack[r->depth - 1].ctx;
+				p = q;
+				row_end(r);
+				if (r->row_ready)
+				{
+					rc = 1;
+					break;
+				}
+				continue;
+			}
+			break;
+		}
+		else
+		{
+			FastTag		tag;
+			const Attr *ra = NULL;
+			int			n = quick_row(r, p, e, err);
+
+			if (n != 0)
+			{
+				if (n < 0)
+				{
+					rc = FAILED;
+					break;
+				}
+				p += n;
+				continue;
+			}
+			if (!fast_is_tag(p, "row", 3) || (q = fast_attrs(p + 4, &tag)) == NULL)
+				break;
+			for (int i = 0; i < tag.nattrs; i++)
+				if (tag.attrs[i].name_len == 1 && tag.attrs[i].name[0] == 'r')
+					ra = &tag.attrs[i];
+			if (!row_start(r, ra, err) ||
+				(!tag.selfclose && !push(r, (const unsigned char *) "row", 3, CTX_ROW, err)))
+			{
+				rc = FAILED;
+				break;
+			}
+			p = q;
+		}
+	}
+	r->pos = (size_t) (p - base);
+	return rc;
+}
+
 /*
  * scan
  *		Run until a row is ready (1), the part ends (0) or an error (-1).
@@ -2007,6 +2903,14 @@ scan(XlsxSheetReader *r, XlsxError *err)
 
 		if (r->phase == PH_START)
 			n = scan_start(r, err);
+		else if ((r->ctx == CTX_ROW || r->ctx == CTX_SHEETDATA) && r->fast && !r->head_only &&
+				 r->pos < r->end && (n = fast_scan(r, err)) != 0)
+		{
+			if (n == FAILED)
+				return -1;
+			r->row_ready = false;
+			return 1;
+		}
 		else if (r->pos < r->end && r->buf[r->pos] == '<')
 		{
 			n = scan_markup(r, r->buf + r->pos, r->buf + r->end, err);
@@ -2081,6 +2985,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 	r->phase = PH_START;
 	r->ctx = CTX_DOC;
 	r->prev_col = -1;
+	r->fast = true;
 	r->bufsize = XLSX_CHUNK;
 	r->stack_cap = 32;
 	r->names_cap = 256;
@@ -2088,7 +2993,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 	r->cells_cap = 64;
 	r->text_cap = 4096;
 	r->part = XlsxStrdup(env, part);
-	r->buf = XlsxAlloc(env, r->bufsize + 1);
+	r->buf = XlsxAlloc(env, r->bufsize + 1 + BUF_PAD);
 	r->stack = XlsxAlloc(env, sizeof(StackEntry) * (size_t) r->stack_cap);
 	r->names = XlsxAlloc(env, r->names_cap);
 	r->attrs = XlsxAlloc(env, sizeof(Attr) * (size_t) r->attrs_cap);
@@ -2104,7 +3009,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 		XlsxSetError(err, XLSX_ERR_NOMEM, "%s: out of memory", part);
 		return NULL;
 	}
-	r->buf[0] = '\0';
+	memset(r->buf, 0, r->bufsize + 1 + BUF_PAD);
 	return r;
 }
 
@@ -2124,6 +3029,16 @@ XlsxScanDimension(XlsxSheetReader *reader, char **ref, XlsxError *err)
 	*ref = reader->dimension;
 	reader->dimension = NULL;
 	return *ref ? 1 : 0;
+}
+
+/*
+ * XlsxScanSetFast
+ *		Tests only: fast path on or off (see xlsx_internal.h).
+ */
+void
+XlsxScanSetFast(XlsxSheetReader *reader, bool on)
+{
+	reader->fast = on;
 }
 
 /*

@@ -124,6 +124,13 @@ extern XlsxSheetReader *XlsxScanOpen(const XlsxEnv *env, const char *part,
 extern int	XlsxScanDimension(XlsxSheetReader *reader, char **ref, XlsxError *err);
 
 /*
+ * Tests only: turn the scanner's fast path for common rows and cells off
+ * (on by default), so that the general path, which must give the same
+ * cells, is checked on whole inputs too.
+ */
+extern void XlsxScanSetFast(XlsxSheetReader *reader, bool on);
+
+/*
  * After an error: true when the input is outside what the scanner supports
  * though it may be well-formed XML (an encoding other than UTF-8, non-ASCII
  * element or attribute names, or an implementation limit). The differential

@@ -18,7 +18,7 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  *		One differential run with the scanner reading 'chunk' bytes a time.
  */
 static void
-run_once(const uint8_t *data, size_t size, size_t chunk)
+run_once(const uint8_t *data, size_t size, size_t chunk, bool fast)
 {
 	XlsxEnv		env = TestEnv();
 	MemSource	ref_src = {(const char *) data, size, 0, 0};
@@ -34,11 +34,13 @@ run_once(const uint8_t *data, size_t size, size_t chunk)
 	scanner = XlsxScanOpen(&env, "fuzz", MemSourceRead, NULL, &scan_src, &sst, xf, nxf, &err);
 	if (scanner == NULL)
 		abort();
+	XlsxScanSetFast(scanner, fast);
 	DiffRun(MemSourceRead, &ref_src, scanner, &sst, xf, nxf, &res);
 	XlsxSheetClose(scanner);
 	if (!res.consistent)
 	{
-		fprintf(stderr, "contract broken (chunk %zu): %s\n", chunk, res.report);
+		fprintf(stderr, "contract broken (chunk %zu%s): %s\n", chunk,
+				fast ? "" : ", fast path off", res.report);
 		abort();
 	}
 }
@@ -46,8 +48,14 @@ run_once(const uint8_t *data, size_t size, size_t chunk)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* whole, then in pieces of 1..8 bytes picked from the input */
-	run_once(data, size, 0);
-	run_once(data, size, 1 + (size ? data[size / 2] % 8 : 0));
+	/*
+	 * whole, in pieces of 1..8 bytes and of 9..136 bytes picked from the
+	 * input (the fast path reads whole cells: the larger pieces cut them at
+	 * every point), and whole with the fast path off
+	 */
+	run_once(data, size, 0, true);
+	run_once(data, size, 1 + (size ? data[size / 2] % 8 : 0), true);
+	run_once(data, size, 9 + (size ? data[size / 3] % 128 : 0), true);
+	run_once(data, size, 0, false);
 	return 0;
 }

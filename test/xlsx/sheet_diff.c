@@ -10,8 +10,10 @@
  * workbook's shared strings and styles) and again on the part's bytes in
  * small pieces. Any other FILE is raw worksheet XML, checked with synthetic
  * shared strings and styles (testutil.c), handed to the scanner whole and
- * in pieces of 1, 2, 3, 7, 64 and 4096 bytes so that every token straddles
- * a refill somewhere. Names starting "bad_" must be rejected by expat,
+ * in pieces of 1, 2, 3, 7, 13, 29, 64, 100, 1000 and 4096 bytes so that
+ * every token straddles a refill somewhere, and the fast path meets cells
+ * cut at every point; and whole again with the fast path off, so that the
+ * general path is held to the same cells. Names starting "bad_" must be rejected by expat,
  * names starting "ok_" accepted. Exits 1 on any difference.
  */
 #include <libgen.h>
@@ -31,7 +33,7 @@ static int	failures = 0;
  *		Print one check's outcome; count failures.
  */
 static void
-report(const char *label, size_t chunk, const DiffResult *res, int expect)
+report(const char *label, size_t chunk, bool fast, const DiffResult *res, int expect)
 {
 	bool		ok = res->consistent;
 	const char *why = res->report;
@@ -50,8 +52,9 @@ report(const char *label, size_t chunk, const DiffResult *res, int expect)
 		failures++;
 	if (!ok || verbose)
 	{
-		printf("%s %s chunk=%zu rows=%ld cells=%ld %s\n", ok ? "ok  " : "FAIL", label,
-			   chunk, res->rows, res->cells, res->ref_ok ? "accepted" : "rejected");
+		printf("%s %s chunk=%zu%s rows=%ld cells=%ld %s\n", ok ? "ok  " : "FAIL", label,
+			   chunk, fast ? "" : " fast=off", res->rows, res->cells,
+			   res->ref_ok ? "accepted" : "rejected");
 		if (*why)
 			printf("     %s\n", why);
 	}
@@ -59,10 +62,11 @@ report(const char *label, size_t chunk, const DiffResult *res, int expect)
 
 /*
  * check_memory
- *		The scanner on bytes in memory, in pieces of 'chunk' (0: whole).
+ *		The scanner on bytes in memory, in pieces of 'chunk' (0: whole),
+ *		with or without its fast path.
  */
 static void
-check_memory(const char *label, const char *data, size_t len, size_t chunk,
+check_memory(const char *label, const char *data, size_t len, size_t chunk, bool fast,
 			 const XlsxSst *sst, const uint8_t *xf, uint32_t nxf, int expect)
 {
 	XlsxEnv		env = TestEnv();
@@ -79,9 +83,10 @@ check_memory(const char *label, const char *data, size_t len, size_t chunk,
 		failures++;
 		return;
 	}
+	XlsxScanSetFast(scanner, fast);
 	DiffRun(MemSourceRead, &ref_src, scanner, sst, xf, nxf, &res);
 	XlsxSheetClose(scanner);
-	report(label, chunk, &res, expect);
+	report(label, chunk, fast, &res, expect);
 }
 
 /*
@@ -144,7 +149,7 @@ check_workbook(const char *path)
 		DiffRun(zip_read, stream, scanner, &wb->sst, wb->xf_kind, wb->nxf, &res);
 		XlsxSheetClose(scanner);
 		XlsxZipStreamClose(stream);
-		report(label, XLSX_CHUNK, &res, 0);
+		report(label, XLSX_CHUNK, true, &res, 0);
 
 		/* the same bytes in small pieces (small parts only) */
 		data = (si->inflated_size >= 0 && si->inflated_size < (64 << 20)) ?
@@ -152,8 +157,10 @@ check_workbook(const char *path)
 		if (data != NULL)
 		{
 			if (len < (1 << 20))
-				check_memory(label, data, len, 1, &wb->sst, wb->xf_kind, wb->nxf, 0);
-			check_memory(label, data, len, 4093, &wb->sst, wb->xf_kind, wb->nxf, 0);
+				check_memory(label, data, len, 1, true, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			check_memory(label, data, len, 61, true, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			check_memory(label, data, len, 4093, true, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			check_memory(label, data, len, 0, false, &wb->sst, wb->xf_kind, wb->nxf, 0);
 			free(data);
 		}
 	}
@@ -198,7 +205,7 @@ dump_cells(const char *label, const char *data, size_t len, const XlsxSst *sst,
 static void
 check_raw(const char *path)
 {
-	static const size_t chunks[] = {0, 1, 2, 3, 7, 64, 4096};
+	static const size_t chunks[] = {0, 1, 2, 3, 7, 13, 29, 64, 100, 1000, 4096};
 	size_t		len;
 	char	   *data = ReadFile(path, &len);
 	char	   *copy = strdup(path);
@@ -220,8 +227,9 @@ check_raw(const char *path)
 	{
 		if (chunks[i] == 1 && len > (1 << 20))
 			continue;
-		check_memory(path, data, len, chunks[i], &sst, xf, nxf, expect);
+		check_memory(path, data, len, chunks[i], true, &sst, xf, nxf, expect);
 	}
+	check_memory(path, data, len, 0, false, &sst, xf, nxf, expect);
 	if (dump)
 		dump_cells(path, data, len, &sst, xf, nxf);
 	free(data);
