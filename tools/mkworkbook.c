@@ -2456,6 +2456,9 @@ configure_scale(Gen *g, const char *scale, long lines)
 		g->ncustomers_target = (int) (lines / 100 < 50 ? 50 : lines / 100 > 20000 ? 20000 : lines / 100);
 		g->per_category = lines < 20000 ? 6 : lines < 300000 ? 12 : 30;
 		g->dirt_per_kind = (int) (lines / 1000 < 3 ? 3 : lines / 1000 > 50 ? 50 : lines / 1000);
+		/* room for the planted customer dirt: 6 kinds, twice as many rows */
+		if (g->ncustomers_target < 12 * g->dirt_per_kind + 12)
+			g->ncustomers_target = 12 * g->dirt_per_kind + 12;
 	}
 	else if (strcmp(scale, "small") == 0)
 	{
@@ -2517,9 +2520,9 @@ main(int argc, char **argv)
 		{
 			uint64_t	n = GenParseU64(argv[++i], "--sales-lines");
 
-			if (n < 500 || n > MKWB_MAX_LINES)
+			if (n < 1000 || n > MKWB_MAX_LINES)
 			{
-				fprintf(stderr, "mkworkbook: --sales-lines must be between 500 and %d\n", MKWB_MAX_LINES);
+				fprintf(stderr, "mkworkbook: --sales-lines must be between 1000 and %d\n", MKWB_MAX_LINES);
 				exit(2);
 			}
 			lines = (long) n;
