@@ -506,6 +506,9 @@ BEGIN
                CASE
                    WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
                    WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
+                   WHEN length(name_t) > 200 THEN ARRAY['too_long', 'name', name_raw]
+                   WHEN length(city_t) > 200 THEN ARRAY['too_long', 'city', city_raw]
+                   WHEN length(region_t) > 200 THEN ARRAY['too_long', 'region', region_raw]
                    WHEN code_v !~ '^[A-Z0-9_-]{1,32}$' THEN ARRAY['bad_code', 'code', code_raw]
                    WHEN opened_t IS NOT NULL AND opened_v IS NULL THEN ARRAY['bad_date', 'opened', opened_raw]
                END AS err0,
@@ -594,6 +597,8 @@ BEGIN
                    WHEN category_t IS NULL THEN ARRAY['missing_required', 'category', category_raw]
                    WHEN department_t IS NULL THEN ARRAY['missing_required', 'department', department_raw]
                    WHEN price_t IS NULL THEN ARRAY['missing_required', 'price', price_raw]
+                   WHEN length(category_t) > 200 THEN ARRAY['too_long', 'category', category_raw]
+                   WHEN length(department_t) > 200 THEN ARRAY['too_long', 'department', department_raw]
                    WHEN sku_t !~ '^[A-Za-z0-9_.-]{1,64}$' THEN ARRAY['bad_code', 'sku', sku_raw]
                    WHEN price_n IS NULL THEN ARRAY['bad_number', 'price', price_raw]
                    WHEN price_n < 0 OR price_n >= 1e10 THEN ARRAY['out_of_range', 'price', price_raw]
@@ -681,6 +686,8 @@ BEGIN
                CASE
                    WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
                    WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
+                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
+                   WHEN length(segment_t) > 200 THEN ARRAY['too_long', 'segment', segment_raw]
                END AS err0,
                CASE WHEN email_ok THEN email_t END AS email_v,
                CASE WHEN wallet_ok THEN wallet_t END AS wallet_v0
@@ -764,7 +771,8 @@ BEGIN
     PERFORM _import_drop('TABLE', 'mm_campaigns');
     CREATE TEMP TABLE mm_campaigns ON COMMIT DROP AS
     WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.start AS start_raw,
+        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.channel AS channel_raw,
+               s.target_segment AS target_raw, s.start AS start_raw,
                s."end" AS end_raw, s.budget AS budget_raw,
                clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
                clean_text(s.channel) AS channel_t, clean_text(s.target_segment) AS target_t,
@@ -785,6 +793,9 @@ BEGIN
                    WHEN start_t IS NULL THEN ARRAY['missing_required', 'start', start_raw]
                    WHEN end_t IS NULL THEN ARRAY['missing_required', 'end', end_raw]
                    WHEN budget_t IS NULL THEN ARRAY['missing_required', 'budget', budget_raw]
+                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
+                   WHEN length(channel_t) > 200 THEN ARRAY['too_long', 'channel', channel_raw]
+                   WHEN length(target_t) > 200 THEN ARRAY['too_long', 'target_segment', target_raw]
                    WHEN start_v IS NULL THEN ARRAY['bad_date', 'start', start_raw]
                    WHEN end_v IS NULL THEN ARRAY['bad_date', 'end', end_raw]
                    WHEN budget_n IS NULL THEN ARRAY['bad_number', 'budget', budget_raw]
@@ -904,6 +915,7 @@ BEGIN
                        WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
                        WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
                        WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
+                       WHEN length(ticket_t) > 200 THEN ARRAY['too_long', 'ticket', ticket_raw]
                        WHEN ticket_n IS NOT NULL AND ticket_n <> trunc(ticket_n) THEN ARRAY['bad_number', 'ticket', ticket_raw]
                        WHEN line_n IS NULL OR line_n <> trunc(line_n) THEN ARRAY['bad_number', 'line', line_raw]
                        WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
@@ -1030,6 +1042,8 @@ BEGIN
                        WHEN reason_t IS NULL THEN ARRAY['missing_required', 'reason', reason_raw]
                        WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
                        WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
+                       WHEN length(reference_t) > 200 THEN ARRAY['too_long', 'reference', reference_raw]
+                       WHEN length(reason_t) > 200 THEN ARRAY['too_long', 'reason', reason_raw]
                        WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
                        WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
                        WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]

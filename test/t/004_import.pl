@@ -334,6 +334,28 @@ is(sql('mapped', "SELECT min(row_number) FROM megamarket.import_rejects WHERE sh
 	sql('es', "SELECT min(row_number) + 2 FROM megamarket.import_rejects WHERE sheet = 'Pérdidas' AND run_id = 1"),
 	'rows under a title keep their Excel numbers');
 
+note 'hostile values: huge cells, a formula without a value, an invisible character';
+my $hostile = "$dir/hostile.xlsx";
+system('/usr/bin/python3', '-c', q{
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+v = wb['Ventas']
+v['A2'] = 'T' * 5000              # a ticket longer than any index entry
+v['H3'] = '=1/0'                  # a formula: openpyxl writes no cached value
+v['D4'] = 'Norte\u200b'          # an invisible zero-width space after the store
+v['F5'] = 'Z' * 100000            # a huge SKU (openpyxl cuts it to Excel's 32,767)
+wb['Productos'].append(['NEW-001', 'Nuevo', 'Categoría ' * 600, 'Hogar', 1])   # a 6 kB category
+wb['Clientes'].append(['C' * 3000, 'Nadie'])                                    # a 3 kB code
+wb.save(sys.argv[2])
+}, $es, $hostile) == 0 or die 'openpyxl failed';
+fresh_db('hostile');
+($rc, $o, $e) = $node->psql('hostile', "SELECT * FROM megamarket.import_workbook('$hostile')");
+is($rc, 0, "hostile values do not stop the import ($e)");
+is(sql('hostile', q{SELECT string_agg(format('%s %s %s %s', sheet, cell, reason, length(value)), ', ' ORDER BY sheet, row_number)
+	FROM megamarket.import_rejects WHERE (reason = 'too_long' OR row_number <= 5) AND NOT kept}) =~ s/(Clientes|Productos) ([A-Z])\d+/$1 $2/gr,
+	'Clientes A too_long 3000, Productos C too_long 6000, Ventas A2 too_long 5000, Ventas H3 missing_required , Ventas D4 unknown_store 6, Ventas F5 unknown_product 32767',
+	'each is rejected with its cell, reason and whole value');
+
 note 'least privilege';
 sql('mapped', 'CREATE ROLE analyst LOGIN');
 ($rc, $o, $e) = $node->psql('mapped', "SET ROLE analyst; SELECT * FROM megamarket.import_workbook('$es')");
