@@ -95,6 +95,7 @@ SET ROLE import_nobody;
 SELECT * FROM megamarket.import_workbook(:'types');
 SELECT * FROM megamarket.file_fingerprint(:'types');
 SELECT * FROM megamarket.xlsx_sheets(:'types');
+SELECT megamarket.import_activity('nothing to see here');
 SELECT megamarket.parse_day('28/01/2023'), megamarket.clean_text(' x ');
 RESET ROLE;
 DROP ROLE import_nobody;

@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/fd.h"
+#include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -35,6 +36,7 @@ PG_FUNCTION_INFO_V1(megamarket_parse_decimal);
 PG_FUNCTION_INFO_V1(megamarket_parse_day);
 PG_FUNCTION_INFO_V1(megamarket_file_fingerprint);
 PG_FUNCTION_INFO_V1(megamarket_import_progress);
+PG_FUNCTION_INFO_V1(megamarket_import_activity);
 
 /* White space a cell may carry around its value, no-break space included. */
 static bool
@@ -346,4 +348,27 @@ megamarket_clean_text(PG_FUNCTION_ARGS)
 	if (end - p == (ptrdiff_t) VARSIZE_ANY_EXHDR(t))
 		PG_RETURN_TEXT_P(t);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(p, end - p));
+}
+
+/*
+ * import_activity(text)
+ *		Show what the import is doing in pg_stat_activity.query of this
+ *		backend ("megamarket.import_workbook: Ventas: inserting 992710
+ *		rows"); NULL shows the statement's own text again. The next statement
+ *		the session runs replaces it in any case.
+ */
+Datum
+megamarket_import_activity(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	else
+	{
+		char	   *msg = psprintf("megamarket.import_workbook: %s",
+								   text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+		pgstat_report_activity(STATE_RUNNING, msg);
+		pfree(msg);
+	}
+	PG_RETURN_VOID();
 }

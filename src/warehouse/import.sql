@@ -59,6 +59,18 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION megamarket.import_progress(text, bigint) IS
 'true; every "every" calls from one place in a query, a NOTICE and pg_stat_activity show the count (import progress)';
 
+CREATE FUNCTION megamarket.import_activity(what text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'megamarket_import_activity'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION megamarket.import_activity(text) IS
+'shows "megamarket.import_workbook: <what>" as this backend''s query in pg_stat_activity; NULL shows the statement''s own text again';
+
+-- Both rewrite this backend's pg_stat_activity.query: for the import only,
+-- not for anyone who would like to hide what they run.
+REVOKE ALL ON FUNCTION megamarket.import_progress(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket.import_activity(text) FROM PUBLIC;
+
 -- The workbook format ----------------------------------------------------------
 
 CREATE TABLE megamarket.import_sheets (
@@ -469,6 +481,7 @@ BEGIN
     SELECT count(*) INTO n_kept FROM pg_temp.mm_rejects r WHERE r.sheet = sheet_name AND r.kept;
     INSERT INTO pg_temp.mm_result (sheet, name, rows_read, inserted, updated, unchanged, rejected)
     VALUES (sheet_key, sheet_name, n_read, inserted, updated, n_read - n_rej - inserted - updated, n_rej);
+    PERFORM import_activity(NULL);
     RAISE NOTICE 'import_workbook: sheet "%": % rows read, % inserted, % updated, % unchanged, % rejected%',
         sheet_name, n_read, inserted, updated, n_read - n_rej - inserted - updated, n_rej,
         CASE WHEN n_kept > 0 THEN format(', %s values dropped', n_kept) ELSE '' END;
@@ -957,6 +970,7 @@ BEGIN
             OFFSET 0) AS c
       ) AS v;
 
+    PERFORM import_activity(sheet_name || ': checking for duplicate lines');
     -- Rule 9, apart (a sort of only the few repeated keys, not of every row):
     -- a repeated (ticket, line) after the first is a duplicate_row when the
     -- line is the same, a duplicate_key when it differs.
@@ -975,6 +989,8 @@ BEGIN
      WHERE m._row = d._row AND d.rn > 1;
     ANALYZE pg_temp.mm_sales;
 
+    PERFORM import_activity(sheet_name || ': updating and inserting '
+                            || (SELECT count(*) FROM pg_temp.mm_sales m WHERE m.err IS NULL) || ' rows');
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
@@ -1090,6 +1106,8 @@ BEGIN
      WHERE m._row = d._row AND d.rn > 1;
     ANALYZE pg_temp.mm_losses;
 
+    PERFORM import_activity(sheet_name || ': updating and inserting '
+                            || (SELECT count(*) FROM pg_temp.mm_losses m WHERE m.err IS NULL) || ' rows');
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);

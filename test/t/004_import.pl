@@ -259,7 +259,7 @@ $bg->query_until(qr/started/, "\\echo started\nSELECT count(*) FROM megamarket.i
 my $seen = '';
 for (1 .. 600)
 {
-	$seen = sql('postgres', "SELECT query FROM pg_stat_activity WHERE datname = 'medium' AND query LIKE 'megamarket.import_workbook:%'");
+	$seen = sql('postgres', "SELECT query FROM pg_stat_activity WHERE datname = 'medium' AND query LIKE 'megamarket.import_workbook:%rows read'");
 	last if $seen ne '';
 	select undef, undef, undef, 0.05;
 }
