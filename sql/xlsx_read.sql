@@ -113,6 +113,29 @@ SELECT f, t.* FROM unnest(ARRAY[
     'sst-out-of-range.xlsx', 'malformed-sheet.xlsx',
     'valid.xlsx', 'huge-dimension.xlsx', 'zip64.xlsx']) f, pg_temp.try(:'hostile' || f) t;
 
+-- Numbers into numeric and integer columns are built from their digits
+-- (no numeric_in) when they fit: the result must be what the input function
+-- gives, digit for digit (numeric_send); rounding, overflow and
+-- exponents take the input function.
+CREATE FOREIGN TABLE nums0 (r int OPTIONS (row_number 'true'), importe numeric, cantidad bigint)
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+CREATE FOREIGN TABLE nums2 (r int OPTIONS (row_number 'true'), importe numeric(10,2), cantidad smallint)
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+CREATE FOREIGN TABLE nums1 (r int OPTIONS (row_number 'true'), importe numeric(8,1))
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT r, a.importe AS imp, b.importe AS imp2, c.importe AS imp1, a.cantidad, b.cantidad AS cant2,
+       numeric_send(a.importe) = numeric_send(a.importe::text::numeric) AS same,
+       numeric_send(b.importe) = numeric_send(a.importe::text::numeric(10,2)) AS same_10_2,
+       numeric_send(c.importe) = numeric_send(a.importe::text::numeric(8,1)) AS same_8_1
+FROM nums0 a JOIN nums2 b USING (r) JOIN nums1 c USING (r) ORDER BY r;
+-- one cell, two columns: refused, not silently NULL
+CREATE FOREIGN TABLE nums_twice (imp numeric OPTIONS (column_name 'Importe'), importe text)
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT * FROM nums_twice;
+CREATE FOREIGN TABLE nums_small (imp numeric(4,2) OPTIONS (column_name 'Importe'))
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT * FROM nums_small;
+
 -- row_number: the sheet row beside the cells. Ventas row 7 is blank (not
 -- written), Sparse has rows 1, 2 (only XFD2), 3 and 10; a row_number column
 -- takes no position when header is false.

@@ -44,6 +44,7 @@ XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod)
 
 	col->typid = typid;
 	col->typmod = typmod;
+	col->plain_int = (typid == INT2OID || typid == INT4OID || typid == INT8OID) ? typid : InvalidOid;
 	getTypeInputInfo(typid, &infunc, &col->ioparam);
 	fmgr_info(infunc, &col->input);
 
@@ -97,6 +98,71 @@ input(XlsxColumn *col, const char *text)
 }
 
 /*
+ * A numeric column (numeric itself, not a domain) from a number's text, when
+ * that is plain decimal digits (at most 18 of them) whose value fits the
+ * column's precision and scale without rounding: built straight from the
+ * digits, exactly as numeric_in would, without parsing them twice. False for
+ * anything else (an exponent, rounding, overflow), which then takes
+ * numeric_in and its own errors.
+ */
+static bool
+numeric_from_digits(XlsxColumn *col, const char *text, Datum *out)
+{
+	const char *p = text;
+	uint64		v = 0;
+	int			ndig = 0,		/* digits taken into v */
+				nfrac = 0,		/* of them after the point */
+				nsig_int = 0;	/* integer digits from the first non-zero one */
+	bool		neg = (*p == '-');
+
+	if (col->typid != NUMERICOID)
+		return false;
+	if (neg)
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++)
+	{
+		if (++ndig > 18)
+			return false;
+		if (nsig_int > 0 || *p != '0')
+			nsig_int++;
+		v = v * 10 + (uint64) (*p - '0');
+	}
+	if (ndig == 0)
+		return false;
+	if (*p == '.')
+	{
+		for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
+		{
+			if (++ndig > 18)
+				return false;
+			v = v * 10 + (uint64) (*p - '0');
+		}
+		if (nfrac == 0)
+			return false;
+	}
+	if (*p != '\0')
+		return false;
+
+	if (col->typmod >= (int32) VARHDRSZ)
+	{
+		int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
+		int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
+
+		if (scale < 0 || nfrac > scale || nsig_int > precision - scale)
+			return false;
+		/* the column's scale: 12.3 in numeric(12,2) is 12.30 */
+		for (; nfrac < scale; nfrac++)
+		{
+			if (++ndig > 18)
+				return false;
+			v *= 10;
+		}
+	}
+	*out = NumericGetDatum(int64_div_fast_to_numeric(neg ? -(int64) v : (int64) v, nfrac));
+	return true;
+}
+
+/*
  * An integer column from a number's text. Plain digits go straight to the
  * input function; "1E+3" or "12.0" go through numeric, exactly, and must be
  * whole (a fraction is an error, as "1.5"::integer is).
@@ -108,6 +174,35 @@ integer_from_text(XlsxColumn *col, const char *text)
 	Datum		whole;
 	Oid			base;
 
+	/*
+	 * The common case, a plain integer into int2/4/8 itself: parsed here,
+	 * without the function-call round trip. Anything else (a domain, a
+	 * value out of range, more than 18 digits) takes the input function,
+	 * which also gives the standard error.
+	 */
+	if (col->plain_int != InvalidOid)
+	{
+		const char *p = text;
+		uint64		v = 0;
+		int			n = 0;
+		bool		neg = (*p == '-');
+
+		if (neg)
+			p++;
+		for (; *p >= '0' && *p <= '9' && n <= 18; p++, n++)
+			v = v * 10 + (uint64) (*p - '0');
+		if (*p == '\0' && n > 0 && n <= 18)
+		{
+			int64		x = neg ? -(int64) v : (int64) v;
+
+			if (col->plain_int == INT8OID)
+				return Int64GetDatum(x);
+			if (col->plain_int == INT4OID && x >= PG_INT32_MIN && x <= PG_INT32_MAX)
+				return Int32GetDatum((int32) x);
+			if (col->plain_int == INT2OID && x >= PG_INT16_MIN && x <= PG_INT16_MAX)
+				return Int16GetDatum((int16) x);
+		}
+	}
 	if (strpbrk(text, ".eE") == NULL)
 		return input(col, text);
 
@@ -261,6 +356,14 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 
 						serial_to_datetime(col, cell, date1904, &dt);
 						return datetime_datum(col, &dt, XLSX_FORMAT_DATETIME);
+					}
+				case KIND_NUMERIC:
+					{
+						Datum		d;
+
+						if (numeric_from_digits(col, cell->text, &d))
+							return d;
+						return input(col, cell->text);
 					}
 				default:
 					return input(col, cell->text);

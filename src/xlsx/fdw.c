@@ -60,6 +60,7 @@ typedef struct XlsxScanState
 	XlsxColumn *columns;		/* per attribute */
 	bool	   *needed;			/* per attribute: does the query use it */
 	bool	   *is_rownum;		/* per attribute: a row_number column */
+	bool		any_rownum;		/* is any is_rownum[] set and needed */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
 	uint32_t	ncols;
 	uint32_t	data_row;		/* first row of data (after the header) */
@@ -200,6 +201,19 @@ map_columns(XlsxScanState *st)
 					 errdetail("The header is row %u: %s.", header_row, names.data),
 					 errhint("Rename the column, or set its column_name option to the header's text.")));
 		}
+		if (st->att_of_col[found] >= 0)
+		{
+			char		a[8];
+
+			XlsxColumnName(st->opts.first_col + found, a);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+					 errmsg("columns \"%s\" and \"%s\" of foreign table \"%s\" both read header cell %s%u (\"%s\") of sheet \"%s\"",
+							NameStr(TupleDescAttr(tupdesc, st->att_of_col[found])->attname),
+							NameStr(attr->attname), RelationGetRelationName(st->rel),
+							a, header_row, header[found], st->sheetname),
+					 errhint("Read the cell into one column and cast it in the query.")));
+		}
 		st->att_of_col[found] = att;
 	}
 }
@@ -287,6 +301,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 			if (strcmp(def->defname, "row_number") == 0)
 				st->is_rownum[att] = defGetBoolean(def);
 		}
+		st->any_rownum |= st->is_rownum[att] && st->needed[att];
 	}
 
 	st->file = XlsxFdwOpen(st->opts.filename, true);
@@ -351,7 +366,7 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 	memset(nulls, true, sizeof(bool) * st->natts);
 
 	/* row_number columns: the sheet row, through the column's input function */
-	for (int att = 0; att < st->natts; att++)
+	for (int att = 0; st->any_rownum && att < st->natts; att++)
 	{
 		char		buf[16];
 

@@ -55,6 +55,7 @@ typedef struct XlsxColumn
 	FmgrInfo	input;
 	Oid			ioparam;
 	char		kind;			/* see cells.c */
+	Oid			plain_int;		/* INT2OID/INT4OID/INT8OID itself (not a domain): parsed here */
 } XlsxColumn;
 
 extern void XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod);
