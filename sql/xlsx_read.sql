@@ -128,6 +128,22 @@ SELECT r, a.importe AS imp, b.importe AS imp2, c.importe AS imp1, a.cantidad, b.
        numeric_send(b.importe) = numeric_send(a.importe::text::numeric(10,2)) AS same_10_2,
        numeric_send(c.importe) = numeric_send(a.importe::text::numeric(8,1)) AS same_8_1
 FROM nums0 a JOIN nums2 b USING (r) JOIN nums1 c USING (r) ORDER BY r;
+-- "column": a sheet column by its letters, whatever its header says (and
+-- taking no position when header is false)
+CREATE FOREIGN TABLE by_letter (imp numeric OPTIONS ("column" 'f'), fila int OPTIONS (row_number 'true'),
+                                nota text OPTIONS ("column" 'H'))
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT * FROM by_letter WHERE fila <= 4;
+CREATE FOREIGN TABLE by_letter_nh (b text OPTIONS ("column" 'B'), a text)
+    SERVER fx OPTIONS (filename :'types', sheet 'Sparse', header 'false');
+SELECT * FROM by_letter_nh;
+CREATE FOREIGN TABLE by_letter_out (c text OPTIONS ("column" 'A'))
+    SERVER fx OPTIONS (filename :'types', sheet 'Sparse', range 'B1:C');
+SELECT * FROM by_letter_out;
+CREATE FOREIGN TABLE bad_letter (c text OPTIONS ("column" 'A1')) SERVER fx;
+CREATE FOREIGN TABLE bad_letter (c text OPTIONS ("column" 'XFE')) SERVER fx;
+CREATE FOREIGN TABLE bad_letter (c text OPTIONS ("column" 'B', column_name 'x')) SERVER fx;
+CREATE FOREIGN TABLE bad_letter (c int OPTIONS ("column" 'B', row_number 'true')) SERVER fx;
 -- one cell, two columns: refused, not silently NULL
 CREATE FOREIGN TABLE nums_twice (imp numeric OPTIONS (column_name 'Importe'), importe text)
     SERVER fx OPTIONS (filename :'types', sheet 'Ventas');

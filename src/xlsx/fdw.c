@@ -139,11 +139,37 @@ map_columns(XlsxScanState *st)
 		List	   *colopts;
 		ListCell   *lc;
 		const char *name;
+		const char *letters;
 		char	   *want;
 		int			found = -1;
 
 		if (attr->attisdropped || st->is_rownum[att])
 			continue;
+
+		/* the column option "column": the sheet column by its letters */
+		letters = NULL;
+		colopts = GetForeignColumnOptions(RelationGetRelid(st->rel), attr->attnum);
+		foreach(lc, colopts)
+		{
+			DefElem    *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, "column") == 0)
+				letters = defGetString(def);
+		}
+		if (letters)
+		{
+			uint32_t	col;
+
+			if (!XlsxFdwParseColumn(letters, &col) ||
+				col < st->opts.first_col || col > st->opts.last_col)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+						 errmsg("column \"%s\" of foreign table \"%s\" reads sheet column %s, outside the table's range",
+								NameStr(attr->attname), RelationGetRelationName(st->rel), letters)));
+			found = (int) (col - st->opts.first_col);
+			goto mapped;
+		}
+
 		if (!st->opts.header)
 		{
 			/* by position: the n-th column of the table is the n-th of the range */
@@ -154,7 +180,6 @@ map_columns(XlsxScanState *st)
 		}
 
 		name = NameStr(attr->attname);
-		colopts = GetForeignColumnOptions(RelationGetRelid(st->rel), attr->attnum);
 		foreach(lc, colopts)
 		{
 			DefElem    *def = (DefElem *) lfirst(lc);
@@ -201,6 +226,7 @@ map_columns(XlsxScanState *st)
 					 errdetail("The header is row %u: %s.", header_row, names.data),
 					 errhint("Rename the column, or set its column_name option to the header's text.")));
 		}
+mapped:
 		if (st->att_of_col[found] >= 0)
 		{
 			char		a[8];
@@ -208,10 +234,10 @@ map_columns(XlsxScanState *st)
 			XlsxColumnName(st->opts.first_col + found, a);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
-					 errmsg("columns \"%s\" and \"%s\" of foreign table \"%s\" both read header cell %s%u (\"%s\") of sheet \"%s\"",
+					 errmsg("columns \"%s\" and \"%s\" of foreign table \"%s\" both read column %s of sheet \"%s\"",
 							NameStr(TupleDescAttr(tupdesc, st->att_of_col[found])->attname),
 							NameStr(attr->attname), RelationGetRelationName(st->rel),
-							a, header_row, header[found], st->sheetname),
+							a, st->sheetname),
 					 errhint("Read the cell into one column and cast it in the query.")));
 		}
 		st->att_of_col[found] = att;

@@ -82,6 +82,20 @@ make_identifier(const char *text, const char *fallback)
 	return buf.data;
 }
 
+/* Does another column of the header match column c's text, as a scan matches? */
+static bool
+header_repeated(const ColumnSample *cols, uint32_t ncols, uint32_t c)
+{
+	char	   *key = XlsxNormaliseName(cols[c].header);
+
+	for (uint32_t o = 0; o < ncols; o++)
+	{
+		if (o != c && cols[o].header && strcmp(XlsxNormaliseName(cols[o].header), key) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Is this number text a plain integer that fits in bigint? */
 static bool
 is_bigint_text(const char *s)
@@ -256,7 +270,10 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 
 		appendStringInfo(&sql, "%s\n  %s %s", c == 0 || list_length(used) == 1 ? "" : ",",
 						 quote_identifier(name), infer_type(&cols[c]));
-		if (header && cols[c].header)
+		if (header && cols[c].header && header_repeated(cols, ncols, c))
+			/* two cells with this header: the text cannot tell them apart */
+			appendStringInfo(&sql, " OPTIONS (\"column\" %s)", quote_literal_cstr(letters));
+		else if (header && cols[c].header)
 			appendStringInfo(&sql, " OPTIONS (column_name %s)",
 							 quote_literal_cstr(cols[c].header));
 	}

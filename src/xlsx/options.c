@@ -37,6 +37,7 @@ static const XlsxFdwOption valid_options[] = {
 	{"error_cells", ForeignTableRelationId},
 	{"column_name", AttributeRelationId},
 	{"row_number", AttributeRelationId},
+	{"column", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -57,6 +58,26 @@ XlsxFdwCheckReadPrivilege(const char *what)
 				 errmsg("permission denied to %s", what),
 				 errdetail("Only roles with privileges of the \"%s\" role may read server files.",
 						   "pg_read_server_files")));
+}
+
+/*
+ * XlsxFdwParseColumn
+ *		"C" or "c" (a sheet column by its letters, A to XFD) into a 0-based
+ *		column number. False for anything else.
+ */
+bool
+XlsxFdwParseColumn(const char *letters, uint32_t *col)
+{
+	char		buf[8];
+	size_t		len = strlen(letters);
+
+	if (len == 0 || len > 3)
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		buf[i] = pg_ascii_toupper((unsigned char) letters[i]);
+	if (strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len)
+		return false;
+	return XlsxParseCellRef(buf, len, col, NULL);
 }
 
 /*
@@ -141,6 +162,7 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 				seen_errors = false,
 				seen_column_name = false,
 				seen_row_number = false,
+				seen_column = false,
 				row_number = false;
 
 	foreach(cell, options_list)
@@ -265,6 +287,21 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("option \"column_name\" must not be empty")));
 		}
+		else if (strcmp(def->defname, "column") == 0)
+		{
+			const char *v = defGetString(def);
+			uint32_t	col;
+
+			if (seen_column)
+				goto redundant;
+			seen_column = true;
+			if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != strlen(v) ||
+				!XlsxFdwParseColumn(v, &col))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"column\": \"%s\"", v),
+						 errhint("Give the sheet column's letters, from \"A\" to \"XFD\".")));
+		}
 		else if (strcmp(def->defname, "row_number") == 0)
 		{
 			if (seen_row_number)
@@ -281,7 +318,17 @@ redundant:
 				 errdetail("Option \"%s\" is given more than once.", def->defname)));
 	}
 
-	/* A column is either read from a sheet column or is the row number. */
+	/* A column is read by header text, by letter, or is the row number. */
+	if (seen_column && seen_column_name)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("options \"column\" and \"column_name\" cannot be used together"),
+				 errdetail("\"column\" names the sheet column by its letters; \"column_name\" by its header.")));
+	if (row_number && seen_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("options \"row_number\" and \"column\" cannot be used together"),
+				 errdetail("A row_number column holds the sheet row number; it is not read from a cell.")));
 	if (row_number && seen_column_name)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),

@@ -32,6 +32,7 @@ typedef struct XlsxFdwOptions
 extern void XlsxFdwGetOptions(Oid foreigntableid, XlsxFdwOptions *opts);
 extern void XlsxFdwCheckReadPrivilege(const char *what);
 extern bool XlsxFdwParseRange(const char *range, XlsxFdwOptions *opts);
+extern bool XlsxFdwParseColumn(const char *letters, uint32_t *col);
 
 /* open.c: the reader core on palloc, errors as ereport */
 typedef struct XlsxFdwFile

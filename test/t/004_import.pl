@@ -356,6 +356,20 @@ is(sql('hostile', q{SELECT string_agg(format('%s %s %s %s', sheet, cell, reason,
 	'Clientes A too_long 3000, Productos C too_long 6000, Ventas A2 too_long 5000, Ventas H3 missing_required , Ventas D4 unknown_store 6, Ventas F5 unknown_product 32767',
 	'each is rejected with its cell, reason and whole value');
 
+note 'xlsx_fdw: IMPORT FOREIGN SCHEMA of a sheet whose header repeats a name';
+my $dup = "$dir/dup.xlsx";
+system('/usr/bin/python3', '-c', q{
+import sys, openpyxl
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = 'Notas'
+ws.append(['Nota', 'Importe', 'NOTA', None, 'x'])
+ws.append(['a', 1, 'b', 'sin cabecera', 2])
+wb.save(sys.argv[1])
+}, $dup) == 0 or die 'openpyxl failed';
+sql('hostile', "CREATE SERVER files FOREIGN DATA WRAPPER xlsx_fdw; CREATE SCHEMA wb; IMPORT FOREIGN SCHEMA x FROM SERVER files INTO wb OPTIONS (filename '$dup')");
+is(sql('hostile', 'SELECT * FROM wb.notas'), 'a|1|b|2', 'repeated headers are read by column letter; the blank-headed column is left out');
+
 note 'least privilege';
 sql('mapped', 'CREATE ROLE analyst LOGIN');
 ($rc, $o, $e) = $node->psql('mapped', "SET ROLE analyst; SELECT * FROM megamarket.import_workbook('$es')");
