@@ -865,8 +865,9 @@ $$;
 COMMENT ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) IS
 '(internal to import_workbook) loads the campaigns sheet';
 
--- (internal) Store names and codes, lower-cased, to match a Sucursal cell.
--- A name wins over another store's code.
+-- (internal) Store names and codes by their header_key (case, accents and
+-- spaces aside), to match a Sucursal cell. A name wins over another store's
+-- code.
 CREATE FUNCTION megamarket._import_store_keys()
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -876,9 +877,9 @@ BEGIN
     PERFORM _import_drop('TABLE', 'mm_store_keys');
     CREATE TEMP TABLE mm_store_keys ON COMMIT DROP AS
     SELECT DISTINCT ON (k.key) k.key, k.store_id
-      FROM (SELECT lower(s.name) AS key, s.store_id, 1 AS pri FROM stores s
+      FROM (SELECT header_key(s.name) AS key, s.store_id, 1 AS pri FROM stores s
             UNION ALL
-            SELECT lower(s.code), s.store_id, 2 FROM stores s) AS k
+            SELECT header_key(s.code), s.store_id, 2 FROM stores s) AS k
      ORDER BY k.key, k.pri;
 END
 $$;
@@ -963,7 +964,7 @@ BEGIN
                  WHERE num_nonnulls(ticket_t, line_t, date_t, store_t, customer_t, sku_t,
                                     quantity_t, amount_t, campaign_t) > 0
                 OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
+              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
               LEFT JOIN products pr ON pr.sku = p.sku_t
               LEFT JOIN customers cu ON cu.code = p.customer_t
               LEFT JOIN campaigns ca ON ca.code = p.campaign_t
@@ -1086,7 +1087,7 @@ BEGIN
                     OFFSET 0) AS t
                  WHERE num_nonnulls(reference_t, date_t, store_t, sku_t, reason_t, quantity_t, amount_t) > 0
                 OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = lower(p.store_t)
+              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
               LEFT JOIN products pr ON pr.sku = p.sku_t
             OFFSET 0) AS c
       ) AS v;
