@@ -30,13 +30,13 @@
 
 #include "xlsx/xlsx_fdw.h"
 
-PG_FUNCTION_INFO_V1(megamarket_header_key);
-PG_FUNCTION_INFO_V1(megamarket_clean_text);
-PG_FUNCTION_INFO_V1(megamarket_parse_decimal);
-PG_FUNCTION_INFO_V1(megamarket_parse_day);
-PG_FUNCTION_INFO_V1(megamarket_file_fingerprint);
-PG_FUNCTION_INFO_V1(megamarket_import_progress);
-PG_FUNCTION_INFO_V1(megamarket_import_activity);
+PG_FUNCTION_INFO_V1(warehouse_header_key);
+PG_FUNCTION_INFO_V1(warehouse_clean_text);
+PG_FUNCTION_INFO_V1(warehouse_parse_decimal);
+PG_FUNCTION_INFO_V1(warehouse_parse_day);
+PG_FUNCTION_INFO_V1(warehouse_file_fingerprint);
+PG_FUNCTION_INFO_V1(warehouse_import_progress);
+PG_FUNCTION_INFO_V1(warehouse_import_activity);
 
 /* White space a cell may carry around its value, no-break space included. */
 static bool
@@ -85,7 +85,7 @@ trimmed(text *t, const char **start, const char **stop)
  *		"segmento_objetivo" have the same key.
  */
 Datum
-megamarket_header_key(PG_FUNCTION_ARGS)
+warehouse_header_key(PG_FUNCTION_ARGS)
 {
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -102,7 +102,7 @@ megamarket_header_key(PG_FUNCTION_ARGS)
  *		The value comes from the text, never through a double.
  */
 Datum
-megamarket_parse_decimal(PG_FUNCTION_ARGS)
+warehouse_parse_decimal(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *p,
@@ -179,7 +179,7 @@ take_int(const char **p, const char *end, int maxlen, int *out)
  *		1900-01-01 to 2999-12-31. No guessing at other orders.
  */
 Datum
-megamarket_parse_day(PG_FUNCTION_ARGS)
+warehouse_parse_day(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *p,
@@ -221,7 +221,7 @@ megamarket_parse_day(PG_FUNCTION_ARGS)
  *		pg_read_binary_file() does.
  */
 Datum
-megamarket_file_fingerprint(PG_FUNCTION_ARGS)
+warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 {
 	char	   *filename = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TupleDesc	tupdesc;
@@ -304,7 +304,7 @@ typedef struct ProgressState
  *		statement. Always returns true, to sit in a WHERE clause.
  */
 Datum
-megamarket_import_progress(PG_FUNCTION_ARGS)
+warehouse_import_progress(PG_FUNCTION_ARGS)
 {
 	ProgressState *ps = (ProgressState *) fcinfo->flinfo->fn_extra;
 	int64		every = PG_GETARG_INT64(1);
@@ -336,7 +336,7 @@ megamarket_import_progress(PG_FUNCTION_ARGS)
  *		no-break spaces), or NULL when nothing is left: an empty cell.
  */
 Datum
-megamarket_clean_text(PG_FUNCTION_ARGS)
+warehouse_clean_text(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *p,
@@ -358,7 +358,7 @@ megamarket_clean_text(PG_FUNCTION_ARGS)
  *		the session runs replaces it in any case.
  */
 Datum
-megamarket_import_activity(PG_FUNCTION_ARGS)
+warehouse_import_activity(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);

@@ -17,35 +17,35 @@
 
 CREATE FUNCTION megamarket.clean_text(value text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'megamarket_clean_text'
+AS 'MODULE_PATHNAME', 'warehouse_clean_text'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.clean_text(text) IS
 'a cell''s text without surrounding white space (spaces, tabs, line breaks, no-break spaces); NULL when nothing is left';
 
 CREATE FUNCTION megamarket.parse_decimal(value text)
 RETURNS numeric
-AS 'MODULE_PATHNAME', 'megamarket_parse_decimal'
+AS 'MODULE_PATHNAME', 'warehouse_parse_decimal'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.parse_decimal(text) IS
 'a number as a workbook holds it (12.50, 12,50, -3, 1.5E-3), exactly, or NULL when the text is not one; no thousands separators';
 
 CREATE FUNCTION megamarket.parse_day(value text)
 RETURNS date
-AS 'MODULE_PATHNAME', 'megamarket_parse_day'
+AS 'MODULE_PATHNAME', 'warehouse_parse_day'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.parse_day(text) IS
 'a day as a workbook holds it (a date cell read as text, yyyy-mm-dd, or text dd/mm/yyyy), or NULL when it is not a real day in 1900-2999';
 
 CREATE FUNCTION megamarket.header_key(header text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'megamarket_header_key'
+AS 'MODULE_PATHNAME', 'warehouse_header_key'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.header_key(text) IS
 'the key headers are matched by (as xlsx_fdw does): lower case, accents, spaces and underscores dropped';
 
 CREATE FUNCTION megamarket.file_fingerprint(filename text,
     OUT size bigint, OUT sha256 text, OUT modified timestamptz)
-AS 'MODULE_PATHNAME', 'megamarket_file_fingerprint'
+AS 'MODULE_PATHNAME', 'warehouse_file_fingerprint'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION megamarket.file_fingerprint(text) IS
 'size, SHA-256 and modification time of a server file, read as a stream';
@@ -54,14 +54,14 @@ GRANT EXECUTE ON FUNCTION megamarket.file_fingerprint(text) TO pg_read_server_fi
 
 CREATE FUNCTION megamarket.import_progress(label text, every bigint)
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'megamarket_import_progress'
+AS 'MODULE_PATHNAME', 'warehouse_import_progress'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION megamarket.import_progress(text, bigint) IS
 'true; every "every" calls from one place in a query, a NOTICE and pg_stat_activity show the count (import progress)';
 
 CREATE FUNCTION megamarket.import_activity(what text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'megamarket_import_activity'
+AS 'MODULE_PATHNAME', 'warehouse_import_activity'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION megamarket.import_activity(text) IS
 'shows "megamarket.import_workbook: <what>" as this backend''s query in pg_stat_activity; NULL shows the statement''s own text again';
