@@ -541,6 +541,16 @@ BEGIN
       FROM c
     WINDOW w AS (PARTITION BY err0 IS NULL, code_v ORDER BY _row);
 
+    -- a store name is unique too: a row that would give another store's name
+    -- (in the warehouse, or an earlier row of the sheet) to its code is refused
+    UPDATE pg_temp.mm_stores m
+       SET err = ARRAY['duplicate_name', 'name', m.name_raw]
+     WHERE m.err IS NULL
+       AND (EXISTS (SELECT 1 FROM stores s WHERE s.name = m.name_t AND s.code <> m.code_v)
+            OR EXISTS (SELECT 1 FROM pg_temp.mm_stores o
+                        WHERE o.err IS NULL AND o.name_t = m.name_t AND o.code_v <> m.code_v
+                          AND o._row < m._row));
+
     INSERT INTO regions (name)
     SELECT DISTINCT m.region_t FROM pg_temp.mm_stores m
      WHERE m.err IS NULL AND m.region_t IS NOT NULL

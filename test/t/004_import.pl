@@ -346,6 +346,7 @@ v['D4'] = 'Norte\u200b'          # an invisible zero-width space after the store
 v['F5'] = 'Z' * 100000            # a huge SKU (openpyxl cuts it to Excel's 32,767)
 wb['Productos'].append(['NEW-001', 'Nuevo', 'Categoría ' * 600, 'Hogar', 1])   # a 6 kB category
 wb['Clientes'].append(['C' * 3000, 'Nadie'])                                    # a 3 kB code
+wb['Sucursales'].append(['NORTE2', 'Norte'])                                    # another store's name
 wb.save(sys.argv[2])
 }, $es, $hostile) == 0 or die 'openpyxl failed';
 fresh_db('hostile');
@@ -353,7 +354,7 @@ fresh_db('hostile');
 is($rc, 0, "hostile values do not stop the import ($e)");
 is(sql('hostile', q{SELECT string_agg(format('%s %s %s %s', sheet, cell, reason, length(value)), ', ' ORDER BY sheet, row_number)
 	FROM megamarket.import_rejects WHERE (reason = 'too_long' OR row_number <= 5) AND NOT kept}) =~ s/(Clientes|Productos) ([A-Z])\d+/$1 $2/gr,
-	'Clientes A too_long 3000, Productos C too_long 6000, Ventas A2 too_long 5000, Ventas H3 missing_required , Ventas D4 unknown_store 6, Ventas F5 unknown_product 32767',
+	'Clientes A too_long 3000, Productos C too_long 6000, Sucursales B5 duplicate_name 5, Ventas A2 too_long 5000, Ventas H3 missing_required , Ventas D4 unknown_store 6, Ventas F5 unknown_product 32767',
 	'each is rejected with its cell, reason and whole value');
 
 note 'xlsx_fdw: IMPORT FOREIGN SCHEMA of a sheet whose header repeats a name';
