@@ -60,7 +60,8 @@ typedef struct XlsxScanState
 	XlsxColumn *columns;		/* per attribute */
 	bool	   *needed;			/* per attribute: does the query use it */
 	bool	   *is_rownum;		/* per attribute: a row_number column */
-	bool		any_rownum;		/* is any is_rownum[] set and needed */
+	int		   *rownum_atts;	/* the needed row_number attributes ... */
+	int			nrownum;		/* ... and how many: set per row */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
 	uint32_t	ncols;
 	uint32_t	data_row;		/* first row of data (after the header) */
@@ -300,6 +301,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 	st->columns = palloc0(sizeof(XlsxColumn) * st->natts);
 	st->needed = palloc0(sizeof(bool) * st->natts);
 	st->is_rownum = palloc0(sizeof(bool) * st->natts);
+	st->rownum_atts = palloc(sizeof(int) * st->natts);
 	foreach(lc, needed_attnos)
 	{
 		int			attno = lfirst_int(lc);
@@ -327,7 +329,8 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 			if (strcmp(def->defname, "row_number") == 0)
 				st->is_rownum[att] = defGetBoolean(def);
 		}
-		st->any_rownum |= st->is_rownum[att] && st->needed[att];
+		if (st->is_rownum[att] && st->needed[att])
+			st->rownum_atts[st->nrownum++] = att;
 	}
 
 	st->file = XlsxFdwOpen(st->opts.filename, true);
@@ -392,12 +395,11 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 	memset(nulls, true, sizeof(bool) * st->natts);
 
 	/* row_number columns: the sheet row, through the column's input function */
-	for (int att = 0; st->any_rownum && att < st->natts; att++)
+	for (int i = 0; i < st->nrownum; i++)
 	{
+		int			att = st->rownum_atts[i];
 		char		buf[16];
 
-		if (!st->is_rownum[att] || !st->needed[att])
-			continue;
 		snprintf(buf, sizeof(buf), "%u", row->rownum);
 		values[att] = InputFunctionCall(&st->columns[att].input, buf,
 										st->columns[att].ioparam,
