@@ -348,7 +348,7 @@ COMMENT ON FUNCTION megamarket.column_letters(integer) IS
 -- column per field (NULL for an optional field the sheet lacks) and _row,
 -- the sheet row. Returns {"header_row": n, "cells": {"field": "C", ...}}.
 CREATE FUNCTION megamarket._import_open(filename text, sheet_name text, sheet_position integer,
-                                        sheet_key text, ncols integer)
+                                        sheet_key text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
@@ -374,7 +374,9 @@ BEGIN
            string_agg(format('c%s', i), ', ' ORDER BY i),
            string_agg(format('megamarket.clean_text(c%s)', i), ', ' ORDER BY i)
       INTO cols, arr, nonblank
-      FROM generate_series(1, ncols) AS i;
+      -- columns A to IV: only the referenced ones are converted, so a wide
+      -- foreign table costs nothing on sheets that are narrower
+      FROM generate_series(1, 256) AS i;
     EXECUTE format('CREATE FOREIGN TABLE pg_temp.%I (_row integer OPTIONS (row_number %L), %s) '
                    'SERVER megamarket_import OPTIONS (filename %L, sheet %L, header %L)',
                    ft, 'true', cols, filename, sheet_position::text, 'false');
@@ -382,7 +384,8 @@ BEGIN
     -- The header: among the first 20 non-blank rows, the first that names
     -- every required field (title rows above the table are common); failing
     -- that, the first non-blank row, whose missing columns are then reported.
-    FOR cand IN EXECUTE format('SELECT _row, ARRAY[%s] AS cells FROM pg_temp.%I WHERE num_nonnulls(%s) > 0 LIMIT 20',
+    -- (COALESCE, not num_nonnulls(): a function takes at most 100 arguments)
+    FOR cand IN EXECUTE format('SELECT _row, ARRAY[%s] AS cells FROM pg_temp.%I WHERE COALESCE(%s) IS NOT NULL LIMIT 20',
                                arr, ft, nonblank)
     LOOP
         IF header_row IS NULL THEN
@@ -450,7 +453,7 @@ BEGIN
     RETURN jsonb_build_object('header_row', header_row, 'cells', cells);
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text, integer) IS
+COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text) IS
 '(internal to import_workbook) opens a sheet through a temporary xlsx_fdw foreign table and maps its header';
 
 -- (internal) After a sheet's stage table pg_temp.mm_<sheet> is built: its
@@ -489,6 +492,36 @@ END
 $$;
 COMMENT ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) IS
 '(internal to import_workbook) records a sheet''s rejects and counts';
+
+-- (internal) Rule 6 on a stage table pg_temp.<stage> whose err is set by the
+-- other rules: among its accepted rows, one whose key (key_cols) repeats an
+-- earlier row's is a duplicate_row when its values (value_cols) are the same
+-- too, else a duplicate_key (on key_field, showing the cell key_raw). Only
+-- the repeated keys are sorted, not every row.
+CREATE FUNCTION megamarket._import_duplicates(stage text, key_cols text, value_cols text,
+                                              key_field text, key_raw text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%1$I m
+           SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
+                          ELSE ARRAY['duplicate_key', %4$L, m.%5$I] END
+          FROM (SELECT x._row, row_number() OVER w AS rn,
+                       ROW(%3$s)::text = first_value(ROW(%3$s)::text) OVER w AS same
+                  FROM pg_temp.%1$I x
+                 WHERE x.err IS NULL
+                   AND (%2$s) IN (SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL
+                                   GROUP BY %2$s HAVING count(*) > 1)
+                WINDOW w AS (PARTITION BY %2$s ORDER BY x._row)) AS d
+         WHERE m._row = d._row AND d.rn > 1$q$,
+        stage, key_cols, value_cols, key_field, key_raw);
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) IS
+'(internal to import_workbook) marks repeated natural keys in a stage table as duplicate_row or duplicate_key';
 
 -- (internal) Sucursales: regions, cities, stores.
 CREATE FUNCTION megamarket._import_stores(sheet_name text, hdr jsonb, every bigint)
@@ -530,16 +563,9 @@ BEGIN
                END AS notes
           FROM p
     )
-    SELECT c.*,
-           CASE
-               WHEN err0 IS NOT NULL THEN err0
-               WHEN row_number() OVER w > 1 THEN
-                   CASE WHEN ROW(name_t, city_t, region_t, address_t, opened_v)::text
-                             = first_value(ROW(name_t, city_t, region_t, address_t, opened_v)::text) OVER w
-                        THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'code', code_raw] END
-           END AS err
-      FROM c
-    WINDOW w AS (PARTITION BY err0 IS NULL, code_v ORDER BY _row);
+    SELECT c.*, err0 AS err FROM c;
+    PERFORM _import_duplicates('mm_stores', 'code_v', 'name_t, city_t, region_t, address_t, opened_v',
+                               'code', 'code_raw');
 
     -- a store name is unique too: a row that would give another store's name
     -- (in the warehouse, or an earlier row of the sheet) to its code is refused
@@ -629,16 +655,9 @@ BEGIN
                NULL::jsonb AS notes
           FROM p
     )
-    SELECT c.*, round(price_n, 2) AS price_v,
-           CASE
-               WHEN err0 IS NOT NULL THEN err0
-               WHEN row_number() OVER w > 1 THEN
-                   CASE WHEN ROW(name_t, category_t, department_t, round(price_n, 2))::text
-                             = first_value(ROW(name_t, category_t, department_t, round(price_n, 2))::text) OVER w
-                        THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'sku', sku_raw] END
-           END AS err
-      FROM c
-    WINDOW w AS (PARTITION BY err0 IS NULL, sku_t ORDER BY _row);
+    SELECT c.*, round(price_n, 2) AS price_v, err0 AS err FROM c;
+    PERFORM _import_duplicates('mm_products', 'sku_t', 'name_t, category_t, department_t, price_v',
+                               'sku', 'sku_raw');
 
     INSERT INTO departments (name)
     SELECT DISTINCT m.department_t FROM pg_temp.mm_products m
@@ -716,6 +735,8 @@ BEGIN
                CASE WHEN wallet_ok THEN wallet_t END AS wallet_v0
           FROM p
     ), d AS (
+        -- duplicates inline, not with _import_duplicates(): which row keeps
+        -- a wallet (below) depends on which rows are duplicates
         SELECT c.*,
                CASE
                    WHEN err0 IS NOT NULL THEN err0
@@ -828,16 +849,9 @@ BEGIN
                NULL::jsonb AS notes
           FROM p
     )
-    SELECT c.*, round(budget_n, 2) AS budget_v,
-           CASE
-               WHEN err0 IS NOT NULL THEN err0
-               WHEN row_number() OVER w > 1 THEN
-                   CASE WHEN ROW(name_t, channel_t, target_t, start_v, end_v, round(budget_n, 2))::text
-                             = first_value(ROW(name_t, channel_t, target_t, start_v, end_v, round(budget_n, 2))::text) OVER w
-                        THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'code', code_raw] END
-           END AS err
-      FROM c
-    WINDOW w AS (PARTITION BY err0 IS NULL, code_t ORDER BY _row);
+    SELECT c.*, round(budget_n, 2) AS budget_v, err0 AS err FROM c;
+    PERFORM _import_duplicates('mm_campaigns', 'code_t',
+                               'name_t, channel_t, target_t, start_v, end_v, budget_v', 'code', 'code_raw');
 
     INSERT INTO channels (name)
     SELECT DISTINCT m.channel_t FROM pg_temp.mm_campaigns m
@@ -982,22 +996,9 @@ BEGIN
       ) AS v;
 
     PERFORM import_activity(sheet_name || ': checking for duplicate lines');
-    -- Rule 9, apart (a sort of only the few repeated keys, not of every row):
-    -- a repeated (ticket, line) after the first is a duplicate_row when the
-    -- line is the same, a duplicate_key when it differs.
-    UPDATE pg_temp.mm_sales m
-       SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
-                      ELSE ARRAY['duplicate_key', 'line', m.line_raw] END
-      FROM (SELECT x._row, row_number() OVER w AS rn,
-                   ROW(x.date_id, x.store_id, x.customer_id, x.product_id, x.campaign_id, x.quantity_v, x.amount_v)::text
-                   = first_value(ROW(x.date_id, x.store_id, x.customer_id, x.product_id, x.campaign_id, x.quantity_v, x.amount_v)::text) OVER w AS same
-              FROM pg_temp.mm_sales x
-             WHERE x.err IS NULL
-               AND (x.ticket_id, x.line_no) IN (SELECT y.ticket_id, y.line_no FROM pg_temp.mm_sales y
-                                                 WHERE y.err IS NULL
-                                                 GROUP BY y.ticket_id, y.line_no HAVING count(*) > 1)
-            WINDOW w AS (PARTITION BY x.ticket_id, x.line_no ORDER BY x._row)) AS d
-     WHERE m._row = d._row AND d.rn > 1;
+    PERFORM _import_duplicates('mm_sales', 'ticket_id, line_no',
+                               'date_id, store_id, customer_id, product_id, campaign_id, quantity_v, amount_v',
+                               'line', 'line_raw');
     ANALYZE pg_temp.mm_sales;
 
     PERFORM import_activity(sheet_name || ': updating and inserting '
@@ -1102,19 +1103,9 @@ BEGIN
             OFFSET 0) AS c
       ) AS v;
 
-    UPDATE pg_temp.mm_losses m
-       SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
-                      ELSE ARRAY['duplicate_key', 'reference', m.reference_raw] END
-      FROM (SELECT x._row, row_number() OVER w AS rn,
-                   ROW(x.date_id, x.store_id, x.product_id, x.reason_t, x.quantity_v, x.amount_v)::text
-                   = first_value(ROW(x.date_id, x.store_id, x.product_id, x.reason_t, x.quantity_v, x.amount_v)::text) OVER w AS same
-              FROM pg_temp.mm_losses x
-             WHERE x.err IS NULL
-               AND x.reference_t IN (SELECT y.reference_t FROM pg_temp.mm_losses y
-                                      WHERE y.err IS NULL
-                                      GROUP BY y.reference_t HAVING count(*) > 1)
-            WINDOW w AS (PARTITION BY x.reference_t ORDER BY x._row)) AS d
-     WHERE m._row = d._row AND d.rn > 1;
+    PERFORM _import_duplicates('mm_losses', 'reference_t',
+                               'date_id, store_id, product_id, reason_t, quantity_v, amount_v',
+                               'reference', 'reference_raw');
     ANALYZE pg_temp.mm_losses;
 
     PERFORM import_activity(sheet_name || ': updating and inserting '
@@ -1227,16 +1218,18 @@ BEGIN
     -- the file: fingerprint (and the privilege check), then its sheets
     fp := file_fingerprint(filename);
 
+    -- the workbook's sheets, read once
+    PERFORM _import_drop('TABLE', 'mm_sheets');
+    CREATE TEMP TABLE mm_sheets ON COMMIT DROP AS
+    SELECT w."position", w.name FROM xlsx_sheets(filename) AS w;
+
     PERFORM _import_drop('TABLE', 'mm_plan');
     CREATE TEMP TABLE mm_plan ON COMMIT DROP AS
-    SELECT x.sheet, x.load_order, w."position", w.name, w.dimension
+    SELECT x.sheet, x.load_order, w."position", w.name
       FROM import_sheets x
-      LEFT JOIN LATERAL (
-          SELECT w."position", w.name, w.dimension
-            FROM xlsx_sheets(filename) AS w
-           WHERE header_key(w.name) IN (SELECT header_key(n.name) FROM import_names n
-                                         WHERE n.sheet = x.sheet AND n.field IS NULL)
-      ) AS w ON true;
+      LEFT JOIN pg_temp.mm_sheets w
+        ON header_key(w.name) IN (SELECT header_key(n.name) FROM import_names n
+                                   WHERE n.sheet = x.sheet AND n.field IS NULL);
 
     IF EXISTS (SELECT 1 FROM pg_temp.mm_plan p GROUP BY p.sheet HAVING count(*) > 1) THEN
         SELECT string_agg(format('"%s"', p.name), ' and ' ORDER BY p."position") INTO unknown
@@ -1277,7 +1270,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Its sheets are: %s.',
                                   (SELECT string_agg(format('"%s"', w.name), ', ' ORDER BY w."position")
-                                     FROM xlsx_sheets(filename) AS w)),
+                                     FROM pg_temp.mm_sheets w)),
                   HINT = 'Import only some sheets with the option "sheets", or map other names in megamarket.import_names.';
     END IF;
 
@@ -1295,14 +1288,7 @@ BEGIN
     BEGIN
         FOR s IN SELECT * FROM pg_temp.mm_plan p ORDER BY p.load_order LOOP
             RAISE NOTICE 'import_workbook: loading sheet "%" (%)', s.name, s.sheet;
-            hdr := _import_open(filename, s.name, s."position", s.sheet,
-                                -- every column the sheet's dimension spans, at least 64, at most 256
-                                least(greatest(coalesce(
-                                    (SELECT sum((ascii(ch) - 64) * 26 ^ (length(l) - i))::integer
-                                       FROM regexp_match(s.dimension, ':?([A-Z]{1,3})[0-9]+$') AS m(a),
-                                            LATERAL (SELECT m.a[1] AS l) AS x,
-                                            LATERAL unnest(string_to_array(x.l, NULL)) WITH ORDINALITY AS c(ch, i)),
-                                    0), 64), 256));
+            hdr := _import_open(filename, s.name, s."position", s.sheet);
             CASE s.sheet
                 WHEN 'stores' THEN PERFORM _import_stores(s.name, hdr, o_every);
                 WHEN 'products' THEN PERFORM _import_products(s.name, hdr, o_every);
@@ -1388,8 +1374,9 @@ COMMENT ON FUNCTION megamarket.import_workbook(text, jsonb) IS
 -- Writes the warehouse and reads server files: not for PUBLIC. The internal
 -- functions are not either; docs/import.md lists the grants a loader role needs.
 REVOKE ALL ON FUNCTION megamarket.import_workbook(text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_stores(text, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_products(text, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_customers(text, jsonb, bigint) FROM PUBLIC;
