@@ -289,6 +289,16 @@ warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* "megamarket.import_workbook: <what>" as this backend's query in pg_stat_activity. */
+static void
+show_activity(const char *what)
+{
+	char	   *msg = psprintf("megamarket.import_workbook: %s", what);
+
+	pgstat_report_activity(STATE_RUNNING, msg);
+	pfree(msg);
+}
+
 /* Per call site of import_progress(): rows counted so far. */
 typedef struct ProgressState
 {
@@ -318,12 +328,10 @@ warehouse_import_progress(PG_FUNCTION_ARGS)
 	if (every > 0 && ps->rows % every == 0)
 	{
 		char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(0));
-		char	   *msg = psprintf("megamarket.import_workbook: %s: " INT64_FORMAT " rows read",
-								   label, ps->rows);
+		char	   *msg = psprintf("%s: " INT64_FORMAT " rows read", label, ps->rows);
 
-		ereport(NOTICE,
-				(errmsg("%s: " INT64_FORMAT " rows read", label, ps->rows)));
-		pgstat_report_activity(STATE_RUNNING, msg);
+		ereport(NOTICE, (errmsg("%s", msg)));
+		show_activity(msg);
 		pfree(msg);
 		pfree(label);
 	}
@@ -363,12 +371,6 @@ warehouse_import_activity(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	else
-	{
-		char	   *msg = psprintf("megamarket.import_workbook: %s",
-								   text_to_cstring(PG_GETARG_TEXT_PP(0)));
-
-		pgstat_report_activity(STATE_RUNNING, msg);
-		pfree(msg);
-	}
+		show_activity(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
 }
