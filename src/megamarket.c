@@ -35,6 +35,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	XlsxFdwInit();
+	secp256k1_selftest();		/* once per load: see library_versions */
 	MarkGUCPrefixReserved("megamarket");
 }
 
@@ -65,13 +67,13 @@ megamarket_library_versions(PG_FUNCTION_ARGS)
 		{"libsecp256k1", NULL, "transaction signing"},
 	};
 
-	InitMaterializedSRF(fcinfo, 0);
-
 	/*
-	 * libsecp256k1 exports no version string; its self test proves that the
-	 * library we loaded computes correctly (it aborts otherwise).
+	 * libsecp256k1 exports no version string. Its self test, which aborts
+	 * the process on a faulty library, runs once in _PG_init (at server
+	 * start when preloaded), never here: a function any role may call must
+	 * not be a way to take every session down.
 	 */
-	secp256k1_selftest();
+	InitMaterializedSRF(fcinfo, 0);
 
 	for (size_t i = 0; i < lengthof(rows); i++)
 	{

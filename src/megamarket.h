@@ -9,4 +9,6 @@
 #ifndef MEGAMARKET_H
 #define MEGAMARKET_H
 
+extern void XlsxFdwInit(void);	/* src/xlsx/open.c */
+
 #endif							/* MEGAMARKET_H */

@@ -11,7 +11,9 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "common/cryptohash.h"
@@ -226,12 +228,12 @@ warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 	char	   *filename = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TupleDesc	tupdesc;
 	struct stat st;
-	FILE	   *f;
+	int			fd;
 	pg_cryptohash_ctx *ctx;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
 	char	   *buf;
-	size_t		n;
+	ssize_t		n;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -239,12 +241,13 @@ warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	f = AllocateFile(filename, PG_BINARY_R);
-	if (f == NULL)
+	/* O_NONBLOCK: a FIFO must not block open() beyond cancel (issue 14) */
+	fd = OpenTransientFile(filename, O_RDONLY | PG_BINARY | O_NONBLOCK);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\" for reading: %m", filename)));
-	if (fstat(fileno(f), &st) != 0)
+	if (fstat(fd, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", filename)));
@@ -259,13 +262,13 @@ warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 	buf = palloc(65536);
 	PG_TRY();
 	{
-		while ((n = fread(buf, 1, 65536, f)) > 0)
+		while ((n = read(fd, buf, 65536)) > 0)
 		{
 			CHECK_FOR_INTERRUPTS();
 			if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
 				elog(ERROR, "could not update SHA-256 context: %s", pg_cryptohash_error(ctx));
 		}
-		if (ferror(f))
+		if (n < 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", filename)));
@@ -277,7 +280,9 @@ warehouse_file_fingerprint(PG_FUNCTION_ARGS)
 		pg_cryptohash_free(ctx);
 	}
 	PG_END_TRY();
-	FreeFile(f);
+	/* the checksum is of one file: later reads in this transaction check it */
+	XlsxFdwPinFile(filename, fd, &st);
+	CloseTransientFile(fd);
 	pfree(buf);
 
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)

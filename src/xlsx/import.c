@@ -17,7 +17,9 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "access/htup_details.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "xlsx/xlsx_fdw.h"
@@ -82,18 +84,95 @@ make_identifier(const char *text, const char *fallback)
 	return buf.data;
 }
 
-/* Does another column of the header match column c's text, as a scan matches? */
-static bool
-header_repeated(const ColumnSample *cols, uint32_t ncols, uint32_t c)
+/* A header's normalised text and its column, for finding repeats. */
+typedef struct HeaderKey
 {
-	char	   *key = XlsxNormaliseName(cols[c].header);
+	const char *norm;
+	uint32_t	col;
+} HeaderKey;
 
-	for (uint32_t o = 0; o < ncols; o++)
+static int
+header_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const HeaderKey *) a)->norm, ((const HeaderKey *) b)->norm);
+}
+
+/*
+ * repeated_headers
+ *		Per column, does another column's header match it as a scan matches
+ *		(XlsxNormaliseName)? Sorted once: O(n log n) over up to 16,384
+ *		header cells, where comparing every pair was quadratic.
+ */
+static bool *
+repeated_headers(const ColumnSample *cols, uint32_t ncols)
+{
+	bool	   *repeated = palloc0(sizeof(bool) * Max(ncols, 1));
+	HeaderKey  *keys = palloc(sizeof(HeaderKey) * Max(ncols, 1));
+	uint32_t	n = 0;
+
+	for (uint32_t c = 0; c < ncols; c++)
 	{
-		if (o != c && cols[o].header && strcmp(XlsxNormaliseName(cols[o].header), key) == 0)
-			return true;
+		if ((c & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (cols[c].header)
+		{
+			keys[n].norm = XlsxNormaliseName(cols[c].header);
+			keys[n].col = c;
+			n++;
+		}
 	}
-	return false;
+	qsort(keys, n, sizeof(HeaderKey), header_key_cmp);
+	for (uint32_t i = 1; i < n; i++)
+	{
+		if (strcmp(keys[i - 1].norm, keys[i].norm) == 0)
+			repeated[keys[i - 1].col] = repeated[keys[i].col] = true;
+	}
+	pfree(keys);
+	return repeated;
+}
+
+/* An entry of the column-name tables below (keys fit: see make_identifier). */
+typedef struct NameEntry
+{
+	char		name[NAMEDATALEN];
+	int			next_suffix;	/* for a base name: the next "_N" to try */
+} NameEntry;
+
+static HTAB *
+name_table(const char *what)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(NameEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(what, 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * unique_name
+ *		base, or base_2, base_3 ...: the first not taken yet. Each base
+ *		remembers where its search stopped, so n equal headers cost O(n),
+ *		not O(n^2) probes.
+ */
+static char *
+unique_name(HTAB *used, HTAB *bases, const char *base)
+{
+	NameEntry  *be;
+	bool		found;
+	char	   *name = pstrdup(base);
+
+	be = hash_search(bases, base, HASH_ENTER, &found);
+	if (!found)
+		be->next_suffix = 2;
+	for (;;)
+	{
+		hash_search(used, name, HASH_ENTER, &found);
+		if (!found)
+			return name;
+		CHECK_FOR_INTERRUPTS();
+		name = psprintf("%s_%d", base, be->next_suffix++);
+	}
 }
 
 /* Is this number text a plain integer that fits in bigint? */
@@ -194,6 +273,40 @@ listed_name(List *tables, const char *sheet)
 	return NULL;
 }
 
+/*
+ * A sheet reader tied to the memory context: closed by a reset callback if
+ * an error ends the statement while it is open (the callback runs before
+ * the workbook's own, registered earlier).
+ */
+typedef struct ReaderHolder
+{
+	XlsxSheetReader *reader;
+} ReaderHolder;
+
+static void
+close_held_reader(void *arg)
+{
+	ReaderHolder *holder = arg;
+
+	if (holder->reader)
+	{
+		XlsxSheetClose(holder->reader);
+		holder->reader = NULL;
+	}
+}
+
+static ReaderHolder *
+hold_reader(XlsxFdwFile *file)
+{
+	ReaderHolder *holder = palloc0(sizeof(ReaderHolder));
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	cb->func = close_held_reader;
+	cb->arg = holder;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return holder;
+}
+
 /* CREATE FOREIGN TABLE for one sheet. */
 static char *
 sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
@@ -209,11 +322,19 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 	bool		first = true;
 	int			rc;
 	StringInfoData sql;
-	List	   *used = NIL;
+	HTAB	   *used;
+	HTAB	   *bases;
+	bool	   *repeated;
+	int			ncolumns = 0;
+	bool		first_column = true;
+	ReaderHolder *holder;
 
+	/* an error while sampling must not leak the reader's zlib and libzip state */
+	holder = hold_reader(file);
 	reader = XlsxSheetOpen(file->wb, info->position, &err);
 	if (reader == NULL)
 		XlsxFdwReportError(file, &err);
+	holder->reader = reader;
 
 	while (sampled < sample_rows && (rc = XlsxSheetNextRow(reader, &row, &err)) > 0)
 	{
@@ -243,8 +364,25 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 	}
 	if (sampled < sample_rows && rc < 0)
 		XlsxFdwReportError(file, &err);
+	holder->reader = NULL;
 	XlsxSheetClose(reader);
 
+	/* a table PostgreSQL could not create: say so before any work */
+	for (uint32_t c = 0; c < ncols; c++)
+	{
+		if (!header || (cols[c].header != NULL && cols[c].header[0] != '\0'))
+			ncolumns++;
+	}
+	if (ncolumns > MaxHeapAttributeNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_COLUMNS),
+				 errmsg("sheet \"%s\" has %d columns, more than the %d a table can have",
+						info->name, ncolumns, MaxHeapAttributeNumber),
+				 errhint("Create the foreign table by hand with the columns you need (option \"column\"), or EXCEPT this sheet.")));
+
+	repeated = header ? repeated_headers(cols, ncols) : NULL;
+	used = name_table("xlsx import column names");
+	bases = name_table("xlsx import base names");
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE FOREIGN TABLE %s.%s (",
 					 quote_identifier(stmt->local_schema), quote_identifier(tablename));
@@ -253,8 +391,9 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 		char		letters[8];
 		char	   *name;
 		char	   *base;
-		int			suffix = 1;
 
+		if ((c & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
 		XlsxColumnName(c, letters);
 		/* with a header, a column without header text cannot be matched: left out */
 		if (header && (cols[c].header == NULL || cols[c].header[0] == '\0'))
@@ -263,14 +402,12 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 		base = header && cols[c].header
 			? make_identifier(cols[c].header, psprintf("col_%s", letters))
 			: make_identifier(letters, "col");
-		name = base;
-		while (list_member(used, makeString(name)))
-			name = psprintf("%s_%d", base, ++suffix);
-		used = lappend(used, makeString(name));
+		name = unique_name(used, bases, base);
 
-		appendStringInfo(&sql, "%s\n  %s %s", c == 0 || list_length(used) == 1 ? "" : ",",
+		appendStringInfo(&sql, "%s\n  %s %s", first_column ? "" : ",",
 						 quote_identifier(name), infer_type(&cols[c]));
-		if (header && cols[c].header && header_repeated(cols, ncols, c))
+		first_column = false;
+		if (header && cols[c].header && repeated[c])
 			/* two cells with this header: the text cannot tell them apart */
 			appendStringInfo(&sql, " OPTIONS (\"column\" %s)", quote_literal_cstr(letters));
 		else if (header && cols[c].header)

@@ -7,34 +7,91 @@
 #include "postgres.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "xlsx/xlsx_fdw.h"
 
-/* Allocation without throwing: the core reports XLSX_ERR_NOMEM itself. */
+static void check_pinned(XlsxFdwFile *file);
+
+/* megamarket.xlsx_max_shared_strings, in kB */
+int			megamarket_xlsx_max_shared_strings = 256 * 1024;
+
+/*
+ * XlsxFdwInit
+ *		Define xlsx_fdw's settings (called from _PG_init).
+ */
+void
+XlsxFdwInit(void)
+{
+	DefineCustomIntVariable("megamarket.xlsx_max_shared_strings",
+							"Largest shared-strings table one workbook may load.",
+							"The table (text plus 8 bytes per string) is held "
+							"in memory for the whole scan; a workbook needing "
+							"more is refused.",
+							&megamarket_xlsx_max_shared_strings,
+							256 * 1024, 64, (int) Min((Size) INT_MAX, MaxAllocHugeSize / 1024),
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+/*
+ * The core's allocator. It runs inside expat callbacks, so it must never
+ * throw: out of memory (or a size palloc would refuse with an ERROR) is a
+ * NULL, which the core reports after stopping the parser. PostgreSQL 15 has
+ * no non-throwing repalloc, so every block carries its size in a header and
+ * realloc is alloc + copy + free.
+ */
+typedef struct EnvChunk
+{
+	Size		size;
+	Size		pad;			/* keep the payload MAXALIGNed */
+} EnvChunk;
+
 static void *
 env_alloc(void *ctx, size_t size)
 {
-	return MemoryContextAllocExtended((MemoryContext) ctx, Max(size, 1),
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	EnvChunk   *c;
+
+	if (size > MaxAllocHugeSize - sizeof(EnvChunk))
+		return NULL;
+	c = MemoryContextAllocExtended((MemoryContext) ctx, sizeof(EnvChunk) + Max(size, 1),
+								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (c == NULL)
+		return NULL;
+	c->size = size;
+	return c + 1;
 }
 
 static void *
 env_realloc(void *ctx, void *ptr, size_t size)
 {
+	EnvChunk   *old;
+	void	   *p;
+
 	if (ptr == NULL)
 		return env_alloc(ctx, size);
-	return repalloc_huge(ptr, Max(size, 1));
+	old = (EnvChunk *) ptr - 1;
+	p = env_alloc(ctx, size);
+	if (p == NULL)
+		return NULL;			/* the old block stays valid, as realloc's */
+	memcpy(p, ptr, Min(old->size, size));
+	pfree(old);
+	return p;
 }
 
 static void
 env_free(void *ctx, void *ptr)
 {
 	if (ptr)
-		pfree(ptr);
+		pfree((EnvChunk *) ptr - 1);
 }
 
 /* Long loops in the core ask this; the real cancel error comes after. */
@@ -79,6 +136,13 @@ XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err)
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", fn)));
 			break;
+		case XLSX_ERR_NOT_FILE:
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not a regular file", fn),
+					 errdetail("The path names %s.", err->message),
+					 errhint("xlsx_fdw reads only regular files.")));
+			break;
 		case XLSX_ERR_NOMEM:
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -112,6 +176,11 @@ XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err)
 					 errmsg("workbook \"%s\" is damaged: %s", fn, err->message)));
 			break;
 		case XLSX_ERR_LIMIT:
+			if (strstr(err->message, "megamarket.xlsx_max_shared_strings") != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("workbook \"%s\" exceeds a limit: %s", fn, err->message),
+						 errhint("A superuser can raise megamarket.xlsx_max_shared_strings if the workbook is genuine.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("workbook \"%s\" exceeds a limit: %s", fn, err->message)));
@@ -148,7 +217,8 @@ XlsxFdwOpen(const char *filename, bool shared_data)
 	file->env.interrupted = env_interrupted;
 	file->env.ctx = CurrentMemoryContext;
 	/* The shared-strings table is the one thing a scan keeps whole. */
-	file->env.max_shared_strings_bytes = (size_t) MaxAllocHugeSize / 2;
+	file->env.max_shared_strings_bytes = (size_t) megamarket_xlsx_max_shared_strings * 1024;
+	file->env.max_shared_strings_name = "megamarket.xlsx_max_shared_strings";
 
 	cb->func = close_on_reset;
 	cb->arg = file;
@@ -165,6 +235,7 @@ XlsxFdwOpen(const char *filename, bool shared_data)
 					 errhint("A relative path is relative to the server's data directory.")));
 		XlsxFdwReportError(file, &err);
 	}
+	check_pinned(file);
 	if (shared_data && !XlsxLoadSharedData(file->wb, &err))
 		XlsxFdwReportError(file, &err);
 	return file;
@@ -174,6 +245,113 @@ void
 XlsxFdwClose(XlsxFdwFile *file)
 {
 	close_on_reset(file);
+}
+
+/*
+ * The files whose checksum this transaction took (file_fingerprint), as
+ * fstat saw them then: every later open of the same path in the same
+ * transaction must find the same file, so that what import_workbook logs
+ * as the file's SHA-256 is what it loaded (it opens the path once per
+ * sheet). Backend-local, tagged with the local transaction id.
+ */
+typedef struct PinnedFile
+{
+	char	   *filename;
+	XlsxFileId	id;
+} PinnedFile;
+
+static List *pinned_files = NIL;
+static LocalTransactionId pinned_lxid = InvalidLocalTransactionId;
+
+static void
+stat_to_id(const struct stat *st, XlsxFileId *id)
+{
+	id->dev = (uint64_t) st->st_dev;
+	id->ino = (uint64_t) st->st_ino;
+	id->size = (int64_t) st->st_size;
+	id->mtime_sec = (int64_t) st->st_mtim.tv_sec;
+	id->mtime_nsec = (int64_t) st->st_mtim.tv_nsec;
+}
+
+static bool
+same_file(const XlsxFileId *a, const XlsxFileId *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+		a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
+}
+
+/* The pins of this transaction (those of an earlier one are dropped). */
+static List *
+current_pins(void)
+{
+	if (pinned_lxid != MyProc->lxid)
+	{
+		/* the list lived in TopMemoryContext; drop an old transaction's */
+		list_free_deep(pinned_files);
+		pinned_files = NIL;
+		pinned_lxid = MyProc->lxid;
+	}
+	return pinned_files;
+}
+
+/*
+ * XlsxFdwPinFile
+ *		After a checksum of filename read through fd (opened when before was
+ *		taken): refuse if the file changed while it was read, then pin it
+ *		for the rest of the transaction (see PinnedFile).
+ */
+void
+XlsxFdwPinFile(const char *filename, int fd, const struct stat *before)
+{
+	struct stat after;
+	XlsxFileId	id;
+	XlsxFileId	id_after;
+	PinnedFile *pin;
+	MemoryContext old;
+
+	if (fstat(fd, &after) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", filename)));
+	stat_to_id(before, &id);
+	stat_to_id(&after, &id_after);
+	if (!same_file(&id, &id_after))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("file \"%s\" changed while its checksum was computed", filename),
+				 errhint("Import the file once whatever writes it has finished.")));
+	current_pins();
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	pin = palloc(sizeof(PinnedFile));
+	pin->filename = pstrdup(filename);
+	pin->id = id;
+	pinned_files = lappend(pinned_files, pin);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * check_pinned
+ *		A workbook just opened must be the file this transaction took the
+ *		checksum of, if it took one.
+ */
+static void
+check_pinned(XlsxFdwFile *file)
+{
+	ListCell   *lc;
+	const XlsxFileId *id = XlsxGetFileId(file->wb);
+
+	foreach(lc, current_pins())
+	{
+		PinnedFile *pin = lfirst(lc);
+
+		if (strcmp(pin->filename, file->filename) != 0 || same_file(&pin->id, id))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("workbook \"%s\" changed since its checksum was taken", file->filename),
+				 errdetail("Size, modification time or inode differ from the file that megamarket.file_fingerprint() read in this transaction."),
+				 errhint("Import the file again once whatever writes it has finished.")));
+	}
 }
 
 /*

@@ -54,6 +54,7 @@
 /* Implementation limits (XlsxScanUnsupported reports them). */
 #define MAX_TOKEN		((size_t) 16 << 20) /* one tag, comment, PI, CDATA */
 #define MAX_DEPTH		100000	/* element nesting */
+#define MAX_NAMES		((size_t) 1 << 20)	/* names of the open elements */
 #define MAX_ROW_TEXT	((size_t) 256 << 20)	/* decoded text of one row */
 
 /*
@@ -1341,6 +1342,13 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 		r->stack = ns;
 		r->stack_cap = newcap;
 	}
+	if (len > MAX_NAMES - r->names_len)
+	{
+		/* nesting x 16 MB names would be terabytes: a fixed bound */
+		unsupported(r, err, XLSX_ERR_LIMIT, NULL,
+					"names of the open elements longer than 1 MB in all");
+		return false;
+	}
 	if (r->names_len + len > r->names_cap)
 	{
 		size_t		newcap = r->names_cap * 2;
@@ -1348,6 +1356,8 @@ push(XlsxSheetReader *r, const unsigned char *name, size_t len, Ctx ctx, XlsxErr
 
 		while (newcap < r->names_len + len)
 			newcap *= 2;
+		if (newcap > MAX_NAMES)
+			newcap = MAX_NAMES;
 		nn = XlsxRealloc(r->env, r->names, newcap);
 		if (nn == NULL)
 		{

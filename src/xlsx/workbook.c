@@ -30,6 +30,7 @@
 /* One relationship of a .rels part. */
 typedef struct Rel
 {
+	int			seq;			/* position in the part */
 	char	   *id;
 	char	   *type;
 	char	   *target;			/* resolved to a zip member name */
@@ -54,6 +55,7 @@ typedef struct SheetEntry
 typedef struct NumFmt
 {
 	int			id;
+	int			seq;			/* position in the part */
 	char	   *code;
 } NumFmt;
 
@@ -84,7 +86,7 @@ typedef struct ParseCtx
 	XlsxSst    *sst;
 	size_t		arena_len;
 	size_t		arena_cap;
-	uint32_t	offsets_cap;
+	size_t		offsets_cap;	/* entries of sst->offsets */
 	size_t		sst_budget;
 	int			si_depth;		/* depth of the open <si>, or 0 */
 	int			r_depth;		/* depth of an open <r> in it, or 0 */
@@ -148,6 +150,19 @@ fail(ParseCtx *pc, XlsxErrorCode code, const char *msg, const char *arg)
 	else
 		XlsxSetError(pc->err, code, "%s: %s", pc->part, msg);
 	XML_StopParser(pc->parser, XML_FALSE);
+}
+
+/*
+ * interrupted
+ *		Ask the env whether to stop a long loop; sets err when it says so.
+ */
+static bool
+interrupted(const XlsxEnv *env, const char *part, XlsxError *err)
+{
+	if (env->interrupted == NULL || !env->interrupted(env->ctx))
+		return false;
+	XlsxSetError(err, XLSX_ERR_CANCELED, "%s: canceled", part);
+	return true;
 }
 
 /*
@@ -323,6 +338,7 @@ rels_start(void *data, const XML_Char *name, const XML_Char **atts)
 	if (!grow(pc, (void **) &pc->rels->items, &pc->rels->cap, pc->rels->n, sizeof(Rel)))
 		return;
 	rel = &pc->rels->items[pc->rels->n];
+	rel->seq = pc->rels->n;
 	rel->id = dup_or_fail(pc, id);
 	rel->type = rel->id ? dup_or_fail(pc, type ? type : "") : NULL;
 	rel->target = rel->type ? resolve_target(pc->env, pc->base_dir, target) : NULL;
@@ -397,32 +413,75 @@ workbook_start(void *data, const XML_Char *name, const XML_Char **atts)
 }
 
 /*
+ * sst_fits
+ *		Would an arena of arena_cap bytes and offsets_cap offsets stay within
+ *		the shared-strings budget? (Sizes checked for overflow.)
+ */
+static bool
+sst_fits(const ParseCtx *pc, size_t arena_cap, size_t offsets_cap)
+{
+	size_t		obytes;
+
+	if (offsets_cap > SIZE_MAX / sizeof(size_t))
+		return false;
+	obytes = offsets_cap * sizeof(size_t);
+	return arena_cap <= SIZE_MAX - obytes && arena_cap + obytes <= pc->sst_budget;
+}
+
+/*
+ * sst_over_budget
+ *		Stop the parse: the table would pass its budget. The message names
+ *		the part, the limit and (in the backend) the setting that sets it.
+ */
+static void
+sst_over_budget(ParseCtx *pc)
+{
+	char		msg[256];
+	const char *setting = pc->env->max_shared_strings_name;
+
+	if (setting != NULL)
+		snprintf(msg, sizeof(msg),
+				 "shared strings table exceeds %s (%zu kB) at string %u",
+				 setting, pc->sst_budget / 1024, pc->sst->count + 1);
+	else
+		snprintf(msg, sizeof(msg),
+				 "shared strings table exceeds the limit of %zu bytes at string %u",
+				 pc->sst_budget, pc->sst->count + 1);
+	fail(pc, XLSX_ERR_LIMIT, msg, NULL);
+}
+
+/*
  * sst_append
- *		Add bytes to the shared-strings arena, within the budget (the arena
- *		and the offsets both count).
+ *		Add bytes to the shared-strings arena, within the budget (the arena's
+ *		capacity and the offsets' both count, so no allocation passes it).
  */
 static bool
 sst_append(ParseCtx *pc, const char *s, size_t len)
 {
-	size_t		used = pc->arena_len + len + (size_t) pc->offsets_cap * sizeof(uint32_t);
+	size_t		need;
 
-	if (used > pc->sst_budget || pc->arena_len + len > UINT32_MAX - 1)
+	if (len > SIZE_MAX - pc->arena_len ||
+		!sst_fits(pc, (need = pc->arena_len + len), pc->offsets_cap))
 	{
-		char		msg[160];
-
-		snprintf(msg, sizeof(msg),
-				 "shared strings table exceeds the limit of %zu bytes (at string %u)",
-				 pc->sst_budget, pc->sst->count + 1);
-		fail(pc, XLSX_ERR_LIMIT, msg, NULL);
+		sst_over_budget(pc);
 		return false;
 	}
-	if (pc->arena_len + len > pc->arena_cap)
+	if (need > pc->arena_cap)
 	{
 		size_t		newcap = pc->arena_cap ? pc->arena_cap : 65536;
 		char	   *p;
 
-		while (newcap < pc->arena_len + len)
+		while (newcap < need && newcap <= SIZE_MAX / 2)
 			newcap *= 2;
+		/* doubling past the budget: half of the room left (see sst_start) */
+		if (newcap < need || !sst_fits(pc, newcap, pc->offsets_cap))
+		{
+			size_t		room = pc->sst_budget - pc->offsets_cap * sizeof(size_t);
+
+			newcap = pc->arena_cap + (room - pc->arena_cap) / 2;
+			if (newcap < need)
+				newcap = need;
+		}
 		p = XlsxRealloc(pc->env, pc->sst->arena, newcap);
 		if (p == NULL)
 		{
@@ -453,15 +512,38 @@ sst_start(void *data, const XML_Char *name, const XML_Char **atts)
 		return;
 	if (pc->depth == 2 && strcmp(ln, "si") == 0)
 	{
-		/* a new string: record where it starts */
-		if (pc->sst->count + 1 >= pc->offsets_cap)
-		{
-			uint32_t	newcap = pc->offsets_cap ? pc->offsets_cap * 2 : 1024;
-			uint32_t   *p;
+		/* a new string: offsets[count] and, at its end, offsets[count + 1] */
+		size_t		need = (size_t) pc->sst->count + 2;
 
-			if ((size_t) newcap * sizeof(uint32_t) + pc->arena_len > pc->sst_budget)
-				newcap = pc->offsets_cap + 1024;
-			p = XlsxRealloc(pc->env, pc->sst->offsets, (size_t) newcap * sizeof(uint32_t));
+		if (pc->sst->count >= UINT32_MAX - 2)
+		{
+			fail(pc, XLSX_ERR_LIMIT, "more than 4294967293 shared strings", NULL);
+			return;
+		}
+		if (need > pc->offsets_cap)
+		{
+			size_t		newcap = pc->offsets_cap ? pc->offsets_cap * 2 : 1024;
+			size_t	   *p;
+
+			if (!sst_fits(pc, pc->arena_cap, need))
+			{
+				sst_over_budget(pc);
+				return;
+			}
+			/*
+			 * Doubling past the budget: take half of the room left, so that
+			 * the last steps stay geometric (a step of a few entries would
+			 * copy the whole array each time).
+			 */
+			if (!sst_fits(pc, pc->arena_cap, newcap))
+			{
+				size_t		room = (pc->sst_budget - pc->arena_cap) / sizeof(size_t);
+
+				newcap = pc->offsets_cap + (room - pc->offsets_cap) / 2;
+				if (newcap < need)
+					newcap = need;
+			}
+			p = XlsxRealloc(pc->env, pc->sst->offsets, newcap * sizeof(size_t));
 			if (p == NULL)
 			{
 				fail(pc, XLSX_ERR_NOMEM, "out of memory", NULL);
@@ -470,8 +552,11 @@ sst_start(void *data, const XML_Char *name, const XML_Char **atts)
 			pc->sst->offsets = p;
 			pc->offsets_cap = newcap;
 		}
-		pc->sst->offsets[pc->sst->count] = (uint32_t) pc->arena_len;
+		pc->sst->offsets[pc->sst->count] = pc->arena_len;
 		pc->si_depth = pc->depth;
+		if ((pc->sst->count & 4095) == 0 && pc->env->interrupted &&
+			pc->env->interrupted(pc->env->ctx))
+			fail(pc, XLSX_ERR_CANCELED, "canceled", NULL);
 	}
 	else if (pc->si_depth && pc->depth == pc->si_depth + 1 && strcmp(ln, "r") == 0)
 		pc->r_depth = pc->depth;
@@ -501,7 +586,7 @@ sst_end(void *data, const XML_Char *name)
 			if (sst_append(pc, "", 1))
 			{
 				pc->sst->count++;
-				pc->sst->offsets[pc->sst->count] = (uint32_t) pc->arena_len;
+				pc->sst->offsets[pc->sst->count] = pc->arena_len;
 			}
 			pc->si_depth = 0;
 		}
@@ -547,6 +632,7 @@ styles_start(void *data, const XML_Char *name, const XML_Char **atts)
 		if (!grow(pc, (void **) &pc->numfmts, &pc->numfmts_cap, pc->nnumfmts, sizeof(NumFmt)))
 			return;
 		pc->numfmts[pc->nnumfmts].id = atoi(id);
+		pc->numfmts[pc->nnumfmts].seq = pc->nnumfmts;
 		pc->numfmts[pc->nnumfmts].code = dup_or_fail(pc, code);
 		if (pc->numfmts[pc->nnumfmts].code != NULL)
 			pc->nnumfmts++;
@@ -734,6 +820,48 @@ load_rels(XlsxWorkbook *wb, const char *source, RelList *rels, XlsxError *err)
 }
 
 /*
+ * rel_cmp
+ *		qsort order of relationships: by id, then by position in the part.
+ */
+static int
+rel_cmp(const void *a, const void *b)
+{
+	const Rel  *x = a;
+	const Rel  *y = b;
+	int			c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * find_rel
+ *		The target of relationship id in a list sorted by rel_cmp: the last
+ *		definition of the id wins. NULL when none.
+ */
+static const char *
+find_rel(const RelList *sorted, const char *id)
+{
+	int			lo = 0;
+	int			hi = sorted->n;
+
+	/* the first entry past id; the one before it is its last definition */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (strcmp(sorted->items[mid].id, id) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && strcmp(sorted->items[lo - 1].id, id) == 0)
+		return sorted->items[lo - 1].target;
+	return NULL;
+}
+
+/*
  * XlsxOpen
  *		Open a workbook: find the officeDocument part, read its sheet list
  *		and resolve each sheet's part. Shared strings and styles wait for
@@ -744,6 +872,7 @@ XlsxOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 {
 	XlsxWorkbook *wb;
 	RelList		rels = {0};
+	RelList		sorted = {0};
 	ParseCtx	pc;
 	const char *docpart = DEFAULT_WORKBOOK_PART;
 	bool		ok;
@@ -810,6 +939,22 @@ XlsxOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	ok = parse_part(wb, &pc, wb->workbook_part, false, workbook_start, depth_end, NULL, err);
 	if (ok)
 		ok = load_rels(wb, wb->workbook_part, &rels, err);
+	if (ok && rels.n > 0)
+	{
+		/* by id for the sheets' lookups; rels itself keeps the part's order */
+		sorted.items = XlsxAlloc(&wb->env, sizeof(Rel) * (size_t) rels.n);
+		if (sorted.items == NULL)
+		{
+			XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
+			ok = false;
+		}
+		else
+		{
+			memcpy(sorted.items, rels.items, sizeof(Rel) * (size_t) rels.n);
+			sorted.n = rels.n;
+			qsort(sorted.items, (size_t) sorted.n, sizeof(Rel), rel_cmp);
+		}
+	}
 	if (ok && pc.nsheets > 0)
 	{
 		wb->sheets = XlsxAlloc(&wb->env, sizeof(XlsxSheetInfo) * (size_t) pc.nsheets);
@@ -826,9 +971,12 @@ XlsxOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 		const char *target = NULL;
 		int64_t		index;
 
-		for (int j = 0; j < rels.n; j++)
-			if (strcmp(rels.items[j].id, pc.sheets[i].rid) == 0)
-				target = rels.items[j].target;
+		if ((i & 1023) == 0 && interrupted(&wb->env, wb->workbook_part, err))
+		{
+			ok = false;
+			break;
+		}
+		target = find_rel(&sorted, pc.sheets[i].rid);
 		if (target == NULL)
 		{
 			XlsxSetError(err, XLSX_ERR_MISSING_PART,
@@ -878,6 +1026,7 @@ XlsxOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 		XlsxFree(&wb->env, pc.sheets[i].rid);
 	}
 	XlsxFree(&wb->env, pc.sheets);
+	XlsxFree(&wb->env, sorted.items);	/* the strings are rels' */
 	free_rels(&wb->env, &rels);
 	if (!ok)
 		goto fail;
@@ -957,6 +1106,12 @@ XlsxDate1904(const XlsxWorkbook *wb)
 	return wb->date1904;
 }
 
+const XlsxFileId *
+XlsxGetFileId(const XlsxWorkbook *wb)
+{
+	return XlsxZipFileId(wb->zip);
+}
+
 /*
  * load_sst
  *		The shared strings: one arena of NUL-terminated strings, with offsets.
@@ -974,7 +1129,7 @@ load_sst(XlsxWorkbook *wb, XlsxError *err)
 	if (wb->sst.offsets == NULL)
 	{
 		/* no strings at all: still give offsets[0] */
-		wb->sst.offsets = XlsxAlloc(&wb->env, sizeof(uint32_t));
+		wb->sst.offsets = XlsxAlloc(&wb->env, sizeof(size_t));
 		if (wb->sst.offsets == NULL)
 		{
 			XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
@@ -983,6 +1138,21 @@ load_sst(XlsxWorkbook *wb, XlsxError *err)
 		wb->sst.offsets[0] = 0;
 	}
 	return true;
+}
+
+/*
+ * numfmt_cmp
+ *		qsort order of custom formats: by id, then by position in the part.
+ */
+static int
+numfmt_cmp(const void *a, const void *b)
+{
+	const NumFmt *x = a;
+	const NumFmt *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /*
@@ -1006,14 +1176,32 @@ load_styles(XlsxWorkbook *wb, XlsxError *err)
 			ok = false;
 		}
 	}
+	/* sorted by id, then by position: the last definition of an id wins */
+	if (ok && pc.nnumfmts > 1)
+		qsort(pc.numfmts, (size_t) pc.nnumfmts, sizeof(NumFmt), numfmt_cmp);
 	for (uint32_t i = 0; ok && i < pc.nxf; i++)
 	{
 		const char *code = NULL;
+		int			lo = 0;
+		int			hi = pc.nnumfmts;
 
-		/* the last definition of an id wins */
-		for (int j = 0; j < pc.nnumfmts; j++)
-			if (pc.numfmts[j].id == pc.xf_ids[i])
-				code = pc.numfmts[j].code;
+		if ((i & 4095) == 0 && interrupted(&wb->env, wb->styles_part, err))
+		{
+			ok = false;
+			break;
+		}
+		/* the first entry past the id; the one before it is its last */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (pc.numfmts[mid].id <= pc.xf_ids[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && pc.numfmts[lo - 1].id == pc.xf_ids[i])
+			code = pc.numfmts[lo - 1].code;
 		wb->xf_kind[i] = (uint8_t) XlsxResolveFormat(pc.xf_ids[i], code);
 	}
 	if (ok)

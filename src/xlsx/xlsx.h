@@ -28,6 +28,8 @@ typedef enum XlsxErrorCode
 {
 	XLSX_OK = 0,
 	XLSX_ERR_IO,				/* open/read failed (errno in sys_errno) */
+	XLSX_ERR_NOT_FILE,			/* not a regular file (a FIFO, a device, a
+								 * directory): refused before any read */
 	XLSX_ERR_NOT_ZIP,			/* not a zip container at all */
 	XLSX_ERR_OLD_XLS,			/* an OLE2 compound file: a .xls saved as .xlsx */
 	XLSX_ERR_ENCRYPTED,			/* an OLE2 file holding an encrypted workbook */
@@ -51,10 +53,12 @@ typedef struct XlsxError
 } XlsxError;
 
 /*
- * What the caller provides. alloc never returns NULL in the backend (palloc
- * throws); the core still checks, for the malloc-based tools. interrupted may
- * be NULL; when set, long loops (shared strings, skipping to a row, inflating)
- * call it every few hundred KB and stop with XLSX_ERR_CANCELED when it says so.
+ * What the caller provides. alloc and realloc must never throw or longjmp
+ * (they run inside expat's callbacks): out of memory is a NULL, which the
+ * core reports as XLSX_ERR_NOMEM after stopping the library. interrupted may
+ * be NULL; when set, long loops (shared strings, styles, relationships,
+ * skipping to a row, inflating) call it every few hundred KB or few thousand
+ * items and stop with XLSX_ERR_CANCELED when it says so.
  */
 typedef struct XlsxEnv
 {
@@ -63,7 +67,9 @@ typedef struct XlsxEnv
 	void		(*free) (void *ctx, void *ptr);
 	bool		(*interrupted) (void *ctx);
 	void	   *ctx;
-	size_t		max_shared_strings_bytes;	/* 0: 1 GB */
+	size_t		max_shared_strings_bytes;	/* arena + offsets; 0: 256 MB */
+	const char *max_shared_strings_name;	/* the setting that sets it, for
+											 * messages (NULL: none) */
 	size_t		max_part_bytes; /* inflated workbook/styles/rels parts; 0: 64 MB */
 } XlsxEnv;
 
@@ -125,6 +131,16 @@ typedef struct XlsxSheetInfo
 	int64_t		compressed_size;
 } XlsxSheetInfo;
 
+/* What identifies the file a workbook was opened from, as fstat saw it. */
+typedef struct XlsxFileId
+{
+	uint64_t	dev;
+	uint64_t	ino;
+	int64_t		size;
+	int64_t		mtime_sec;
+	int64_t		mtime_nsec;
+} XlsxFileId;
+
 typedef struct XlsxWorkbook XlsxWorkbook;
 typedef struct XlsxSheetReader XlsxSheetReader;
 
@@ -135,6 +151,7 @@ typedef struct XlsxSheetReader XlsxSheetReader;
  */
 extern XlsxWorkbook *XlsxOpen(const char *path, const XlsxEnv *env, XlsxError *err);
 extern void XlsxClose(XlsxWorkbook *wb);
+extern const XlsxFileId *XlsxGetFileId(const XlsxWorkbook *wb);
 
 extern int	XlsxSheetCount(const XlsxWorkbook *wb);
 extern const XlsxSheetInfo *XlsxGetSheet(const XlsxWorkbook *wb, int position);	/* 1-based */

@@ -34,7 +34,10 @@ extern void XlsxFdwCheckReadPrivilege(const char *what);
 extern bool XlsxFdwParseRange(const char *range, XlsxFdwOptions *opts);
 extern bool XlsxFdwParseColumn(const char *letters, uint32_t *col);
 
-/* open.c: the reader core on palloc, errors as ereport */
+/* open.c: the reader core on palloc, errors as ereport; settings */
+extern int	megamarket_xlsx_max_shared_strings;
+extern void XlsxFdwInit(void);
+
 typedef struct XlsxFdwFile
 {
 	XlsxWorkbook *wb;
@@ -43,6 +46,8 @@ typedef struct XlsxFdwFile
 } XlsxFdwFile;
 
 extern XlsxFdwFile *XlsxFdwOpen(const char *filename, bool shared_data);
+struct stat;
+extern void XlsxFdwPinFile(const char *filename, int fd, const struct stat *before);
 extern void XlsxFdwClose(XlsxFdwFile *file);
 extern int	XlsxFdwResolveSheet(XlsxFdwFile *file, const char *sheet);
 extern void XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err) pg_attribute_noreturn();

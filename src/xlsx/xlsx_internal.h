@@ -15,7 +15,7 @@
 #include "xlsx.h"
 
 /* Budgets applied when the XlsxEnv leaves them at 0. */
-#define XLSX_DEFAULT_MAX_SST		((size_t) 1 << 30)	/* 1 GB */
+#define XLSX_DEFAULT_MAX_SST		((size_t) 256 << 20)	/* 256 MB */
 #define XLSX_DEFAULT_MAX_PART		((size_t) 64 << 20) /* 64 MB */
 
 /* Inflated/compressed ratio no real workbook part reaches (deflate's own
@@ -47,6 +47,7 @@ typedef struct XlsxZipStream XlsxZipStream;
 
 extern XlsxZip *XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err);
 extern void XlsxZipClose(XlsxZip *zip);
+extern const XlsxFileId *XlsxZipFileId(const XlsxZip *zip);
 /* Index of a member (exact name, then case-insensitive), or -1. */
 extern int64_t XlsxZipLocate(XlsxZip *zip, const char *name);
 extern bool XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated,
@@ -78,9 +79,9 @@ extern char *XlsxZipReadPart(XlsxZip *zip, int64_t index, const char *part,
 typedef struct XlsxSst
 {
 	char	   *arena;
-	uint32_t   *offsets;		/* count + 1 entries; string i spans
+	size_t	   *offsets;		/* count + 1 entries; string i spans
 								 * offsets[i] .. offsets[i + 1] - 1 */
-	uint32_t	count;
+	uint32_t	count;			/* < UINT32_MAX */
 } XlsxSst;
 
 struct XlsxWorkbook

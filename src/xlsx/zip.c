@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -46,11 +47,23 @@
 /* The OLE2 compound file signature. */
 static const unsigned char ole2_magic[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
 
+/* A member's name and index, for the sorted directories below. */
+typedef struct ZipName
+{
+	const char *name;			/* libzip's, valid while za is open */
+	int64_t		index;
+} ZipName;
+
 struct XlsxZip
 {
 	const XlsxEnv *env;
 	zip_t	   *za;
 	char	   *path;
+	XlsxFileId	id;				/* fstat at open */
+	/* the directory sorted by name, exactly and ignoring ASCII case */
+	ZipName    *by_name;
+	ZipName    *by_nocase;
+	int64_t		nnames;
 };
 
 /* Compressed bytes read at a time when we inflate ourselves. */
@@ -206,6 +219,116 @@ ole2_is_encrypted(int fd, const XlsxEnv *env)
 }
 
 /*
+ * name_cmp, nocase_cmp
+ *		qsort / bsearch orders of ZipName: by name (exact or ignoring ASCII
+ *		case), then by index, so that the first of equal names is the first
+ *		in the directory.
+ */
+static int
+name_cmp(const void *a, const void *b)
+{
+	const ZipName *x = a;
+	const ZipName *y = b;
+	int			c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int
+nocase_cmp(const void *a, const void *b)
+{
+	const ZipName *x = a;
+	const ZipName *y = b;
+	int			c = strcasecmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* bsearch keys: the name alone */
+static int
+name_cmp_key(const void *key, const void *elem)
+{
+	return strcmp(((const ZipName *) key)->name, ((const ZipName *) elem)->name);
+}
+
+static int
+nocase_cmp_key(const void *key, const void *elem)
+{
+	return strcasecmp(((const ZipName *) key)->name, ((const ZipName *) elem)->name);
+}
+
+/*
+ * index_names
+ *		Sort the directory's names once, so that each lookup is a binary
+ *		search (libzip's own case-insensitive lookup is a linear scan, and a
+ *		workbook can ask for one part per sheet). Two members whose names are
+ *		equal, or equal ignoring case, are refused: OPC part names are
+ *		unique without regard to case, and which of the two a reader took
+ *		would be anyone's guess.
+ */
+static bool
+index_names(XlsxZip *zip, XlsxError *err)
+{
+	const XlsxEnv *env = zip->env;
+	zip_int64_t n = zip_get_num_entries(zip->za, 0);
+	int64_t		k = 0;
+
+	if (n <= 0)
+		return true;
+	if ((uint64_t) n > SIZE_MAX / sizeof(ZipName))
+	{
+		XlsxSetError(err, XLSX_ERR_LIMIT, "zip central directory: too many entries");
+		return false;
+	}
+	zip->by_name = XlsxAlloc(env, sizeof(ZipName) * (size_t) n);
+	zip->by_nocase = XlsxAlloc(env, sizeof(ZipName) * (size_t) n);
+	if (zip->by_name == NULL || zip->by_nocase == NULL)
+	{
+		XlsxSetError(err, XLSX_ERR_NOMEM, "zip central directory: out of memory");
+		return false;
+	}
+	for (zip_int64_t i = 0; i < n; i++)
+	{
+		const char *name = zip_get_name(zip->za, (zip_uint64_t) i, 0);
+
+		if (name == NULL)
+			continue;
+		zip->by_name[k].name = name;
+		zip->by_name[k].index = (int64_t) i;
+		k++;
+		if ((i & 16383) == 0 && env->interrupted && env->interrupted(env->ctx))
+		{
+			XlsxSetError(err, XLSX_ERR_CANCELED, "zip central directory: canceled");
+			return false;
+		}
+	}
+	zip->nnames = k;
+	memcpy(zip->by_nocase, zip->by_name, sizeof(ZipName) * (size_t) k);
+	qsort(zip->by_name, (size_t) k, sizeof(ZipName), name_cmp);
+	qsort(zip->by_nocase, (size_t) k, sizeof(ZipName), nocase_cmp);
+	for (int64_t i = 1; i < k; i++)
+	{
+		if (strcasecmp(zip->by_nocase[i - 1].name, zip->by_nocase[i].name) == 0)
+		{
+			if (strcmp(zip->by_nocase[i - 1].name, zip->by_nocase[i].name) == 0)
+				XlsxSetError(err, XLSX_ERR_CORRUPT,
+							 "%s: the zip holds two members of this name, which a workbook may not",
+							 zip->by_nocase[i].name);
+			else
+				XlsxSetError(err, XLSX_ERR_CORRUPT,
+							 "%s: the zip also holds \"%s\", the same part name in another case, which a workbook may not",
+							 zip->by_nocase[i].name, zip->by_nocase[i - 1].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * XlsxZipOpen
  *		Open path as a zip container, or say precisely why it is not one.
  *		The messages do not name the file: the caller names it, once.
@@ -221,7 +344,12 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	zip_t	   *za;
 	XlsxZip    *zip;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: a FIFO (or a device) as the filename would block open()
+	 * beyond any cancel; with it, open returns and fstat tells what it is.
+	 * Nothing but a regular file is read.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 	{
 		int			save = errno;
@@ -231,9 +359,9 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 			err->sys_errno = save;
 		return NULL;
 	}
-	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode))
+	if (fstat(fd, &st) != 0)
 	{
-		int			save = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		int			save = errno;
 
 		XlsxSetError(err, XLSX_ERR_IO, "could not read file: %s", strerror(save));
 		if (err)
@@ -241,6 +369,18 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 		close(fd);
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode))
+	{
+		XlsxSetError(err, XLSX_ERR_NOT_FILE, "%s, not a regular file",
+					 S_ISDIR(st.st_mode) ? "a directory" :
+					 S_ISFIFO(st.st_mode) ? "a FIFO" :
+					 S_ISSOCK(st.st_mode) ? "a socket" :
+					 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "something else");
+		close(fd);
+		return NULL;
+	}
+	/* a regular file: back to ordinary blocking reads */
+	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 
 	/* look at the signature before libzip does */
 	nhead = pread(fd, head, sizeof(head), 0);
@@ -291,6 +431,18 @@ XlsxZipOpen(const char *path, const XlsxEnv *env, XlsxError *err)
 	}
 	zip->env = env;
 	zip->za = za;
+	zip->id.dev = (uint64_t) st.st_dev;
+	zip->id.ino = (uint64_t) st.st_ino;
+	zip->id.size = (int64_t) st.st_size;
+	zip->id.mtime_sec = (int64_t) st.st_mtim.tv_sec;
+	zip->id.mtime_nsec = (int64_t) st.st_mtim.tv_nsec;
+	zip->by_name = zip->by_nocase = NULL;
+	zip->nnames = 0;
+	if (!index_names(zip, err))
+	{
+		XlsxZipClose(zip);
+		return NULL;
+	}
 	return zip;
 }
 
@@ -304,8 +456,20 @@ XlsxZipClose(XlsxZip *zip)
 	if (zip == NULL)
 		return;
 	zip_discard(zip->za);
+	XlsxFree(zip->env, zip->by_name);
+	XlsxFree(zip->env, zip->by_nocase);
 	XlsxFree(zip->env, zip->path);
 	XlsxFree(zip->env, zip);
+}
+
+/*
+ * XlsxZipFileId
+ *		The file's identity as fstat saw it at open.
+ */
+const XlsxFileId *
+XlsxZipFileId(const XlsxZip *zip)
+{
+	return &zip->id;
 }
 
 /*
@@ -316,11 +480,18 @@ XlsxZipClose(XlsxZip *zip)
 int64_t
 XlsxZipLocate(XlsxZip *zip, const char *name)
 {
-	zip_int64_t idx = zip_name_locate(zip->za, name, 0);
+	ZipName		key;
+	ZipName    *hit;
 
-	if (idx < 0)
-		idx = zip_name_locate(zip->za, name, ZIP_FL_NOCASE);
-	return idx < 0 ? -1 : (int64_t) idx;
+	if (zip->nnames == 0)
+		return -1;
+	/* equal names are refused at open, so any match is the only one */
+	key.name = name;
+	key.index = 0;
+	hit = bsearch(&key, zip->by_name, (size_t) zip->nnames, sizeof(ZipName), name_cmp_key);
+	if (hit == NULL)
+		hit = bsearch(&key, zip->by_nocase, (size_t) zip->nnames, sizeof(ZipName), nocase_cmp_key);
+	return hit ? hit->index : -1;
 }
 
 /*

@@ -81,3 +81,10 @@ buf = bytearray(full)
 i = buf.find(b'xl/worksheets/sheet1.xml') + 200
 buf[i:i + 40] = b'\xff' * 40
 open(os.path.join(D, 'corrupt.xlsx'), 'wb').write(bytes(buf))
+
+# issue 14's hostile workbooks (hostile.py): budgets, quadratic loops,
+# duplicate members
+import hostile
+for name in ('sst_bomb.xlsx', 'deep_names.xlsx', 'styles_bomb.xlsx', 'rels_bomb.xlsx',
+             'dup_entry.xlsx', 'dup_case.xlsx', 'bad_after_header.xlsx'):
+    hostile.CASES[name](os.path.join(D, name))

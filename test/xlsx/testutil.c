@@ -186,7 +186,7 @@ void
 SyntheticTables(XlsxSst *sst, const uint8_t **xf, uint32_t *nxf)
 {
 	static char arena[100 * 8];
-	static uint32_t offsets[101];
+	static size_t offsets[101];
 	static const uint8_t kinds[6] = {
 		XLSX_FORMAT_GENERAL, XLSX_FORMAT_DATE, XLSX_FORMAT_DATETIME,
 		XLSX_FORMAT_TIME, XLSX_FORMAT_TEXT, XLSX_FORMAT_GENERAL
@@ -195,7 +195,7 @@ SyntheticTables(XlsxSst *sst, const uint8_t **xf, uint32_t *nxf)
 
 	for (int i = 0; i < 100; i++)
 	{
-		offsets[i] = (uint32_t) n;
+		offsets[i] = n;
 		if (i == 7)
 			arena[n++] = '\0';
 		else if (i == 8)
@@ -206,7 +206,7 @@ SyntheticTables(XlsxSst *sst, const uint8_t **xf, uint32_t *nxf)
 		else
 			n += (size_t) snprintf(arena + n, 8, "sst%d", i) + 1;
 	}
-	offsets[100] = (uint32_t) n;
+	offsets[100] = n;
 	sst->arena = arena;
 	sst->offsets = offsets;
 	sst->count = 100;
