@@ -247,6 +247,29 @@ iso_text(const XlsxDateTime *dt, XlsxFormatKind format)
 	return psprintf("%04d-%02d-%02d %s", dt->year, dt->month, dt->day, timebuf);
 }
 
+/*
+ * round_to_millisecond
+ *		Producers store a date-time as a double of days (45351.99998842592
+ *		for 2024-02-29 23:59:59), which cannot hold microseconds: read
+ *		exactly, it is 23:59:58.999999. Excel, openpyxl and pandas keep
+ *		milliseconds, so the time of day is rounded to the nearest one
+ *		(half up), carrying into the next day at midnight.
+ */
+static void
+round_to_millisecond(XlsxDateTime *dt)
+{
+	int64		usec = (dt->usec + 500) / 1000 * 1000;
+
+	if (usec >= USECS_PER_DAY)
+	{
+		int			jd = date2j(dt->year, dt->month, dt->day) + 1;
+
+		j2date(jd, &dt->year, &dt->month, &dt->day);
+		usec -= USECS_PER_DAY;
+	}
+	dt->usec = usec;
+}
+
 /* An Excel serial's exact text to a calendar date and time, or an error. */
 static void
 serial_to_datetime(XlsxColumn *col, const XlsxCell *cell, bool date1904, XlsxDateTime *dt)
@@ -265,6 +288,9 @@ serial_to_datetime(XlsxColumn *col, const XlsxCell *cell, bool date1904, XlsxDat
 				 errmsg("date serial \"%s\" is out of range for type %s",
 						cell->text, format_type_be(col->typid))));
 	}
+	/* a date column takes the day as written, time and all */
+	if (col->kind != KIND_DATE)
+		round_to_millisecond(dt);
 }
 
 /* A date/time value straight into a date, timestamp or time Datum. */

@@ -533,3 +533,102 @@ XlsxColumnName(uint32_t col, char *buf)
 		buf[i] = tmp[n - 1 - i];
 	buf[n] = '\0';
 }
+
+/*
+ * xstring_unit
+ *		The code unit of an "_xHHHH_" escape at s (7 bytes available), or -1.
+ */
+static int32_t
+xstring_unit(const char *s)
+{
+	int32_t		v = 0;
+
+	if (s[0] != '_' || s[1] != 'x' || s[6] != '_')
+		return -1;
+	for (int i = 2; i < 6; i++)
+	{
+		char		c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * XlsxDecodeXstring
+ *		Decode the ST_Xstring escapes of s[0..len) in place: "_xHHHH_" is the
+ *		UTF-16 code unit HHHH ("_x000D_" a carriage return, "_x005F_" the
+ *		underscore, so "_x005F_x0041_" is the text "_x0041_"); a high and a
+ *		low surrogate escaped one after the other are one character. An
+ *		escape that would give no valid text (U+0000, a lone surrogate,
+ *		U+FFFE, U+FFFF) is kept as written. The result is never longer;
+ *		returns its length and NUL-terminates it.
+ */
+size_t
+XlsxDecodeXstring(char *s, size_t len)
+{
+	char	   *first = len >= 7 ? memchr(s, '_', len - 6) : NULL;
+	size_t		in;
+	size_t		out;
+
+	if (first == NULL)
+	{
+		s[len] = '\0';
+		return len;
+	}
+	in = out = (size_t) (first - s);
+	while (in < len)
+	{
+		int32_t		cp = (in + 7 <= len) ? xstring_unit(s + in) : -1;
+		size_t		used = 7;
+
+		if (cp >= 0xD800 && cp <= 0xDBFF)
+		{
+			int32_t		lo = (in + 14 <= len) ? xstring_unit(s + in + 7) : -1;
+
+			if (lo >= 0xDC00 && lo <= 0xDFFF)
+			{
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				used = 14;
+			}
+			else
+				cp = -1;
+		}
+		if (cp <= 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
+		{
+			s[out++] = s[in++];
+			continue;
+		}
+		if (cp < 0x80)
+			s[out++] = (char) cp;
+		else if (cp < 0x800)
+		{
+			s[out++] = (char) (0xC0 | (cp >> 6));
+			s[out++] = (char) (0x80 | (cp & 0x3F));
+		}
+		else if (cp < 0x10000)
+		{
+			s[out++] = (char) (0xE0 | (cp >> 12));
+			s[out++] = (char) (0x80 | ((cp >> 6) & 0x3F));
+			s[out++] = (char) (0x80 | (cp & 0x3F));
+		}
+		else
+		{
+			s[out++] = (char) (0xF0 | (cp >> 18));
+			s[out++] = (char) (0x80 | ((cp >> 12) & 0x3F));
+			s[out++] = (char) (0x80 | ((cp >> 6) & 0x3F));
+			s[out++] = (char) (0x80 | (cp & 0x3F));
+		}
+		in += used;
+	}
+	s[out] = '\0';
+	return out;
+}

@@ -1771,7 +1771,15 @@ row_end(XlsxSheetReader *r)
 		return;
 	for (int i = 0; i < r->ncells; i++)
 		if (r->cell_off[i] != SIZE_MAX)
-			r->cells[i].text = r->text + r->cell_off[i];
+		{
+			XlsxCell   *cell = &r->cells[i];
+
+			cell->text = r->text + r->cell_off[i];
+			/* inline and formula strings: _xHHHH_ escapes (the shared
+			 * strings were decoded when loaded); the text only shrinks */
+			if (cell->type == XLSX_CELL_STRING && cell->len >= 7)
+				cell->len = XlsxDecodeXstring(r->text + r->cell_off[i], cell->len);
+		}
 	r->row.rownum = r->rownum;
 	r->row.ncells = r->ncells;
 	r->row.cells = r->cells;

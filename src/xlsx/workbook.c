@@ -583,8 +583,13 @@ sst_end(void *data, const XML_Char *name)
 			pc->r_depth = 0;
 		else if (pc->depth == pc->si_depth)
 		{
+			size_t		start = pc->sst->offsets[pc->sst->count];
+
 			if (sst_append(pc, "", 1))
 			{
+				/* the string is whole: decode its _xHHHH_ escapes in place */
+				pc->arena_len = start + 1 +
+					XlsxDecodeXstring(pc->sst->arena + start, pc->arena_len - start - 1);
 				pc->sst->count++;
 				pc->sst->offsets[pc->sst->count] = pc->arena_len;
 			}

@@ -153,6 +153,12 @@ typedef enum XlsxRefStatus
 extern XlsxRefStatus XlsxParseRefStatus(const char *ref, size_t len,
 										uint32_t *col, uint32_t *row);
 
+/*
+ * Decode "_xHHHH_" escapes (ST_Xstring) in place; returns the new length
+ * (never longer) and NUL-terminates. s must have room for that NUL.
+ */
+extern size_t XlsxDecodeXstring(char *s, size_t len);
+
 /* The cellXfs format of numFmtId with custom code (NULL: builtin). */
 extern XlsxFormatKind XlsxResolveFormat(int numFmtId, const char *custom_code);
 

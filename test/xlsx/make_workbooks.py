@@ -88,3 +88,19 @@ import hostile
 for name in ('sst_bomb.xlsx', 'deep_names.xlsx', 'styles_bomb.xlsx', 'rels_bomb.xlsx',
              'dup_entry.xlsx', 'dup_case.xlsx', 'bad_after_header.xlsx'):
     hostile.CASES[name](os.path.join(D, name))
+
+# ST_Xstring escapes (issue 14) in shared strings, inline strings and
+# t="str" values; expected output written by hand in escapes.S.expected
+esc = ['a_x000D_b_x0009_c', '_x005F_x0041_', 'caf_x00e9_', '_xD83D__xDE00_', 'lone _xD83D_ kept',
+       'nul _x0000_ kept', 'short _x004_ kept', 'plain_x_y']
+esc_sst = ('<sst %s>%s<si><r><t>_x00</t></r><r><t>41_</t></r></si></sst>'
+           % (X.replace('xmlns:x', 'xmlns'), ''.join('<si><t>%s</t></si>' % s for s in esc)))
+esc_sheet = ('<worksheet><sheetData><row r="1">%s</row><row r="2">%s'
+             '<c r="J2" t="str"><f>x</f><v>x_x0031_</v></c><c r="K2"><v>_x0041_</v></c></row></sheetData></worksheet>'
+             % (''.join('<c t="s"><v>%d</v></c>' % i for i in range(len(esc) + 1)),
+                ''.join('<c t="inlineStr"><is><t>%s</t></is></c>' % s for s in esc)
+                + '<c r="I2" t="inlineStr"><is><r><t>_x00</t></r><r><t>41_</t></r></is></c>'))
+zwrite('escapes.xlsx', [('xl/workbook.xml', plain_wb.replace('<sheet name="Gone" sheetId="2" r:id="rId2"/>', '')),
+       ('xl/_rels/workbook.xml.rels', plain_rels.replace('</Relationships>',
+        '<Relationship Id="rId3" Type="%ssharedStrings" Target="sharedStrings.xml"/></Relationships>' % RT)),
+       ('xl/sharedStrings.xml', esc_sst), ('xl/worksheets/sheet1.xml', esc_sheet)])

@@ -256,6 +256,96 @@ open_cell(RefReader *ref, const char **atts)
 }
 
 /*
+ * put_utf8
+ *		Append code point cp to out in UTF-8; the number of bytes.
+ */
+static size_t
+put_utf8(char *out, unsigned long cp)
+{
+	if (cp < 0x80)
+	{
+		out[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800)
+	{
+		out[0] = (char) (0xC0 | (cp >> 6));
+		out[1] = (char) (0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000)
+	{
+		out[0] = (char) (0xE0 | (cp >> 12));
+		out[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char) (0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char) (0xF0 | (cp >> 18));
+	out[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char) (0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * escape_at
+ *		The value of an "_xHHHH_" escape starting at text + i, or -1.
+ */
+static long
+escape_at(const char *text, size_t len, size_t i)
+{
+	char		hex[5];
+	char	   *end;
+	long		v;
+
+	if (i + 7 > len || strncmp(text + i, "_x", 2) != 0 || text[i + 6] != '_')
+		return -1;
+	memcpy(hex, text + i + 2, 4);
+	hex[4] = '\0';
+	if (strspn(hex, "0123456789abcdefABCDEF") != 4)
+		return -1;
+	v = strtol(hex, &end, 16);
+	return v;
+}
+
+/*
+ * unescape
+ *		ST_Xstring, from the rules in test/xlsx/README.md: each "_xHHHH_" is
+ *		the UTF-16 unit HHHH, a surrogate pair joins, and an escape that is
+ *		no character (0, a lone surrogate, FFFE, FFFF) stays as written.
+ *		Returns a malloc'd copy; *len updated.
+ */
+static char *
+unescape(const char *text, size_t *len)
+{
+	char	   *out = malloc(*len + 1);
+	size_t		o = 0;
+	size_t		i = 0;
+
+	while (i < *len)
+	{
+		long		v = escape_at(text, *len, i);
+		long		lo = escape_at(text, *len, i + 7);
+
+		if (v >= 0xD800 && v < 0xDC00 && lo >= 0xDC00 && lo < 0xE000)
+		{
+			o += put_utf8(out + o, 0x10000 + (((unsigned long) v - 0xD800) << 10) + ((unsigned long) lo - 0xDC00));
+			i += 14;
+		}
+		else if (v > 0 && !(v >= 0xD800 && v < 0xE000) && v != 0xFFFE && v != 0xFFFF)
+		{
+			o += put_utf8(out + o, (unsigned long) v);
+			i += 7;
+		}
+		else
+			out[o++] = text[i++];
+	}
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
+/*
  * close_cell
  *		</c>: decide the cell's value, keep it or leave it out.
  */
@@ -308,9 +398,14 @@ close_cell(RefReader *ref)
 		ref->cells = realloc(ref->cells, sizeof(XlsxCell) * (size_t) ref->cells_cap);
 		ref->texts = realloc(ref->texts, sizeof(char *) * (size_t) ref->cells_cap);
 	}
-	ref->texts[ref->ncells] = malloc(len + 1);
-	memcpy(ref->texts[ref->ncells], text, len);
-	ref->texts[ref->ncells][len] = '\0';
+	if (type == XLSX_CELL_STRING && !(ref->source == 1 && strcmp(ref->t, "s") == 0))
+		ref->texts[ref->ncells] = unescape(text, &len);	/* not a shared string */
+	else
+	{
+		ref->texts[ref->ncells] = malloc(len + 1);
+		memcpy(ref->texts[ref->ncells], text, len);
+		ref->texts[ref->ncells][len] = '\0';
+	}
 	ref->cells[ref->ncells].col = (uint32_t) ref->col;
 	ref->cells[ref->ncells].type = type;
 	ref->cells[ref->ncells].format = ref->fmt;
