@@ -397,9 +397,14 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 
 		case XLSX_CELL_STRING:
 		case XLSX_CELL_ISO_DATE:
-			if (col->kind == KIND_TEXT)
-				return PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
-			return input(col, cell->text);
+			{
+				/* UTF-8 into the database's encoding (a no-op in UTF-8) */
+				const char *text = XlsxFdwServerText(cell->text, cell->len);
+
+				if (col->kind == KIND_TEXT)
+					return PointerGetDatum(cstring_to_text_with_len(text, text == cell->text ? cell->len : strlen(text)));
+				return input(col, text);
+			}
 	}
 	elog(ERROR, "unexpected cell type %d", (int) cell->type);
 	return (Datum) 0;

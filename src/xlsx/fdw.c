@@ -28,6 +28,8 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -116,7 +118,7 @@ map_columns(XlsxScanState *st)
 				if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
 					continue;
 				/* normalised once here, compared once per table column below */
-				header[cell->col - st->opts.first_col] = pstrdup(cell->text);
+				header[cell->col - st->opts.first_col] = pstrdup(XlsxFdwServerText(cell->text, cell->len));
 				header_norm[cell->col - st->opts.first_col] = XlsxNormaliseName(cell->text);
 			}
 			break;
@@ -188,7 +190,7 @@ map_columns(XlsxScanState *st)
 			if (strcmp(def->defname, "column_name") == 0)
 				name = defGetString(def);
 		}
-		want = XlsxNormaliseName(name);
+		want = XlsxNormaliseName(XlsxFdwUtf8Text(name));
 		for (uint32_t c = 0; c < st->ncols; c++)
 		{
 			if (header_norm[c] == NULL || strcmp(header_norm[c], want) != 0)
@@ -510,13 +512,38 @@ estimate_size(XlsxPlanState *ps, RelOptInfo *baserel)
 	XlsxFdwClose(file);
 }
 
+/*
+ * may_select
+ *		Could the executor's permission check pass: SELECT on the table or on
+ *		one of its columns, for the role the query runs as? Planning (and so
+ *		a plain EXPLAIN) would otherwise open and parse the file, and its
+ *		messages ("has no sheet", "It has N sheets") would let a role without
+ *		SELECT probe the workbook.
+ */
+static bool
+may_select(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+
+	return pg_class_aclcheck(foreigntableid, userid, ACL_SELECT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck_all(foreigntableid, userid, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK;
+}
+
 static void
 xlsxGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	XlsxPlanState *ps = palloc0(sizeof(XlsxPlanState));
 
 	XlsxFdwGetOptions(foreigntableid, &ps->opts);
-	estimate_size(ps, baserel);
+	if (may_select(root, baserel, foreigntableid))
+		estimate_size(ps, baserel);
+	else
+	{
+		/* no file access: the executor's check reports the error */
+		ps->ntuples = 1000;
+		ps->bytes = 1000000;
+	}
 	baserel->fdw_private = ps;
 	baserel->rows = clamp_row_est(ps->ntuples *
 								  clauselist_selectivity(root, baserel->baserestrictinfo,
@@ -594,7 +621,7 @@ xlsxExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("Xlsx File", opts.filename, es);
 	file = XlsxFdwOpen(opts.filename, false);
 	info = XlsxGetSheet(file->wb, XlsxFdwResolveSheet(file, opts.sheet));
-	ExplainPropertyText("Xlsx Sheet", info->name, es);
+	ExplainPropertyText("Xlsx Sheet", XlsxFdwServerText(info->name, strlen(info->name)), es);
 	if (es->costs)
 		ExplainPropertyInteger("Xlsx Sheet Size", "bytes", info->inflated_size, es);
 	if (es->analyze && st && st->reader)
@@ -797,7 +824,7 @@ xlsx_sheets(PG_FUNCTION_ARGS)
 		if (dim == NULL && err.code != XLSX_OK)
 			XlsxFdwReportError(file, &err);
 		values[0] = Int32GetDatum(info->position);
-		values[1] = CStringGetTextDatum(info->name);
+		values[1] = CStringGetTextDatum(XlsxFdwServerText(info->name, strlen(info->name)));
 		values[2] = CStringGetTextDatum(states[info->state]);
 		if (dim)
 			values[3] = CStringGetTextDatum(dim);

@@ -266,8 +266,10 @@ listed_name(List *tables, const char *sheet)
 	{
 		RangeVar   *rv = (RangeVar *) lfirst(lc);
 
-		if (strcmp(rv->relname, sheet) == 0 ||
-			strcmp(XlsxNormaliseName(rv->relname), norm) == 0)
+		const char *relname = XlsxFdwUtf8Text(rv->relname);
+
+		if (strcmp(relname, sheet) == 0 ||
+			strcmp(XlsxNormaliseName(relname), norm) == 0)
 			return rv->relname;
 	}
 	return NULL;
@@ -402,7 +404,7 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 		base = header && cols[c].header
 			? make_identifier(cols[c].header, psprintf("col_%s", letters))
 			: make_identifier(letters, "col");
-		name = unique_name(used, bases, base);
+		name = unique_name(used, bases, XlsxFdwServerText(base, strlen(base)));
 
 		appendStringInfo(&sql, "%s\n  %s %s", first_column ? "" : ",",
 						 quote_identifier(name), infer_type(&cols[c]));
@@ -412,12 +414,12 @@ sheet_table(XlsxFdwFile *file, const XlsxSheetInfo *info, const char *tablename,
 			appendStringInfo(&sql, " OPTIONS (\"column\" %s)", quote_literal_cstr(letters));
 		else if (header && cols[c].header)
 			appendStringInfo(&sql, " OPTIONS (column_name %s)",
-							 quote_literal_cstr(cols[c].header));
+							 quote_literal_cstr(XlsxFdwServerText(cols[c].header, strlen(cols[c].header))));
 	}
 	appendStringInfo(&sql, "\n) SERVER %s OPTIONS (", quote_identifier(servername));
 	if (filename_option)
 		appendStringInfo(&sql, "filename %s, ", quote_literal_cstr(filename_option));
-	appendStringInfo(&sql, "sheet %s", quote_literal_cstr(info->name));
+	appendStringInfo(&sql, "sheet %s", quote_literal_cstr(XlsxFdwServerText(info->name, strlen(info->name))));
 	if (!header)
 		appendStringInfoString(&sql, ", header 'false'");
 	appendStringInfoString(&sql, ")");
@@ -495,7 +497,13 @@ XlsxImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		 * The core keeps only commands whose table name is in LIMIT TO, so a
 		 * listed sheet's table takes the name as the statement spelt it.
 		 */
-		tablename = listed ? listed : make_identifier(info->name, psprintf("sheet%d", i));
+		if (listed)
+			tablename = listed;
+		else
+		{
+			tablename = make_identifier(info->name, psprintf("sheet%d", i));
+			tablename = XlsxFdwServerText(tablename, strlen(tablename));
+		}
 		commands = lappend(commands,
 						   sheet_table(file, info, tablename, stmt, server->servername,
 									   stmt_filename, header, sample_rows));

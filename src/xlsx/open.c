@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/proc.h"
@@ -379,7 +380,7 @@ XlsxFdwResolveSheet(XlsxFdwFile *file, const char *sheet)
 				 errhint("Name the sheet with the \"sheet\" option.")));
 	}
 
-	info = XlsxFindSheet(file->wb, sheet);
+	info = XlsxFindSheet(file->wb, XlsxFdwUtf8Text(sheet));
 	if (info)
 		return info->position;
 
@@ -399,6 +400,35 @@ XlsxFdwResolveSheet(XlsxFdwFile *file, const char *sheet)
 			 errmsg("workbook \"%s\" has no sheet \"%s\"", file->filename, sheet),
 			 errhint("megamarket.xlsx_sheets('%s') lists the sheets.", file->filename)));
 	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * XlsxFdwServerText, XlsxFdwUtf8Text
+ *		A workbook's text is UTF-8. In a database of another encoding, cell
+ *		text, headers and sheet names are converted to it (a character it
+ *		cannot hold is an error, ERRCODE_UNTRANSLATABLE_CHARACTER, naming the
+ *		bytes), and names from SQL are converted to UTF-8 before they are
+ *		matched with the workbook's. In a UTF-8 (or SQL_ASCII) database both
+ *		return their argument: no copy, no cost.
+ */
+char *
+XlsxFdwServerText(const char *utf8, size_t len)
+{
+	int			enc = GetDatabaseEncoding();
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return (char *) utf8;
+	return pg_any_to_server(utf8, (int) len, PG_UTF8);
+}
+
+char *
+XlsxFdwUtf8Text(const char *server)
+{
+	int			enc = GetDatabaseEncoding();
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return (char *) server;
+	return pg_server_to_any(server, (int) strlen(server), PG_UTF8);
 }
 
 /* "C17" from 0-based column and 1-based row, palloc'd. */

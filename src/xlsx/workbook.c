@@ -24,6 +24,10 @@
 #include "xlsx.h"
 #include "xlsx_internal.h"
 
+#ifndef Max
+#define Max(a, b)	((a) > (b) ? (a) : (b))
+#endif
+
 /* The officeDocument part when the package has no relationships. */
 #define DEFAULT_WORKBOOK_PART	"xl/workbook.xml"
 
@@ -473,14 +477,14 @@ sst_append(ParseCtx *pc, const char *s, size_t len)
 
 		while (newcap < need && newcap <= SIZE_MAX / 2)
 			newcap *= 2;
-		/* doubling past the budget: half of the room left (see sst_start) */
+		/* doubling past the budget: an eighth, or up to it (see sst_start) */
 		if (newcap < need || !sst_fits(pc, newcap, pc->offsets_cap))
 		{
 			size_t		room = pc->sst_budget - pc->offsets_cap * sizeof(size_t);
 
-			newcap = pc->arena_cap + (room - pc->arena_cap) / 2;
-			if (newcap < need)
-				newcap = need;
+			newcap = Max(need, pc->arena_cap + pc->arena_cap / 8);
+			if (newcap > room)
+				newcap = room;
 		}
 		p = XlsxRealloc(pc->env, pc->sst->arena, newcap);
 		if (p == NULL)
@@ -531,17 +535,17 @@ sst_start(void *data, const XML_Char *name, const XML_Char **atts)
 				return;
 			}
 			/*
-			 * Doubling past the budget: take half of the room left, so that
-			 * the last steps stay geometric (a step of a few entries would
-			 * copy the whole array each time).
+			 * Doubling past the budget: grow by an eighth, or up to the
+			 * budget. Steps stay geometric, so the copies a growth costs
+			 * stay linear in the table's size.
 			 */
 			if (!sst_fits(pc, pc->arena_cap, newcap))
 			{
 				size_t		room = (pc->sst_budget - pc->arena_cap) / sizeof(size_t);
 
-				newcap = pc->offsets_cap + (room - pc->offsets_cap) / 2;
-				if (newcap < need)
-					newcap = need;
+				newcap = Max(need, pc->offsets_cap + pc->offsets_cap / 8);
+				if (newcap > room)
+					newcap = room;
 			}
 			p = XlsxRealloc(pc->env, pc->sst->offsets, newcap * sizeof(size_t));
 			if (p == NULL)

@@ -52,6 +52,8 @@ extern void XlsxFdwClose(XlsxFdwFile *file);
 extern int	XlsxFdwResolveSheet(XlsxFdwFile *file, const char *sheet);
 extern void XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err) pg_attribute_noreturn();
 extern char *XlsxFdwCellName(uint32_t col, uint32_t row);
+extern char *XlsxFdwServerText(const char *utf8, size_t len);
+extern char *XlsxFdwUtf8Text(const char *server);
 
 /* cells.c: a cell into a column's type */
 typedef struct XlsxColumn

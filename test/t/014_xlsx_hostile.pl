@@ -145,6 +145,56 @@ is(open_fds($bad), 0, 'five failed imports leave the workbook closed');
 is(open_fds("$dir/fifo.xlsx") + open_fds("$dir/sst_bomb.xlsx") + open_fds("$dir/rels_bomb.xlsx"), 0,
 	'no other hostile workbook is left open');
 
+note 'group 5: EXPLAIN without SELECT, the fingerprinted file, non-UTF-8 databases';
+$node->safe_psql('postgres', qq{
+CREATE FOREIGN TABLE public.probe (a int) SERVER files OPTIONS (filename '$dir/styles_bomb.xlsx', sheet 'Nope');
+CREATE FOREIGN TABLE public.probe_ok (a int) SERVER files OPTIONS (filename '$dir/styles_bomb.xlsx', header 'false');
+GRANT SELECT (a) ON public.probe_ok TO regress_plain;
+});
+($ok, $out, $err) = $node->psql('postgres', 'EXPLAIN SELECT * FROM probe',
+	extra_params => [ '-U', 'regress_plain' ]);
+like($err, qr/ERROR:  permission denied for foreign table probe/,
+	'EXPLAIN without SELECT: the privilege error, not what the file holds');
+unlike($err, qr/sheet/, 'nothing about the workbook reaches that role');
+($ok, $out, $err) = $node->psql('postgres', 'EXPLAIN (COSTS OFF) SELECT a FROM probe_ok',
+	extra_params => [ '-U', 'regress_plain' ]);
+like($out, qr/Xlsx Sheet: S/, 'a column privilege is enough to plan and EXPLAIN');
+
+my $moving = "$dir/moving.xlsx";
+system('cp', "$dir/styles_bomb.xlsx", $moving) == 0 or die;
+$node->safe_psql('postgres', qq{CREATE FOREIGN TABLE moving (a int) SERVER files OPTIONS (filename '$moving', header 'false')});
+$session->query_safe('BEGIN');
+like($session->query_safe("SELECT sha256 FROM megamarket.file_fingerprint('$moving')"), qr/^[0-9a-f]{64}$/,
+	'fingerprint taken');
+is($session->query_safe('SELECT * FROM moving'), '1', 'the same file reads in the same transaction');
+utime(undef, time + 5, $moving) or die "utime: $!";
+($out, $err) = run('SELECT * FROM moving;');
+like($err, qr/ERROR:  workbook ".*moving.xlsx" changed since its checksum was taken/,
+	'a file changed after its fingerprint is refused in that transaction');
+$session->query_safe('ROLLBACK');
+is($session->query_safe('SELECT * FROM moving'), '1', 'a new transaction reads the file as it is now');
+
+$node->safe_psql('postgres', q{CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+my $fx = getcwd() . '/test/fixtures/xlsx';
+$node->safe_psql('latin1', qq{
+SET client_encoding = 'UTF8';
+CREATE EXTENSION megamarket;
+CREATE SERVER files FOREIGN DATA WRAPPER xlsx_fdw;
+CREATE FOREIGN TABLE textos (clave int, texto text) SERVER files OPTIONS (filename '$fx/values/values-xlsxwriter.xlsx', sheet 'Textos', range 'A1:B6');
+CREATE FOREIGN TABLE textos_all (clave int, texto text) SERVER files OPTIONS (filename '$fx/values/values-xlsxwriter.xlsx', sheet 'Textos');
+CREATE FOREIGN TABLE anio (v int) SERVER files OPTIONS (filename '$fx/sheets-xlsxwriter.xlsx', sheet 'Año Ñandú', header 'false');
+});
+is($node->safe_psql('latin1', qq{SET client_encoding = 'UTF8';
+	SELECT string_agg(name, '|' ORDER BY position) FROM megamarket.xlsx_sheets('$fx/sheets-xlsxwriter.xlsx')}),
+	'Resumen|Pérdidas 2024|Año Ñandú', 'LATIN1 database: sheet names converted');
+is($node->safe_psql('latin1', q{SET client_encoding = 'UTF8'; SELECT v FROM anio}), '2024',
+	'LATIN1 database: the sheet option matches a non-ASCII sheet name');
+is($node->safe_psql('latin1', q{SELECT count(*) FROM textos WHERE texto IS NOT NULL}), '5',
+	'LATIN1 database: text LATIN1 can hold reads');
+($ok, $out, $err) = $node->psql('latin1', 'SELECT texto FROM textos_all WHERE clave = 6');
+like($err, qr/ERROR:  sheet "Textos", cell B7: character with byte sequence 0xf0 0x9f 0x98 0x80 in encoding "UTF8" has no equivalent in encoding "LATIN1"/,
+	'LATIN1 database: a character it cannot hold is a clear error');
+
 $session->quit;
 $node->stop;
 done_testing();
