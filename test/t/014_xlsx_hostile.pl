@@ -78,6 +78,13 @@ hostile('sst_bomb', 'SELECT * FROM sst_bomb;',
 	qr/ERROR:  workbook ".*sst_bomb.xlsx" exceeds a limit: xl\/sharedStrings.xml: shared strings table exceeds megamarket.xlsx_max_shared_strings \(262144 kB\) at string \d+\nHINT:  A superuser can raise megamarket.xlsx_max_shared_strings/,
 	'refused at the shared-strings budget, naming the part and the setting');
 is($session->query_safe('SHOW megamarket.xlsx_max_shared_strings'), '256MB', 'the default budget is 256MB');
+# loading the shared strings can be cancelled (statement_timeout here)
+$session->query_safe("SET statement_timeout = '300ms'");
+my ($cout, $cerr, $csecs) = run('SELECT * FROM sst_bomb;');
+like($cerr, qr/ERROR:  canceling statement due to statement timeout/, 'loading shared strings stops at a timeout');
+note sprintf('sst_bomb with a 300 ms timeout: %.3f s', $csecs);
+$session->query_safe("SET statement_timeout = '60s'");
+is(open_fds("$dir/sst_bomb.xlsx"), 0, 'the timed-out load left the workbook closed');
 $session->query_safe("SET megamarket.xlsx_max_shared_strings = '1MB'");
 hostile('sst_bomb at 1MB', 'SELECT * FROM sst_bomb;',
 	qr/shared strings table exceeds megamarket.xlsx_max_shared_strings \(1024 kB\)/,
