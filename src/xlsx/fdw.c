@@ -530,6 +530,12 @@ may_select(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		pg_attribute_aclcheck_all(foreigntableid, userid, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK;
 }
 
+/*
+ * xlsxGetForeignRelSize
+ *		Obtain relation size estimates for a foreign table: the sheet's
+ *		<dimension>, else its XML size (the file is opened only for a role
+ *		that may SELECT from the table).
+ */
 static void
 xlsxGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -551,6 +557,11 @@ xlsxGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	baserel->tuples = ps->ntuples;
 }
 
+/*
+ * xlsxGetForeignPaths
+ *		Create the one access path: a scan that inflates and reads the whole
+ *		sheet.
+ */
 static void
 xlsxGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -598,6 +609,11 @@ needed_attnos(RelOptInfo *baserel)
 	return out;
 }
 
+/*
+ * xlsxGetForeignPlan
+ *		Create a ForeignScan plan node; fdw_private holds the attribute
+ *		numbers the query needs (0 alone: the whole row).
+ */
 static ForeignScan *
 xlsxGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				   ForeignPath *best_path, List *tlist, List *scan_clauses,
@@ -608,6 +624,11 @@ xlsxGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							list_make1(needed_attnos(baserel)), NIL, NIL, outer_plan);
 }
 
+/*
+ * xlsxExplainForeignScan
+ *		Produce extra output for EXPLAIN: the file, the sheet, its size and,
+ *		with ANALYZE, the bytes read.
+ */
 static void
 xlsxExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -634,6 +655,10 @@ xlsxExplainForeignScan(ForeignScanState *node, ExplainState *es)
  * ----------------------------------------------------------------------
  */
 
+/*
+ * xlsxBeginForeignScan
+ *		Initiate access to the workbook (nothing for EXPLAIN without ANALYZE).
+ */
 static void
 xlsxBeginForeignScan(ForeignScanState *node, int eflags)
 {
@@ -646,6 +671,11 @@ xlsxBeginForeignScan(ForeignScanState *node, int eflags)
 	node->fdw_state = begin_scan(node->ss.ss_currentRelation, attnos, all);
 }
 
+/*
+ * xlsxIterateForeignScan
+ *		Read the next row of the sheet into the slot; an empty slot at the
+ *		end. Conversion errors name the cell (error context callback).
+ */
 static TupleTableSlot *
 xlsxIterateForeignScan(ForeignScanState *node)
 {
@@ -668,6 +698,10 @@ xlsxIterateForeignScan(ForeignScanState *node)
 	return slot;
 }
 
+/*
+ * xlsxReScanForeignScan
+ *		Rescan the table: the sheet is read again from its start.
+ */
 static void
 xlsxReScanForeignScan(ForeignScanState *node)
 {
@@ -680,6 +714,10 @@ xlsxReScanForeignScan(ForeignScanState *node)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * xlsxEndForeignScan
+ *		Finish scanning the foreign table and close the workbook.
+ */
 static void
 xlsxEndForeignScan(ForeignScanState *node)
 {
@@ -694,6 +732,10 @@ xlsxEndForeignScan(ForeignScanState *node)
  * ----------------------------------------------------------------------
  */
 
+/*
+ * xlsxAcquireSampleRows
+ *		Sample rows for ANALYZE: reservoir sampling over one pass.
+ */
 static int
 xlsxAcquireSampleRows(Relation onerel, int elevel, HeapTuple *rows, int targrows,
 					  double *totalrows, double *totaldeadrows)
@@ -749,6 +791,10 @@ xlsxAcquireSampleRows(Relation onerel, int elevel, HeapTuple *rows, int targrows
 	return numrows;
 }
 
+/*
+ * xlsxAnalyzeForeignTable
+ *		Test whether analyzing this foreign table is supported (it is).
+ */
 static bool
 xlsxAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 						BlockNumber *totalpages)
@@ -766,6 +812,10 @@ xlsxAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	return true;
 }
 
+/*
+ * xlsxImportForeignSchema
+ *		IMPORT FOREIGN SCHEMA: one table per sheet (import.c).
+ */
 static List *
 xlsxImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {

@@ -64,7 +64,6 @@ extern XlsxZipStream *XlsxZipStreamOpen(XlsxZip *zip, int64_t index,
 extern ssize_t XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len,
 								 XlsxError *err);
 extern void XlsxZipStreamClose(XlsxZipStream *stream);
-extern int64_t XlsxZipStreamTotal(const XlsxZipStream *stream);
 
 /*
  * A whole (non-sheet) member in memory, NUL-terminated, within limit bytes

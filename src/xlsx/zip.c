@@ -745,16 +745,6 @@ XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
 }
 
 /*
- * XlsxZipStreamTotal
- *		Bytes inflated so far.
- */
-int64_t
-XlsxZipStreamTotal(const XlsxZipStream *stream)
-{
-	return stream->total;
-}
-
-/*
  * XlsxZipStreamClose
  *		Release a member stream (NULL is fine).
  */
