@@ -82,3 +82,5 @@ IMPORT FOREIGN SCHEMA x LIMIT TO ("Textos") FROM SERVER vx INTO imp
 SELECT attname, atttypid::regtype FROM pg_attribute
 WHERE attrelid = 'imp."Textos"'::regclass AND attnum > 0 ORDER BY attnum;
 DROP SCHEMA imp CASCADE;
+DROP SERVER vx CASCADE;
+DROP EXTENSION megamarket;

@@ -62,6 +62,7 @@ typedef struct XlsxScanState
 	XlsxColumn *columns;		/* per attribute */
 	bool	   *needed;			/* per attribute: does the query use it */
 	bool	   *is_rownum;		/* per attribute: a row_number column */
+	XlsxFdwColumnOptions *colopts;	/* per attribute, read once */
 	int		   *rownum_atts;	/* the needed row_number attributes ... */
 	int			nrownum;		/* ... and how many: set per row */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
@@ -139,8 +140,6 @@ map_columns(XlsxScanState *st)
 	for (int att = 0, pos = 0; att < tupdesc->natts; att++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(tupdesc, att);
-		List	   *colopts;
-		ListCell   *lc;
 		const char *name;
 		const char *letters;
 		char	   *want;
@@ -150,15 +149,7 @@ map_columns(XlsxScanState *st)
 			continue;
 
 		/* the column option "column": the sheet column by its letters */
-		letters = NULL;
-		colopts = GetForeignColumnOptions(RelationGetRelid(st->rel), attr->attnum);
-		foreach(lc, colopts)
-		{
-			DefElem    *def = (DefElem *) lfirst(lc);
-
-			if (strcmp(def->defname, "column") == 0)
-				letters = defGetString(def);
-		}
+		letters = st->colopts[att].column;
 		if (letters)
 		{
 			uint32_t	col;
@@ -182,14 +173,7 @@ map_columns(XlsxScanState *st)
 			continue;
 		}
 
-		name = NameStr(attr->attname);
-		foreach(lc, colopts)
-		{
-			DefElem    *def = (DefElem *) lfirst(lc);
-
-			if (strcmp(def->defname, "column_name") == 0)
-				name = defGetString(def);
-		}
+		name = st->colopts[att].column_name ? st->colopts[att].column_name : NameStr(attr->attname);
 		want = XlsxNormaliseName(XlsxFdwUtf8Text(name));
 		for (uint32_t c = 0; c < st->ncols; c++)
 		{
@@ -303,6 +287,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 	st->columns = palloc0(sizeof(XlsxColumn) * st->natts);
 	st->needed = palloc0(sizeof(bool) * st->natts);
 	st->is_rownum = palloc0(sizeof(bool) * st->natts);
+	st->colopts = palloc0(sizeof(XlsxFdwColumnOptions) * st->natts);
 	st->rownum_atts = palloc(sizeof(int) * st->natts);
 	foreach(lc, needed_attnos)
 	{
@@ -324,13 +309,8 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 			st->needed[att] = true;
 		if (st->needed[att])
 			XlsxColumnInit(&st->columns[att], attr->atttypid, attr->atttypmod);
-		foreach(lc, GetForeignColumnOptions(RelationGetRelid(rel), attr->attnum))
-		{
-			DefElem    *def = (DefElem *) lfirst(lc);
-
-			if (strcmp(def->defname, "row_number") == 0)
-				st->is_rownum[att] = defGetBoolean(def);
-		}
+		XlsxFdwGetColumnOptions(RelationGetRelid(rel), attr->attnum, &st->colopts[att]);
+		st->is_rownum[att] = st->colopts[att].row_number;
 		if (st->is_rownum[att] && st->needed[att])
 			st->rownum_atts[st->nrownum++] = att;
 	}

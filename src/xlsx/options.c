@@ -20,25 +20,41 @@
 
 #include "xlsx/xlsx_fdw.h"
 
+/* The options, each checked at most once per list (seen[] in the validator). */
+typedef enum XlsxFdwOptionId
+{
+	OPT_FILENAME,
+	OPT_SHEET,
+	OPT_HEADER,
+	OPT_RANGE,
+	OPT_SKIP_ROWS,
+	OPT_ERROR_CELLS,
+	OPT_COLUMN_NAME,
+	OPT_ROW_NUMBER,
+	OPT_COLUMN,
+	OPT_COUNT
+} XlsxFdwOptionId;
+
 /* Which option goes where. */
 typedef struct XlsxFdwOption
 {
 	const char *name;
 	Oid			context;
+	XlsxFdwOptionId id;
 } XlsxFdwOption;
 
 static const XlsxFdwOption valid_options[] = {
-	{"filename", ForeignServerRelationId},
-	{"filename", ForeignTableRelationId},
-	{"sheet", ForeignTableRelationId},
-	{"header", ForeignTableRelationId},
-	{"range", ForeignTableRelationId},
-	{"skip_rows", ForeignTableRelationId},
-	{"error_cells", ForeignTableRelationId},
-	{"column_name", AttributeRelationId},
-	{"row_number", AttributeRelationId},
-	{"column", AttributeRelationId},
-	{NULL, InvalidOid}
+	{"filename", ForeignServerRelationId, OPT_FILENAME},
+	{"filename", ForeignTableRelationId, OPT_FILENAME},
+	{"sheet", ForeignTableRelationId, OPT_SHEET},
+	{"header", ForeignTableRelationId, OPT_HEADER},
+	{"range", ForeignTableRelationId, OPT_RANGE},
+	{"skip_rows", ForeignTableRelationId, OPT_SKIP_ROWS},
+	{"error_cells", ForeignTableRelationId, OPT_ERROR_CELLS},
+	{"column_name", AttributeRelationId, OPT_COLUMN_NAME},
+	{"row_number", AttributeRelationId, OPT_ROW_NUMBER},
+	{"column", AttributeRelationId, OPT_COLUMN},
+	{NULL, InvalidOid, OPT_COUNT}
 };
 
 PG_FUNCTION_INFO_V1(xlsx_fdw_validator);
@@ -49,10 +65,16 @@ PG_FUNCTION_INFO_V1(xlsx_fdw_validator);
  *		pg_read_server_files, as with file_fdw and COPY FROM a file: a foreign
  *		table would otherwise let anyone read any file the server can.
  */
+static bool
+may_read_server_files(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
+}
+
 void
 XlsxFdwCheckReadPrivilege(const char *what)
 {
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+	if (!may_read_server_files())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
@@ -143,6 +165,30 @@ valid_option_names(Oid context)
 }
 
 /*
+ * XlsxFdwGetColumnOptions
+ *		A column's options, read once: column_name, column (letters) and
+ *		row_number (the validator has checked their values).
+ */
+void
+XlsxFdwGetColumnOptions(Oid relid, AttrNumber attnum, XlsxFdwColumnOptions *out)
+{
+	ListCell   *lc;
+
+	memset(out, 0, sizeof(*out));
+	foreach(lc, GetForeignColumnOptions(relid, attnum))
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "column_name") == 0)
+			out->column_name = defGetString(def);
+		else if (strcmp(def->defname, "column") == 0)
+			out->column = defGetString(def);
+		else if (strcmp(def->defname, "row_number") == 0)
+			out->row_number = defGetBoolean(def);
+	}
+}
+
+/*
  * xlsx_fdw_validator
  *		Checks every option of CREATE/ALTER SERVER, FOREIGN TABLE and of a
  *		column: known names in the right place, each at most once, and a value
@@ -154,28 +200,20 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 	List	   *options_list = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			catalog = PG_GETARG_OID(1);
 	ListCell   *cell;
-	bool		seen_filename = false,
-				seen_sheet = false,
-				seen_header = false,
-				seen_range = false,
-				seen_skip = false,
-				seen_errors = false,
-				seen_column_name = false,
-				seen_row_number = false,
-				seen_column = false,
-				row_number = false;
+	bool		seen[OPT_COUNT] = {false};
+	bool		row_number = false;
 
 	foreach(cell, options_list)
 	{
 		DefElem    *def = (DefElem *) lfirst(cell);
-		bool		known = false;
+		const XlsxFdwOption *known = NULL;
 
 		for (const XlsxFdwOption *opt = valid_options; opt->name; opt++)
 		{
 			if (opt->context == catalog && strcmp(opt->name, def->defname) == 0)
-				known = true;
+				known = opt;
 		}
-		if (!known)
+		if (known == NULL)
 		{
 			const char *names = valid_option_names(catalog);
 
@@ -186,6 +224,12 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 					 ? errhint("Valid options in this context are: %s.", names)
 					 : errhint("There are no valid options in this context.")));
 		}
+		if (seen[known->id])
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("conflicting or redundant options"),
+					 errdetail("Option \"%s\" is given more than once.", def->defname)));
+		seen[known->id] = true;
 
 		if (strcmp(def->defname, "filename") == 0)
 		{
@@ -193,16 +237,13 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 			 * As file_fdw: only those who may read server files may point a
 			 * table at one, or every user of the table could read it.
 			 */
-			if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+			if (!may_read_server_files())
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("permission denied to set the \"%s\" option of an xlsx_fdw %s",
 								"filename", catalog == ForeignServerRelationId ? "server" : "foreign table"),
 						 errdetail("Only roles with privileges of the \"%s\" role may set this option.",
 								   "pg_read_server_files")));
-			if (seen_filename)
-				goto redundant;
-			seen_filename = true;
 			if (defGetString(def)[0] == '\0')
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -212,9 +253,6 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		{
 			const char *v = defGetString(def);
 
-			if (seen_sheet)
-				goto redundant;
-			seen_sheet = true;
 			if (v[0] == '\0')
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -229,18 +267,12 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "header") == 0)
 		{
-			if (seen_header)
-				goto redundant;
-			seen_header = true;
 			(void) defGetBoolean(def);	/* errors out on a non-boolean */
 		}
 		else if (strcmp(def->defname, "range") == 0)
 		{
 			XlsxFdwOptions o;
 
-			if (seen_range)
-				goto redundant;
-			seen_range = true;
 			if (!XlsxFdwParseRange(defGetString(def), &o))
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -253,9 +285,6 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 			char	   *end;
 			long		n;
 
-			if (seen_skip)
-				goto redundant;
-			seen_skip = true;
 			errno = 0;
 			n = strtol(v, &end, 10);
 			if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 || n >= XLSX_MAX_ROWS)
@@ -268,9 +297,6 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		{
 			const char *v = defGetString(def);
 
-			if (seen_errors)
-				goto redundant;
-			seen_errors = true;
 			if (strcmp(v, "null") != 0 && strcmp(v, "error") != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -279,9 +305,6 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "column_name") == 0)
 		{
-			if (seen_column_name)
-				goto redundant;
-			seen_column_name = true;
 			if (defGetString(def)[0] == '\0')
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -292,9 +315,6 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 			const char *v = defGetString(def);
 			uint32_t	col;
 
-			if (seen_column)
-				goto redundant;
-			seen_column = true;
 			if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != strlen(v) ||
 				!XlsxFdwParseColumn(v, &col))
 				ereport(ERROR,
@@ -304,32 +324,22 @@ xlsx_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "row_number") == 0)
 		{
-			if (seen_row_number)
-				goto redundant;
-			seen_row_number = true;
 			row_number = defGetBoolean(def);
 		}
-		continue;
-
-redundant:
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("conflicting or redundant options"),
-				 errdetail("Option \"%s\" is given more than once.", def->defname)));
 	}
 
 	/* A column is read by header text, by letter, or is the row number. */
-	if (seen_column && seen_column_name)
+	if (seen[OPT_COLUMN] && seen[OPT_COLUMN_NAME])
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 				 errmsg("options \"column\" and \"column_name\" cannot be used together"),
 				 errdetail("\"column\" names the sheet column by its letters; \"column_name\" by its header.")));
-	if (row_number && seen_column)
+	if (row_number && seen[OPT_COLUMN])
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 				 errmsg("options \"row_number\" and \"column\" cannot be used together"),
 				 errdetail("A row_number column holds the sheet row number; it is not read from a cell.")));
-	if (row_number && seen_column_name)
+	if (row_number && seen[OPT_COLUMN_NAME])
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 				 errmsg("options \"row_number\" and \"column_name\" cannot be used together"),

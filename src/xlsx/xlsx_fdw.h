@@ -28,7 +28,16 @@ typedef struct XlsxFdwOptions
 	uint32_t	last_row;		/* inclusive; XLSX_MAX_ROWS when open */
 } XlsxFdwOptions;
 
+/* A column's options. */
+typedef struct XlsxFdwColumnOptions
+{
+	const char *column_name;	/* header text to match, or NULL */
+	const char *column;			/* sheet column letters, or NULL */
+	bool		row_number;		/* holds the sheet row number */
+} XlsxFdwColumnOptions;
+
 /* options.c */
+extern void XlsxFdwGetColumnOptions(Oid relid, AttrNumber attnum, XlsxFdwColumnOptions *out);
 extern void XlsxFdwGetOptions(Oid foreigntableid, XlsxFdwOptions *opts);
 extern void XlsxFdwCheckReadPrivilege(const char *what);
 extern bool XlsxFdwParseRange(const char *range, XlsxFdwOptions *opts);
