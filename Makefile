@@ -22,7 +22,9 @@ SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
-	src/warehouse/import.sql
+	src/warehouse/import.sql \
+	src/warehouse/live.sql \
+	src/warehouse/bi.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)

@@ -1,0 +1,331 @@
+-- ---------------------------------------------------------------------------
+-- live: per store and day totals kept exact as facts are written
+--
+-- megamarket.live_store_day holds, for every store and day that has facts,
+-- the revenue, units, lines and tickets of its sales and the amount, units
+-- and events of its losses. Statement-level triggers with transition tables
+-- on sales and losses add each statement's changes as deltas, with one
+-- INSERT ... ON CONFLICT DO UPDATE per statement (rows taken in key order, so
+-- two writers lock the rows they share in the same order and cannot
+-- deadlock on them). Concurrent writers each add their own delta under the
+-- row lock, a rolled-back statement's delta rolls back with it: the totals
+-- equal a recomputation from the facts at every commit.
+--
+-- Tickets are counted as lines with line_no = 1: every ticket has exactly
+-- one, so the count is additive across statements (a distinct count would
+-- not be).
+--
+-- What the triggers do not see, live_refresh() recomputes: rows that reach
+-- a fact table without passing through its parent's statement triggers
+-- (a partition attached after a bulk load, COPY ... FREEZE into a partition
+-- directly, session_replication_role = replica).
+--
+-- Each statement on sales also sends NOTIFY megamarket_sales with a small
+-- JSON payload: the operation, the rows, the stores and days touched and the
+-- revenue delta. Listeners receive it at commit, never for a rollback.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE megamarket.live_store_day (
+    store_id     integer NOT NULL REFERENCES megamarket.stores,
+    date_id      integer NOT NULL REFERENCES megamarket.dates,
+    revenue      numeric(16,2) NOT NULL DEFAULT 0,
+    units        bigint NOT NULL DEFAULT 0,
+    lines        bigint NOT NULL DEFAULT 0,
+    tickets      bigint NOT NULL DEFAULT 0,
+    loss_amount  numeric(16,2) NOT NULL DEFAULT 0,
+    loss_units   bigint NOT NULL DEFAULT 0,
+    loss_events  bigint NOT NULL DEFAULT 0,
+    updated_at   timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    PRIMARY KEY (store_id, date_id)
+);
+CREATE INDEX live_store_day_date_id_idx ON megamarket.live_store_day (date_id);
+COMMENT ON TABLE megamarket.live_store_day IS
+'per store and day totals of sales and losses, kept exact by statement triggers on the fact tables (see live_refresh())';
+COMMENT ON COLUMN megamarket.live_store_day.store_id IS 'the branch';
+COMMENT ON COLUMN megamarket.live_store_day.date_id IS 'the day (megamarket.dates)';
+COMMENT ON COLUMN megamarket.live_store_day.revenue IS 'sum of sales.amount';
+COMMENT ON COLUMN megamarket.live_store_day.units IS 'sum of sales.quantity';
+COMMENT ON COLUMN megamarket.live_store_day.lines IS 'number of sales rows (ticket lines)';
+COMMENT ON COLUMN megamarket.live_store_day.tickets IS 'number of tickets (sales rows with line_no = 1)';
+COMMENT ON COLUMN megamarket.live_store_day.loss_amount IS 'sum of losses.amount';
+COMMENT ON COLUMN megamarket.live_store_day.loss_units IS 'sum of losses.quantity';
+COMMENT ON COLUMN megamarket.live_store_day.loss_events IS 'number of losses rows';
+COMMENT ON COLUMN megamarket.live_store_day.updated_at IS 'start of the statement that last changed the row';
+
+-- Derived data, so pg_dump does not keep it: a restore loads the facts
+-- through the parents' triggers, which build it again (run live_refresh()
+-- after restoring partitions one by one).
+
+-- The trigger functions. Each aggregates its transition table by (store,
+-- day) and upserts in key order.
+CREATE FUNCTION megamarket._live_sales_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    payload jsonb;
+BEGIN
+    WITH d AS (
+        SELECT n.store_id, n.date_id,
+               sum(n.amount) AS revenue, sum(n.quantity) AS units,
+               count(*) AS lines, count(*) FILTER (WHERE n.line_no = 1) AS tickets
+        FROM new_rows n
+        GROUP BY n.store_id, n.date_id
+    ), up AS (
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, revenue, units, lines, tickets)
+        SELECT store_id, date_id, revenue, units, lines, tickets
+        FROM d ORDER BY store_id, date_id
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET revenue = l.revenue + excluded.revenue,
+               units = l.units + excluded.units,
+               lines = l.lines + excluded.lines,
+               tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp()
+        RETURNING 1
+    )
+    SELECT jsonb_build_object('op', 'INSERT',
+                              'rows', (SELECT sum(lines) FROM d),
+                              'revenue', (SELECT sum(revenue) FROM d),
+                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
+                              'from_date_id', (SELECT min(date_id) FROM d),
+                              'to_date_id', (SELECT max(date_id) FROM d))
+      INTO payload
+    FROM (SELECT count(*) FROM up) AS done;
+    IF (payload->>'rows') IS NOT NULL THEN
+        PERFORM pg_notify('megamarket_sales', payload::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION megamarket._live_sales_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    payload jsonb;
+BEGIN
+    WITH d AS (
+        SELECT o.store_id, o.date_id,
+               sum(o.amount) AS revenue, sum(o.quantity) AS units,
+               count(*) AS lines, count(*) FILTER (WHERE o.line_no = 1) AS tickets
+        FROM old_rows o
+        GROUP BY o.store_id, o.date_id
+    ), up AS (
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, revenue, units, lines, tickets)
+        SELECT store_id, date_id, -revenue, -units, -lines, -tickets
+        FROM d ORDER BY store_id, date_id
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET revenue = l.revenue + excluded.revenue,
+               units = l.units + excluded.units,
+               lines = l.lines + excluded.lines,
+               tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp()
+        RETURNING 1
+    )
+    SELECT jsonb_build_object('op', 'DELETE',
+                              'rows', (SELECT sum(lines) FROM d),
+                              'revenue', (SELECT -sum(revenue) FROM d),
+                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
+                              'from_date_id', (SELECT min(date_id) FROM d),
+                              'to_date_id', (SELECT max(date_id) FROM d))
+      INTO payload
+    FROM (SELECT count(*) FROM up) AS done;
+    IF (payload->>'rows') IS NOT NULL THEN
+        PERFORM pg_notify('megamarket_sales', payload::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION megamarket._live_sales_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    payload jsonb;
+BEGIN
+    WITH x AS (
+        SELECT n.store_id, n.date_id, n.amount, n.quantity, 1 AS lines,
+               (n.line_no = 1)::integer AS tickets
+        FROM new_rows n
+        UNION ALL
+        SELECT o.store_id, o.date_id, -o.amount, -o.quantity, -1,
+               -(o.line_no = 1)::integer
+        FROM old_rows o
+    ), d AS (
+        SELECT store_id, date_id, sum(amount) AS revenue, sum(quantity) AS units,
+               sum(lines) AS lines, sum(tickets) AS tickets
+        FROM x GROUP BY store_id, date_id
+        HAVING sum(amount) <> 0 OR sum(quantity) <> 0 OR sum(lines) <> 0 OR sum(tickets) <> 0
+    ), up AS (
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, revenue, units, lines, tickets)
+        SELECT store_id, date_id, revenue, units, lines, tickets
+        FROM d ORDER BY store_id, date_id
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET revenue = l.revenue + excluded.revenue,
+               units = l.units + excluded.units,
+               lines = l.lines + excluded.lines,
+               tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp()
+        RETURNING 1
+    )
+    SELECT jsonb_build_object('op', 'UPDATE',
+                              'rows', (SELECT count(*) FROM new_rows),
+                              'revenue', (SELECT sum(revenue) FROM d),
+                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
+                              'from_date_id', (SELECT min(date_id) FROM d),
+                              'to_date_id', (SELECT max(date_id) FROM d))
+      INTO payload
+    FROM (SELECT count(*) FROM up) AS done;
+    IF (payload->>'stores') IS NOT NULL THEN
+        PERFORM pg_notify('megamarket_sales', payload::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION megamarket._live_losses_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    -- one function for the three events: the transition tables that the
+    -- event has are read, the others are empty stand-ins
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, loss_amount, loss_units, loss_events)
+        SELECT n.store_id, n.date_id, sum(n.amount), sum(n.quantity), count(*)
+        FROM new_rows n GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET loss_amount = l.loss_amount + excluded.loss_amount,
+               loss_units = l.loss_units + excluded.loss_units,
+               loss_events = l.loss_events + excluded.loss_events,
+               updated_at = statement_timestamp();
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, loss_amount, loss_units, loss_events)
+        SELECT o.store_id, o.date_id, -sum(o.amount), -sum(o.quantity), -count(*)
+        FROM old_rows o GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET loss_amount = l.loss_amount + excluded.loss_amount,
+               loss_units = l.loss_units + excluded.loss_units,
+               loss_events = l.loss_events + excluded.loss_events,
+               updated_at = statement_timestamp();
+    ELSE
+        INSERT INTO megamarket.live_store_day AS l
+               (store_id, date_id, loss_amount, loss_units, loss_events)
+        SELECT store_id, date_id, sum(amount), sum(quantity), sum(events)
+        FROM (SELECT n.store_id, n.date_id, n.amount, n.quantity, 1 AS events FROM new_rows n
+              UNION ALL
+              SELECT o.store_id, o.date_id, -o.amount, -o.quantity, -1 FROM old_rows o) x
+        GROUP BY 1, 2
+        HAVING sum(amount) <> 0 OR sum(quantity) <> 0 OR sum(events) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (store_id, date_id) DO UPDATE
+           SET loss_amount = l.loss_amount + excluded.loss_amount,
+               loss_units = l.loss_units + excluded.loss_units,
+               loss_events = l.loss_events + excluded.loss_events,
+               updated_at = statement_timestamp();
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE has no transition table: zero the affected columns.
+CREATE FUNCTION megamarket._live_truncate()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sales' THEN
+        UPDATE megamarket.live_store_day
+           SET revenue = 0, units = 0, lines = 0, tickets = 0, updated_at = statement_timestamp();
+    ELSE
+        UPDATE megamarket.live_store_day
+           SET loss_amount = 0, loss_units = 0, loss_events = 0, updated_at = statement_timestamp();
+    END IF;
+    DELETE FROM megamarket.live_store_day
+     WHERE lines = 0 AND loss_events = 0;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION megamarket._live_sales_insert() IS 'trigger: adds a statement''s new sales to live_store_day and notifies megamarket_sales';
+COMMENT ON FUNCTION megamarket._live_sales_update() IS 'trigger: applies a statement''s changed sales to live_store_day and notifies megamarket_sales';
+COMMENT ON FUNCTION megamarket._live_sales_delete() IS 'trigger: takes a statement''s deleted sales off live_store_day and notifies megamarket_sales';
+COMMENT ON FUNCTION megamarket._live_losses_change() IS 'trigger: applies a statement''s inserted, changed or deleted losses to live_store_day';
+COMMENT ON FUNCTION megamarket._live_truncate() IS 'trigger: zeroes live_store_day''s columns for a truncated fact table';
+
+CREATE TRIGGER live_sales_insert AFTER INSERT ON megamarket.sales
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_insert();
+CREATE TRIGGER live_sales_update AFTER UPDATE ON megamarket.sales
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_update();
+CREATE TRIGGER live_sales_delete AFTER DELETE ON megamarket.sales
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_delete();
+CREATE TRIGGER live_sales_truncate AFTER TRUNCATE ON megamarket.sales
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_truncate();
+CREATE TRIGGER live_losses_insert AFTER INSERT ON megamarket.losses
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_losses_change();
+CREATE TRIGGER live_losses_update AFTER UPDATE ON megamarket.losses
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_losses_change();
+CREATE TRIGGER live_losses_delete AFTER DELETE ON megamarket.losses
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_losses_change();
+CREATE TRIGGER live_losses_truncate AFTER TRUNCATE ON megamarket.losses
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_truncate();
+
+-- live_refresh: recompute the totals of a range of days from the facts.
+CREATE FUNCTION megamarket.live_refresh(from_date_id integer DEFAULT NULL,
+                                        to_date_id integer DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    lo integer := coalesce(from_date_id, 0);
+    hi integer := coalesce(to_date_id, 2147483647);
+    n bigint;
+BEGIN
+    IF lo > hi THEN
+        RAISE EXCEPTION 'live_refresh: from_date_id % is after to_date_id %', lo, hi
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the earlier day first, as yyyymmdd.';
+    END IF;
+    -- Writers of the range wait for the recomputation (and it for them), so
+    -- nothing is counted twice or missed.
+    LOCK TABLE megamarket.sales, megamarket.losses IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM megamarket.live_store_day WHERE date_id BETWEEN lo AND hi;
+    INSERT INTO megamarket.live_store_day
+           (store_id, date_id, revenue, units, lines, tickets, loss_amount, loss_units, loss_events)
+    SELECT store_id, date_id,
+           sum(revenue), sum(units), sum(lines), sum(tickets),
+           sum(loss_amount), sum(loss_units), sum(loss_events)
+    FROM (SELECT store_id, date_id, sum(amount) AS revenue, sum(quantity) AS units,
+                 count(*) AS lines, count(*) FILTER (WHERE line_no = 1) AS tickets,
+                 0 AS loss_amount, 0 AS loss_units, 0 AS loss_events
+          FROM megamarket.sales WHERE date_id BETWEEN lo AND hi GROUP BY 1, 2
+          UNION ALL
+          SELECT store_id, date_id, 0, 0, 0, 0, sum(amount), sum(quantity), count(*)
+          FROM megamarket.losses WHERE date_id BETWEEN lo AND hi GROUP BY 1, 2) x
+    GROUP BY store_id, date_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION megamarket.live_refresh(integer, integer) IS
+'recomputes live_store_day for days from_date_id to to_date_id (yyyymmdd; NULL: unbounded) from the facts; returns the rows written';
+REVOKE ALL ON FUNCTION megamarket.live_refresh(integer, integer) FROM PUBLIC;
