@@ -15,7 +15,8 @@ OBJS = \
 	src/megamarket.o \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
-	src/warehouse/import.o
+	src/warehouse/import.o \
+	src/warehouse/live.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \

@@ -9,4 +9,7 @@
 #ifndef MEGAMARKET_H
 #define MEGAMARKET_H
 
+/* src/warehouse/live.c */
+extern void WarehouseLiveInit(void);
+
 #endif							/* MEGAMARKET_H */

@@ -23,6 +23,9 @@
 -- Each statement on sales also sends NOTIFY megamarket_sales with a small
 -- JSON payload: the operation, the rows, the stores and days touched and the
 -- revenue delta. Listeners receive it at commit, never for a rollback.
+-- SET megamarket.live_notify = off skips it (a notifying transaction holds
+-- PostgreSQL's notification lock while it commits: concurrent notifying
+-- writers commit one at a time).
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE megamarket.live_store_day (
@@ -56,9 +59,12 @@ COMMENT ON COLUMN megamarket.live_store_day.updated_at IS 'start of the statemen
 -- through the parents' triggers, which build it again (run live_refresh()
 -- after restoring partitions one by one).
 
--- The trigger functions. Each aggregates its transition table by (store,
--- day) and upserts in key order.
-CREATE FUNCTION megamarket._live_sales_insert()
+-- The trigger functions. Each aggregates its transition tables by (store,
+-- day) and upserts the deltas in key order. One function serves the three
+-- events: plpgsql plans a statement when it first runs it, so the branch of
+-- another event, naming a transition table this trigger does not have, is
+-- never planned.
+CREATE FUNCTION megamarket._live_sales_change()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, megamarket, pg_temp
@@ -66,125 +72,68 @@ AS $$
 DECLARE
     payload jsonb;
 BEGIN
-    WITH d AS (
-        SELECT n.store_id, n.date_id,
-               sum(n.amount) AS revenue, sum(n.quantity) AS units,
-               count(*) AS lines, count(*) FILTER (WHERE n.line_no = 1) AS tickets
-        FROM new_rows n
-        GROUP BY n.store_id, n.date_id
-    ), up AS (
-        INSERT INTO megamarket.live_store_day AS l
-               (store_id, date_id, revenue, units, lines, tickets)
-        SELECT store_id, date_id, revenue, units, lines, tickets
-        FROM d ORDER BY store_id, date_id
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO megamarket.live_store_day AS l (store_id, date_id, revenue, units, lines, tickets)
+        SELECT n.store_id, n.date_id, sum(n.amount), sum(n.quantity), count(*),
+               count(*) FILTER (WHERE n.line_no = 1)
+        FROM new_rows n GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (store_id, date_id) DO UPDATE
-           SET revenue = l.revenue + excluded.revenue,
-               units = l.units + excluded.units,
-               lines = l.lines + excluded.lines,
-               tickets = l.tickets + excluded.tickets,
-               updated_at = statement_timestamp()
-        RETURNING 1
-    )
-    SELECT jsonb_build_object('op', 'INSERT',
-                              'rows', (SELECT sum(lines) FROM d),
-                              'revenue', (SELECT sum(revenue) FROM d),
-                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
-                              'from_date_id', (SELECT min(date_id) FROM d),
-                              'to_date_id', (SELECT max(date_id) FROM d))
-      INTO payload
-    FROM (SELECT count(*) FROM up) AS done;
-    IF (payload->>'rows') IS NOT NULL THEN
-        PERFORM pg_notify('megamarket_sales', payload::text);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION megamarket._live_sales_delete()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    payload jsonb;
-BEGIN
-    WITH d AS (
-        SELECT o.store_id, o.date_id,
-               sum(o.amount) AS revenue, sum(o.quantity) AS units,
-               count(*) AS lines, count(*) FILTER (WHERE o.line_no = 1) AS tickets
-        FROM old_rows o
-        GROUP BY o.store_id, o.date_id
-    ), up AS (
-        INSERT INTO megamarket.live_store_day AS l
-               (store_id, date_id, revenue, units, lines, tickets)
-        SELECT store_id, date_id, -revenue, -units, -lines, -tickets
-        FROM d ORDER BY store_id, date_id
+           SET revenue = l.revenue + excluded.revenue, units = l.units + excluded.units,
+               lines = l.lines + excluded.lines, tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp();
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO megamarket.live_store_day AS l (store_id, date_id, revenue, units, lines, tickets)
+        SELECT o.store_id, o.date_id, -sum(o.amount), -sum(o.quantity), -count(*),
+               -count(*) FILTER (WHERE o.line_no = 1)
+        FROM old_rows o GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (store_id, date_id) DO UPDATE
-           SET revenue = l.revenue + excluded.revenue,
-               units = l.units + excluded.units,
-               lines = l.lines + excluded.lines,
-               tickets = l.tickets + excluded.tickets,
-               updated_at = statement_timestamp()
-        RETURNING 1
-    )
-    SELECT jsonb_build_object('op', 'DELETE',
-                              'rows', (SELECT sum(lines) FROM d),
-                              'revenue', (SELECT -sum(revenue) FROM d),
-                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
-                              'from_date_id', (SELECT min(date_id) FROM d),
-                              'to_date_id', (SELECT max(date_id) FROM d))
-      INTO payload
-    FROM (SELECT count(*) FROM up) AS done;
-    IF (payload->>'rows') IS NOT NULL THEN
-        PERFORM pg_notify('megamarket_sales', payload::text);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION megamarket._live_sales_update()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    payload jsonb;
-BEGIN
-    WITH x AS (
-        SELECT n.store_id, n.date_id, n.amount, n.quantity, 1 AS lines,
-               (n.line_no = 1)::integer AS tickets
-        FROM new_rows n
-        UNION ALL
-        SELECT o.store_id, o.date_id, -o.amount, -o.quantity, -1,
-               -(o.line_no = 1)::integer
-        FROM old_rows o
-    ), d AS (
-        SELECT store_id, date_id, sum(amount) AS revenue, sum(quantity) AS units,
-               sum(lines) AS lines, sum(tickets) AS tickets
-        FROM x GROUP BY store_id, date_id
+           SET revenue = l.revenue + excluded.revenue, units = l.units + excluded.units,
+               lines = l.lines + excluded.lines, tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp();
+    ELSE
+        INSERT INTO megamarket.live_store_day AS l (store_id, date_id, revenue, units, lines, tickets)
+        SELECT store_id, date_id, sum(amount), sum(quantity), sum(lines), sum(tickets)
+        FROM (SELECT n.store_id, n.date_id, n.amount, n.quantity, 1 AS lines,
+                     (n.line_no = 1)::integer AS tickets
+              FROM new_rows n
+              UNION ALL
+              SELECT o.store_id, o.date_id, -o.amount, -o.quantity, -1, -((o.line_no = 1)::integer)
+              FROM old_rows o) x
+        GROUP BY 1, 2
         HAVING sum(amount) <> 0 OR sum(quantity) <> 0 OR sum(lines) <> 0 OR sum(tickets) <> 0
-    ), up AS (
-        INSERT INTO megamarket.live_store_day AS l
-               (store_id, date_id, revenue, units, lines, tickets)
-        SELECT store_id, date_id, revenue, units, lines, tickets
-        FROM d ORDER BY store_id, date_id
+        ORDER BY 1, 2
         ON CONFLICT (store_id, date_id) DO UPDATE
-           SET revenue = l.revenue + excluded.revenue,
-               units = l.units + excluded.units,
-               lines = l.lines + excluded.lines,
-               tickets = l.tickets + excluded.tickets,
-               updated_at = statement_timestamp()
-        RETURNING 1
-    )
-    SELECT jsonb_build_object('op', 'UPDATE',
-                              'rows', (SELECT count(*) FROM new_rows),
-                              'revenue', (SELECT sum(revenue) FROM d),
-                              'stores', (SELECT jsonb_agg(DISTINCT store_id) FROM d),
-                              'from_date_id', (SELECT min(date_id) FROM d),
-                              'to_date_id', (SELECT max(date_id) FROM d))
-      INTO payload
-    FROM (SELECT count(*) FROM up) AS done;
-    IF (payload->>'stores') IS NOT NULL THEN
+           SET revenue = l.revenue + excluded.revenue, units = l.units + excluded.units,
+               lines = l.lines + excluded.lines, tickets = l.tickets + excluded.tickets,
+               updated_at = statement_timestamp();
+    END IF;
+
+    IF NOT current_setting('megamarket.live_notify')::boolean THEN
+        RETURN NULL;
+    END IF;
+    -- {"op", "rows", "revenue" (the change), "stores", "from_date_id", "to_date_id"}
+    IF TG_OP = 'INSERT' THEN
+        SELECT jsonb_build_object('op', TG_OP, 'rows', count(*), 'revenue', sum(amount),
+                                  'stores', jsonb_agg(DISTINCT store_id),
+                                  'from_date_id', min(date_id), 'to_date_id', max(date_id))
+          INTO payload FROM new_rows HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT jsonb_build_object('op', TG_OP, 'rows', count(*), 'revenue', -sum(amount),
+                                  'stores', jsonb_agg(DISTINCT store_id),
+                                  'from_date_id', min(date_id), 'to_date_id', max(date_id))
+          INTO payload FROM old_rows HAVING count(*) > 0;
+    ELSE
+        SELECT jsonb_build_object('op', TG_OP, 'rows', count(*) FILTER (WHERE side = 1),
+                                  'revenue', sum(side * amount),
+                                  'stores', jsonb_agg(DISTINCT store_id),
+                                  'from_date_id', min(date_id), 'to_date_id', max(date_id))
+          INTO payload
+        FROM (SELECT 1 AS side, n.amount, n.store_id, n.date_id FROM new_rows n
+              UNION ALL
+              SELECT -1, o.amount, o.store_id, o.date_id FROM old_rows o) x
+        HAVING count(*) > 0;
+    END IF;
+    IF payload IS NOT NULL THEN
         PERFORM pg_notify('megamarket_sales', payload::text);
     END IF;
     RETURN NULL;
@@ -259,21 +208,19 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION megamarket._live_sales_insert() IS 'trigger: adds a statement''s new sales to live_store_day and notifies megamarket_sales';
-COMMENT ON FUNCTION megamarket._live_sales_update() IS 'trigger: applies a statement''s changed sales to live_store_day and notifies megamarket_sales';
-COMMENT ON FUNCTION megamarket._live_sales_delete() IS 'trigger: takes a statement''s deleted sales off live_store_day and notifies megamarket_sales';
+COMMENT ON FUNCTION megamarket._live_sales_change() IS 'trigger: applies a statement''s inserted, changed or deleted sales to live_store_day and notifies megamarket_sales';
 COMMENT ON FUNCTION megamarket._live_losses_change() IS 'trigger: applies a statement''s inserted, changed or deleted losses to live_store_day';
 COMMENT ON FUNCTION megamarket._live_truncate() IS 'trigger: zeroes live_store_day''s columns for a truncated fact table';
 
 CREATE TRIGGER live_sales_insert AFTER INSERT ON megamarket.sales
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_insert();
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_change();
 CREATE TRIGGER live_sales_update AFTER UPDATE ON megamarket.sales
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_change();
 CREATE TRIGGER live_sales_delete AFTER DELETE ON megamarket.sales
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_delete();
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_sales_change();
 CREATE TRIGGER live_sales_truncate AFTER TRUNCATE ON megamarket.sales
     FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_truncate();
 CREATE TRIGGER live_losses_insert AFTER INSERT ON megamarket.losses

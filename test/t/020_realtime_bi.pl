@@ -121,15 +121,22 @@ BEGIN;
 INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
 VALUES ('NEVER', 1, 1, 2, 20250110, 2, 10.00);
 ROLLBACK;
+SET megamarket.live_notify = off;
+INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
+VALUES ('QUIET', 1, 1, 2, 20250110, 2, 10.00);
+RESET megamarket.live_notify;
+UPDATE megamarket.sales SET amount = amount + 1 WHERE ticket_id = 'NOTIFIED';
 SELECT 'done';
 }, stdout => \$out, stderr => \$err);
 my @notes = ($out =~ /Asynchronous notification "megamarket_sales" with payload "(.*)" received from server/g);
-is(scalar(@notes), 1, 'one notification: the committed statement, not the rolled-back one')
+is(scalar(@notes), 2, 'two notifications: the committed insert and the update; none for the rolled-back one or with live_notify off')
   or diag("stdout: $out\nstderr: $err");
 like($notes[0] // '', qr/"op": "INSERT".*"rows": 2/, 'payload names the operation and the rows');
 like($notes[0] // '', qr/"revenue": 15\.50/, 'payload carries the revenue added');
 like($notes[0] // '', qr/"from_date_id": 20250110/, 'payload carries the first day');
 like($notes[0] // '', qr/"to_date_id": 20250111/, 'payload carries the last day');
+like($notes[1] // '', qr/"op": "UPDATE".*"rows": 2/, 'an update notifies with its rows');
+like($notes[1] // '', qr/"revenue": 2(\.00)?[,}]/, 'and the revenue it changed');
 
 note 'live_refresh';
 $node->safe_psql('postgres', q{
