@@ -210,6 +210,19 @@ like($e, qr/permission denied for function live_refresh/, 'powerbi cannot run li
 ($rc, $o, $e) = $as_bi->(q{SELECT * FROM megamarket.import_workbook('/etc/passwd')});
 like($e, qr/permission denied for function import_workbook/, 'powerbi cannot import');
 
+note 'docs/megamarket.pbids';
+{
+	open(my $fh, '<', 'docs/megamarket.pbids') or die "docs/megamarket.pbids: $!";
+	local $/;
+	my $pbids = <$fh>;
+	close $fh;
+	$pbids =~ s/'/''/g;
+	is($node->safe_psql('postgres', qq{
+SELECT j->>'version' || ' ' || (j->'connections'->0->'details'->>'protocol') || ' '
+       || (j->'connections'->0->'details'->'address'->>'database') || ' ' || (j->'connections'->0->>'mode')
+FROM (SELECT '$pbids'::jsonb AS j) x}), '0.1 postgresql megamarket Import', 'the .pbids file is JSON naming a PostgreSQL database');
+}
+
 note 'DROP EXTENSION';
 $node->safe_psql('postgres', 'DROP OWNED BY powerbi; DROP ROLE powerbi; DROP EXTENSION megamarket');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_namespace WHERE nspname IN ('megamarket', 'megamarket_bi')}),
