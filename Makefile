@@ -16,7 +16,8 @@ OBJS = \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
 	src/warehouse/import.o \
-	src/warehouse/live.o
+	src/warehouse/live.o \
+	src/campaigns/webhook.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -25,7 +26,8 @@ SQL_PARTS = \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
 	src/warehouse/live.sql \
-	src/warehouse/bi.sql
+	src/warehouse/bi.sql \
+	src/campaigns/campaigns.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)

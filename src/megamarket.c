@@ -36,6 +36,7 @@ void
 _PG_init(void)
 {
 	WarehouseLiveInit();
+	WebhookInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 

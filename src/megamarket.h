@@ -12,4 +12,7 @@
 /* src/warehouse/live.c */
 extern void WarehouseLiveInit(void);
 
+/* src/campaigns/webhook.c */
+extern void WebhookInit(void);
+
 #endif							/* MEGAMARKET_H */
