@@ -15,21 +15,25 @@ OBJS = \
 	src/megamarket.o \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
-	src/warehouse/import.o
+	src/warehouse/import.o \
+	src/chain/common.o src/chain/keccak.o src/chain/rlp.o src/chain/abi.o src/chain/tx.o \
+	src/chain/rpc.o src/chain/chain_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
-	src/warehouse/import.sql
+	src/warehouse/import.sql \
+	src/chain/chain.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
-	import
+	import \
+	chain
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
