@@ -17,7 +17,8 @@ OBJS = \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
 	src/warehouse/import.o \
 	src/chain/common.o src/chain/keccak.o src/chain/rlp.o src/chain/abi.o src/chain/tx.o \
-	src/chain/rpc.o src/chain/chain_pg.o
+	src/chain/rpc.o src/chain/chain_pg.o \
+	src/loyalty/loyalty.o src/loyalty/dispatcher.o src/loyalty/worker.o src/loyalty/sql.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -25,7 +26,9 @@ SQL_PARTS = \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
-	src/chain/chain.sql
+	src/chain/chain.sql \
+	src/loyalty/loyalty.sql \
+	src/loyalty/contract.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
@@ -48,13 +51,17 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) \
 	$(if $(ASSERTS),-DUSE_ASSERT_CHECKING)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(LIBS_PC))
 
-EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
+EXTRA_CLEAN = src/loyalty/contract.sql $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+# The contract's creation bytecode, from the committed solc-js artifact.
+src/loyalty/contract.sql: contracts/MegaMarketLoyalty.json src/loyalty/contract.pl
+	perl src/loyalty/contract.pl $< > $@
 
 # Rebuild when the flags change (ASSERTS=1 for scripts/test, none for
 # bench/xlsx, another PG_CONFIG): the objects depend on a stamp of them.

@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "megamarket.h"
+#include "loyalty/loyalty.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,6 +36,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	LoyaltyInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 
