@@ -16,6 +16,9 @@ OBJS = \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
 	src/warehouse/import.o \
+	src/chain/common.o src/chain/keccak.o src/chain/rlp.o src/chain/abi.o src/chain/tx.o \
+	src/chain/rpc.o src/chain/chain_pg.o \
+	src/loyalty/loyalty.o src/loyalty/dispatcher.o src/loyalty/worker.o src/loyalty/sql.o \
 	src/warehouse/live.o \
 	src/campaigns/webhook.o
 
@@ -25,6 +28,9 @@ SQL_PARTS = \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
+	src/chain/chain.sql \
+	src/loyalty/loyalty.sql \
+	src/loyalty/contract.sql \
 	src/warehouse/live.sql \
 	src/warehouse/bi.sql \
 	src/campaigns/campaigns.sql
@@ -34,7 +40,8 @@ DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
-	import
+	import \
+	chain
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
@@ -49,13 +56,17 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) \
 	$(if $(ASSERTS),-DUSE_ASSERT_CHECKING)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(LIBS_PC))
 
-EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
+EXTRA_CLEAN = src/loyalty/contract.sql $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+# The contract's creation bytecode, from the committed solc-js artifact.
+src/loyalty/contract.sql: contracts/MegaMarketLoyalty.json src/loyalty/contract.pl
+	perl src/loyalty/contract.pl $< > $@
 
 # Rebuild when the flags change (ASSERTS=1 for scripts/test, none for
 # bench/xlsx, another PG_CONFIG): the objects depend on a stamp of them.

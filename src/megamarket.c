@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "megamarket.h"
+#include "loyalty/loyalty.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +38,7 @@ _PG_init(void)
 {
 	WarehouseLiveInit();
 	WebhookInit();
+	LoyaltyInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 
