@@ -168,7 +168,7 @@ RETURN (
 -- event; this one is delivered once.
 CREATE FUNCTION megamarket._campaign_segment_moves()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 BEGIN

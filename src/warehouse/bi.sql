@@ -275,6 +275,23 @@ GROUP BY sg.segment_id, sg.name, sg.description;
 COMMENT ON VIEW megamarket_bi.customer_segments IS
 'per customer segment (segment_customers() or the workbook''s): customers, their share, tickets, revenue, revenue per customer and average ticket, from customer_stats as of the last refresh_bi()';
 
+-- Loyalty points per month, from the outbox (src/loyalty): awards queued in
+-- the month and what became of them.
+CREATE VIEW megamarket_bi.loyalty_trends AS
+SELECT pg_catalog.date_trunc('month', a.queued_at)::date AS month_start,
+       pg_catalog.date_part('year', a.queued_at)::integer AS year,
+       pg_catalog.date_part('month', a.queued_at)::integer AS month,
+       count(*)::bigint AS awards,
+       count(DISTINCT a.customer_id)::bigint AS customers,
+       sum(a.purchase_amount)::numeric(16,2) AS purchase_amount,
+       coalesce(sum(a.points) FILTER (WHERE a.state OPERATOR(pg_catalog.=) 'confirmed'), 0)::bigint AS confirmed_points,
+       coalesce(sum(a.points) FILTER (WHERE a.state OPERATOR(pg_catalog.<>) ALL (ARRAY['confirmed', 'failed'])), 0)::bigint AS pending_points,
+       count(*) FILTER (WHERE a.state OPERATOR(pg_catalog.=) 'failed')::bigint AS failed_awards
+FROM megamarket.loyalty_awards a
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW megamarket_bi.loyalty_trends IS
+'loyalty points per month the awards were queued: awards, customers, purchase amount, points confirmed on chain, pending and failed awards';
+
 -- refresh_bi: recompute the stored results the views read.
 CREATE FUNCTION megamarket.refresh_bi()
 RETURNS TABLE (step text, rows bigint, seconds numeric)

@@ -59,6 +59,9 @@ COMMENT ON COLUMN megamarket.live_store_day.updated_at IS 'start of the statemen
 -- through the parents' triggers, which build it again (run live_refresh()
 -- after restoring partitions one by one).
 
+-- The trigger functions run as the extension's owner (SECURITY DEFINER, a
+-- fixed search_path, reading only the transition tables), so a role that may
+-- write sales needs no rights on live_store_day or the loyalty outbox.
 -- The trigger functions. Each aggregates its transition tables by (store,
 -- day) and upserts the deltas in key order. One function serves the three
 -- events: plpgsql plans a statement when it first runs it, so the branch of
@@ -66,7 +69,7 @@ COMMENT ON COLUMN megamarket.live_store_day.updated_at IS 'start of the statemen
 -- never planned.
 CREATE FUNCTION megamarket._live_sales_change()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
@@ -81,6 +84,20 @@ BEGIN
            SET revenue = l.revenue + excluded.revenue, units = l.units + excluded.units,
                lines = l.lines + excluded.lines, tickets = l.tickets + excluded.tickets,
                updated_at = statement_timestamp();
+        -- every purchase of a registered customer earns points exactly once:
+        -- one award per ticket (its lines in this statement) into the
+        -- loyalty outbox, which the dispatcher sends in this transaction's
+        -- wake (src/loyalty); rolled back with the statement
+        INSERT INTO megamarket.loyalty_awards (customer_id, purchase_amount, units, points)
+        SELECT n.customer_id, sum(n.amount), floor(sum(n.amount))::bigint, floor(sum(n.amount))::bigint * 10
+        FROM new_rows n
+        JOIN megamarket.loyalty_customers lc ON lc.customer_id = n.customer_id AND lc.state <> 'failed'
+        GROUP BY n.ticket_id, n.customer_id
+        HAVING floor(sum(n.amount)) >= 1
+        ORDER BY n.ticket_id;
+        IF FOUND THEN
+            PERFORM megamarket._loyalty_wake_at_commit();
+        END IF;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO megamarket.live_store_day AS l (store_id, date_id, revenue, units, lines, tickets)
         SELECT o.store_id, o.date_id, -sum(o.amount), -sum(o.quantity), -count(*),
@@ -142,7 +159,7 @@ $$;
 
 CREATE FUNCTION megamarket._live_losses_change()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 BEGIN
@@ -191,7 +208,7 @@ $$;
 -- TRUNCATE has no transition table: zero the affected columns.
 CREATE FUNCTION megamarket._live_truncate()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 BEGIN

@@ -153,6 +153,33 @@ like($e, qr/from_date_id 20250301 is after to_date_id 20250201/, 'live_refresh: 
 $node->safe_psql('postgres', 'TRUNCATE megamarket.losses');
 is($node->safe_psql('postgres', $recompute), '0', 'TRUNCATE of losses is reflected');
 
+note 'loyalty awards per ticket, and a till role with INSERT on sales only';
+$node->safe_psql('postgres', q{
+SELECT megamarket.loyalty_register(7, '0x00000000000000000000000000000000000000a7');
+CREATE ROLE till LOGIN;
+GRANT INSERT ON megamarket.sales TO till;
+GRANT USAGE ON SEQUENCE megamarket.sales_sale_id_seq TO till;
+});
+my $awards_before = $node->safe_psql('postgres', 'SELECT count(*) FROM megamarket.loyalty_awards');
+my ($trc, $tout, $terr) = $node->psql('postgres', q{
+SET ROLE till;
+INSERT INTO megamarket.sales (ticket_id, line_no, customer_id, product_id, store_id, date_id, quantity, amount)
+VALUES ('LOY-1', 1, 7, 1, 1, 20250115, 1, 10.60), ('LOY-1', 2, 7, 2, 1, 20250115, 1, 4.75),
+       ('LOY-2', 1, 8, 1, 1, 20250115, 1, 99.00), ('LOY-3', 1, 7, 3, 2, 20250116, 1, 0.50);});
+is($trc, 0, 'a role with INSERT on sales alone can record a sale (the triggers run as the owner)') or diag($terr);
+is($node->safe_psql('postgres', q{
+SELECT string_agg(customer_id || ':' || purchase_amount || ':' || units || ':' || points || ':' || state, ',' ORDER BY award_id)
+FROM megamarket.loyalty_awards}),
+	'7:15.35:15:150:queued', 'one award for the registered customer\'s ticket: 15.35 -> 15 units, 150 points; none for the unregistered one or under one unit');
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO megamarket.sales (ticket_id, line_no, customer_id, product_id, store_id, date_id, quantity, amount)
+VALUES ('LOY-4', 1, 7, 1, 1, 20250117, 1, 50.00);
+ROLLBACK;});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM megamarket.loyalty_awards') - $awards_before, 1,
+	'a rolled-back sale awards nothing');
+is($node->safe_psql('postgres', $recompute), '0', 'live_store_day still exact');
+
 note 'BI views';
 $node->safe_psql('postgres', 'SELECT * FROM megamarket.refresh_bi()');
 is($node->safe_psql('postgres', q{
@@ -194,7 +221,7 @@ my $as_bi = sub {
 };
 ($rc, $o, $e) = $as_bi->('SELECT count(*) FROM megamarket_bi.sales_by_store_month');
 is($rc, 0, 'powerbi reads sales_by_store_month');
-for my $v (qw(calendar stores losses_by_store_month margin_by_store_month campaign_performance customer_segments))
+for my $v (qw(calendar stores losses_by_store_month margin_by_store_month campaign_performance customer_segments loyalty_trends))
 {
 	($rc, $o, $e) = $as_bi->("SELECT count(*) FROM megamarket_bi.$v");
 	is($rc, 0, "powerbi reads $v") or diag($e);
@@ -224,7 +251,9 @@ FROM (SELECT '$pbids'::jsonb AS j) x}), qr/^0\.1 postgresql megamarket Import\s*
 }
 
 note 'DROP EXTENSION';
-$node->safe_psql('postgres', 'DROP OWNED BY powerbi; DROP ROLE powerbi; DROP EXTENSION megamarket');
+is($node->safe_psql('postgres', 'SELECT awards || \' \' || pending_points FROM megamarket_bi.loyalty_trends'), '1 150',
+	'loyalty_trends counts the award and its pending points');
+$node->safe_psql('postgres', 'DROP OWNED BY powerbi; DROP ROLE powerbi; DROP OWNED BY till; DROP ROLE till; DROP EXTENSION megamarket');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_namespace WHERE nspname IN ('megamarket', 'megamarket_bi')}),
 	'0', 'DROP EXTENSION removes both schemas');
 
