@@ -31,6 +31,7 @@ SQL_PARTS = \
 	src/chain/chain.sql \
 	src/loyalty/loyalty.sql \
 	src/loyalty/contract.sql \
+	src/loyalty/web.sql \
 	src/warehouse/live.sql \
 	src/warehouse/bi.sql \
 	src/campaigns/campaigns.sql

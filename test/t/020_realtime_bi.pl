@@ -250,6 +250,22 @@ SELECT j->>'version' || ' ' || (j->'connections'->0->'details'->>'protocol') || 
 FROM (SELECT '$pbids'::jsonb AS j) x}), qr/^0\.1 postgresql megamarket Import\s*$/, 'the .pbids file is JSON naming a PostgreSQL database');
 }
 
+note 'loyalty_web_config (web/points.html reads it as config.json)';
+($rc, $o, $e) = $node->psql('postgres', 'SELECT megamarket.loyalty_web_config()');
+like($e, qr/megamarket.loyalty_contract is not set/, 'no contract yet: an error that says what to do');
+$node->append_conf('postgresql.conf', q{
+megamarket.loyalty_contract = '0x5fbdb2315678afecb367f032d93f642f64180aa3'
+megamarket.eth_rpc_url = 'http://127.0.0.1:8545'
+megamarket.eth_chain_id = 31337
+});
+$node->reload;
+$node->poll_query_until('postgres', q{SELECT current_setting('megamarket.loyalty_contract') <> ''});
+is($node->safe_psql('postgres', q{SELECT megamarket.loyalty_web_config('https://rpc.example.org')::text}),
+	'{"rpcUrl": "https://rpc.example.org", "chainId": 31337, "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}',
+	'the page\'s config: the public URL given, the chain id, the EIP-55 address');
+like($node->safe_psql('postgres', q{SELECT megamarket.loyalty_web_config()->>'rpcUrl'}), qr{^http://127.0.0.1:8545$},
+	'by default the server\'s node URL');
+
 note 'DROP EXTENSION';
 is($node->safe_psql('postgres', 'SELECT awards || \' \' || pending_points FROM megamarket_bi.loyalty_trends'), '1 150',
 	'loyalty_trends counts the award and its pending points');
