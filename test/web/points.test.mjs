@@ -150,6 +150,7 @@ test('balance and history equal what the contract holds (Spanish)', async () => 
   assert.match(await page.textContent('#status'), /4 movimientos/);
   assert.match(await page.textContent('#reward'), /canjear 100 puntos por 50/);
   assert.deepEqual(errors, []);
+  if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, 'points-es.png'), fullPage: true });
   await page.close();
 });
 
@@ -201,5 +202,6 @@ test('a phone-sized window: everything fits, labels are in place', async () => {
   assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px)`);
   assert.equal(await page.$eval('#address', (el) => el.labels.length), 1, 'the input has its label');
   assert.equal(await page.getAttribute('#status', 'aria-live'), 'polite');
+  if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, 'points-phone.png'), fullPage: true });
   await page.close();
 });
