@@ -21,6 +21,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "compat.h"
 #include "megamarket.h"
@@ -240,6 +241,49 @@ MiningQueryCheckColumn(MiningQuery *q, int col, MiningColumnKind kind)
 		report_column(q, col, kind, -1);
 }
 
+void
+MiningQueryCheckColumnsFrom(MiningQuery *q, int col, MiningColumnKind kind)
+{
+	for (int i = col; i < q->natts; i++)
+		if (!column_is(q, i, kind))
+			report_column(q, i, kind, col);
+}
+
+/* refuse a query that writes: INSERT/UPDATE/DELETE ... RETURNING, WITH ... DELETE, FOR UPDATE */
+static void
+foreach_plan_query(SPIPlanPtr plan, const char *fn)
+{
+	ListCell   *lc;
+
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+		ListCell   *lq;
+
+		foreach(lq, ps->query_list)
+		{
+			Query	   *query = lfirst_node(Query, lq);
+			const char *why = NULL;
+
+			if (query->commandType != CMD_SELECT)
+				why = psprintf("It is %s statement.",
+							   query->commandType == CMD_INSERT ? "an INSERT" :
+							   query->commandType == CMD_UPDATE ? "an UPDATE" :
+							   query->commandType == CMD_DELETE ? "a DELETE" : "a writing");
+			else if (query->hasModifyingCTE)
+				why = "It has a data-modifying WITH clause.";
+			else if (query->rowMarks != NIL)
+				why = "It locks rows (FOR UPDATE or FOR SHARE).";
+			if (why)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s query must only read", fn),
+						 errdetail_internal("%s", why),
+						 errhint("Pass a SELECT, VALUES or TABLE statement.")));
+		}
+	}
+}
+
 /*
  * MiningQueryOpen
  *		SPI_connect, plan the query for reading it whole (no fast-start plan),
@@ -266,6 +310,12 @@ MiningQueryOpen(const char *fn, const char *query, int min_cols, int max_cols,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s query must be a single statement that returns rows", fn),
 				 errhint("Pass a SELECT, VALUES or TABLE statement.")));
+	/*
+	 * Read only, said in our words (SPI would refuse a write too, as "DELETE
+	 * is not allowed in a non-volatile function"). Locking clauses write
+	 * row locks: refused as well.
+	 */
+	foreach_plan_query(plan, fn);
 	q->portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	q->tupdesc = q->portal->tupDesc;
 	q->natts = q->tupdesc->natts;

@@ -91,6 +91,13 @@ extern MiningQuery *MiningQueryOpen(const char *fn, const char *query,
  */
 extern void MiningQueryCheckColumn(MiningQuery *q, int col, MiningColumnKind kind);
 
+/*
+ * Check every column from col (0-based) on against kind, reported as a
+ * repeated kind is by MiningQueryOpen ("... only numeric columns after
+ * column 1").
+ */
+extern void MiningQueryCheckColumnsFrom(MiningQuery *q, int col, MiningColumnKind kind);
+
 /* Whether column col (0-based) is an array of numbers (MINING_COL_FLOAT8_ARRAY). */
 extern bool MiningQueryColumnIsArray(MiningQuery *q, int col);
 
