@@ -32,11 +32,18 @@
  */
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "mining/kmeans.h"
 
 /* interrupts are checked every this many points in every pass */
 #define KMEANS_CHECK_EVERY 4096
+
+/* points per block of a bounded pass (a divisor of KMEANS_CHECK_EVERY) */
+#define KMEANS_BLOCK 256
+
+/* k-means++ candidates per step: 2 + ln k, at most this */
+#define KMEANS_MAX_TRIALS 16
 
 /* -------------------------------------------------------------------------
  * PRNG: xoshiro256** (Blackman and Vigna), seeded with splitmix64
@@ -108,6 +115,19 @@ rng_below(Rng *r, size_t n)
 	return (size_t) (x % (uint64_t) n);
 }
 
+/*
+ * CPU seconds of this thread, for the figures bench/kmeans prints: on a
+ * shared machine the wall clock mostly measures the other processes.
+ */
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* -------------------------------------------------------------------------
  * Distances
  * -------------------------------------------------------------------------
@@ -148,30 +168,105 @@ KmeansNearest(const double *point, const double *centroids, int k, int dim,
 	return best;
 }
 
-/* nearest and second-nearest centroid: index of the nearest, both distances squared */
+/*
+ * Nearest and second-nearest centroid: index of the nearest, both distances
+ * squared. Four centroids at a time, each with its own accumulator summed in
+ * coordinate order, so every distance is bit for bit dist2's, but four
+ * independent chains of additions keep the FPU busy (one chain waits on
+ * each addition's latency).
+ */
 static inline int
 nearest2(const double *x, const double *C, int k, int dim, double *d1, double *d2)
 {
 	int			best = 0;
 	double		b1 = INFINITY,
 				b2 = INFINITY;
+	int			c = 0;
 
-	for (int c = 0; c < k; c++)
+#define KMEANS_TAKE(dist, idx) \
+	do { \
+		double		d_ = (dist); \
+		if (d_ < b1) { b2 = b1; b1 = d_; best = (idx); } \
+		else if (d_ < b2) b2 = d_; \
+	} while (0)
+
+	for (; c + 4 <= k; c += 4)
 	{
-		double		d = dist2(x, C + (size_t) c * dim, dim);
+		const double *c0 = C + (size_t) c * dim;
+		const double *c1 = c0 + dim;
+		const double *c2 = c1 + dim;
+		const double *c3 = c2 + dim;
+		double		s0 = 0,
+					s1 = 0,
+					s2 = 0,
+					s3 = 0;
 
-		if (d < b1)
+		for (int j = 0; j < dim; j++)
 		{
-			b2 = b1;
-			b1 = d;
-			best = c;
+			double		xj = x[j];
+			double		e0 = xj - c0[j],
+						e1 = xj - c1[j],
+						e2 = xj - c2[j],
+						e3 = xj - c3[j];
+
+			s0 += e0 * e0;
+			s1 += e1 * e1;
+			s2 += e2 * e2;
+			s3 += e3 * e3;
 		}
-		else if (d < b2)
-			b2 = d;
+		KMEANS_TAKE(s0, c);
+		KMEANS_TAKE(s1, c + 1);
+		KMEANS_TAKE(s2, c + 2);
+		KMEANS_TAKE(s3, c + 3);
 	}
+	for (; c < k; c++)
+		KMEANS_TAKE(dist2(x, C + (size_t) c * dim, dim), c);
+#undef KMEANS_TAKE
 	*d1 = b1;
 	*d2 = b2;
 	return best;
+}
+
+/*
+ * Squared distances from x to m points stored one after the other in P,
+ * into out[0..m): four at a time, as nearest2, bit for bit dist2's.
+ */
+static inline void
+dist2_many(const double *x, const double *P, int m, int dim, double *out)
+{
+	int			c = 0;
+
+	for (; c + 4 <= m; c += 4)
+	{
+		const double *p0 = P + (size_t) c * dim;
+		const double *p1 = p0 + dim;
+		const double *p2 = p1 + dim;
+		const double *p3 = p2 + dim;
+		double		s0 = 0,
+					s1 = 0,
+					s2 = 0,
+					s3 = 0;
+
+		for (int j = 0; j < dim; j++)
+		{
+			double		xj = x[j];
+			double		e0 = xj - p0[j],
+						e1 = xj - p1[j],
+						e2 = xj - p2[j],
+						e3 = xj - p3[j];
+
+			s0 += e0 * e0;
+			s1 += e1 * e1;
+			s2 += e2 * e2;
+			s3 += e3 * e3;
+		}
+		out[c] = s0;
+		out[c + 1] = s1;
+		out[c + 2] = s2;
+		out[c + 3] = s3;
+	}
+	for (; c < m; c++)
+		out[c] = dist2(x, P + (size_t) c * dim, dim);
 }
 
 /* -------------------------------------------------------------------------
@@ -191,6 +286,10 @@ typedef struct Run
 	double	   *shift;			/* k: how far each centroid moved */
 	double	   *half;			/* k: s_j, half the distance to the nearest
 								 * other centroid */
+	double		max1;			/* the largest shift, of centroid argmax1 */
+	double		max2;			/* the second largest */
+	int			argmax1;
+	double	   *cands;			/* KMEANS_MAX_TRIALS * dim: seeding candidates */
 	int32_t    *labels;			/* n */
 	double	   *upper;			/* n: u_i; D_i^2 while seeding */
 	double	   *lower;			/* n: l_i */
@@ -200,7 +299,11 @@ typedef struct Run
 
 /*
  * Greedy k-means++ seeding into R->C. R->upper holds each point's squared
- * distance to its nearest centroid so far.
+ * distance to its nearest centroid so far (D). For each next centroid, the
+ * candidates are drawn in one scan of D's running sum (their thresholds
+ * sorted), their potentials sum_i min(D_i, d(x_i, candidate)^2) computed in
+ * one pass over the points, and D updated in a third: three passes whatever
+ * the number of candidates.
  */
 static bool
 seed_centroids(Run *R, Rng *rng, MiningError *err)
@@ -213,6 +316,8 @@ seed_centroids(Run *R, Rng *rng, MiningError *err)
 	double		pot = 0;
 	size_t		first = rng_below(rng, n);
 
+	if (trials > KMEANS_MAX_TRIALS)
+		trials = KMEANS_MAX_TRIALS;
 	memcpy(R->C, X + first * dim, sizeof(double) * dim);
 	for (size_t i = 0; i < n; i++)
 	{
@@ -225,54 +330,69 @@ seed_centroids(Run *R, Rng *rng, MiningError *err)
 
 	for (int c = 1; c < R->k; c++)
 	{
-		size_t		best_cand = SIZE_MAX;
-		double		best_pot = INFINITY;
+		double		thr[KMEANS_MAX_TRIALS];
+		int			order[KMEANS_MAX_TRIALS];
+		size_t		cand[KMEANS_MAX_TRIALS];
+		double		cpot[KMEANS_MAX_TRIALS];
+		double		cum = 0;
+		size_t		last_positive = SIZE_MAX;
+		int			next = 0;
+		int			best = 0;
 		double	   *Cc = R->C + (size_t) c * dim;
 
+		/* draw the candidates: thresholds in draw order, scanned in sorted order */
 		for (int t = 0; t < trials; t++)
 		{
-			double		r = rng_uniform(rng) * pot;
-			double		cum = 0;
-			size_t		cand = SIZE_MAX;
-			size_t		last_positive = SIZE_MAX;
-			double		cpot = 0;
+			thr[t] = rng_uniform(rng) * pot;
+			order[t] = t;
+			cand[t] = SIZE_MAX;
+			cpot[t] = 0;
+		}
+		for (int a = 1; a < trials; a++)	/* insertion sort of a few */
+			for (int b = a; b > 0 && thr[order[b]] < thr[order[b - 1]]; b--)
+			{
+				int			tmp = order[b];
 
-			for (size_t i = 0; i < n; i++)
-			{
-				if (D[i] > 0)
-				{
-					last_positive = i;
-					cum += D[i];
-					if (cum > r)
-					{
-						cand = i;
-						break;
-					}
-				}
+				order[b] = order[b - 1];
+				order[b - 1] = tmp;
 			}
-			if (cand == SIZE_MAX)
-				cand = last_positive;	/* rounding left r past the sum */
-			if (cand == SIZE_MAX)
-				return MiningSetError(err, MINING_ERR_INTERNAL,
-									  "k-means++ found no point away from the centroids");
-			/* the potential if cand were the next centroid */
-			for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n && next < trials; i++)
+		{
+			if (i % KMEANS_CHECK_EVERY == 0 && MiningInterrupted(R->env))
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			if (D[i] > 0)
 			{
-				double		d;
-
-				if (i % KMEANS_CHECK_EVERY == 0 && MiningInterrupted(R->env))
-					return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
-				d = dist2(X + i * dim, X + cand * dim, dim);
-				cpot += d < D[i] ? d : D[i];
-			}
-			R->evals += n;
-			if (cpot < best_pot)
-			{
-				best_pot = cpot;
-				best_cand = cand;
+				last_positive = i;
+				cum += D[i];
+				while (next < trials && cum > thr[order[next]])
+					cand[order[next++]] = i;
 			}
 		}
-		memcpy(Cc, X + best_cand * dim, sizeof(double) * dim);
+		if (last_positive == SIZE_MAX)
+			return MiningSetError(err, MINING_ERR_INTERNAL,
+								  "k-means++ found no point away from the centroids");
+		while (next < trials)	/* rounding left a threshold past the sum */
+			cand[order[next++]] = last_positive;
+
+		/* each candidate's potential, in one pass */
+		for (int t = 0; t < trials; t++)
+			memcpy(R->cands + (size_t) t * dim, X + cand[t] * dim, sizeof(double) * dim);
+		for (size_t i = 0; i < n; i++)
+		{
+			double		d[KMEANS_MAX_TRIALS];
+
+			if (i % KMEANS_CHECK_EVERY == 0 && MiningInterrupted(R->env))
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			dist2_many(X + i * dim, R->cands, trials, dim, d);
+			for (int t = 0; t < trials; t++)
+				cpot[t] += d[t] < D[i] ? d[t] : D[i];
+		}
+		R->evals += n * trials;
+		for (int t = 1; t < trials; t++)
+			if (cpot[t] < cpot[best])
+				best = t;	/* the first drawn on a tie */
+
+		memcpy(Cc, X + cand[best] * dim, sizeof(double) * dim);
 		pot = 0;
 		for (size_t i = 0; i < n; i++)
 		{
@@ -311,8 +431,12 @@ compute_half(Run *R)
 
 /*
  * Assign every point: exactly (all k distances) when full, else with the
- * bounds. Recomputes sums and counts from the new labels. Returns the number
- * of points that changed cluster, or -1 when interrupted.
+ * bounds. A full pass recomputes sums and counts from scratch; a bounded
+ * pass only moves the points that change cluster from one sum to the other,
+ * so a point the bounds keep where it is costs 20 bytes of bounds and label
+ * and not its coordinates (which is how an iteration can cost less than one
+ * pass over the points). Returns the number of points that changed cluster,
+ * or -1 when interrupted.
  */
 static int64_t
 assign(Run *R, bool full, MiningError *err)
@@ -322,16 +446,18 @@ assign(Run *R, bool full, MiningError *err)
 	int			k = R->k;
 	int64_t		changed = 0;
 
-	memset(R->sums, 0, sizeof(double) * (size_t) k * dim);
-	memset(R->counts, 0, sizeof(int64_t) * k);
-	if (!full)
+	if (full)
+	{
+		memset(R->sums, 0, sizeof(double) * (size_t) k * dim);
+		memset(R->counts, 0, sizeof(int64_t) * k);
+	}
+	else
 		compute_half(R);
 
 	for (size_t i = 0; i < R->n; i++)
 	{
 		const double *x = X + i * dim;
 		int			a = R->labels[i];
-		double	   *s;
 
 		if (i % KMEANS_CHECK_EVERY == 0 && MiningInterrupted(R->env))
 		{
@@ -343,49 +469,88 @@ assign(Run *R, bool full, MiningError *err)
 			double		d1,
 						d2;
 			int			b = nearest2(x, R->C, k, dim, &d1, &d2);
+			double	   *s = R->sums + (size_t) b * dim;
 
 			if (b != a)
 				changed++;
-			a = R->labels[i] = b;
+			R->labels[i] = b;
 			R->upper[i] = sqrt(d1);
 			R->lower[i] = sqrt(d2);
 			R->evals += k;
+			for (int j = 0; j < dim; j++)
+				s[j] += x[j];
+			R->counts[b]++;
 		}
 		else
 		{
-			double		m = R->half[a] > R->lower[i] ? R->half[a] : R->lower[i];
+			/*
+			 * A block of points at a time: first the bounds alone (sequential
+			 * over 20 bytes a point), noting the points they cannot settle and
+			 * prefetching those points' coordinates; then those points. The
+			 * coordinates then arrive together instead of one cache miss after
+			 * another.
+			 */
+			size_t		end = i + KMEANS_BLOCK < R->n ? i + KMEANS_BLOCK : R->n;
+			size_t		todo[KMEANS_BLOCK];
+			int			ntodo = 0;
 
-			if (R->upper[i] > m)
+			for (size_t p = i; p < end; p++)
 			{
-				/* tighten u, then test again */
-				R->upper[i] = sqrt(dist2(x, R->C + (size_t) a * dim, dim));
-				R->evals++;
-				if (R->upper[i] > m)
-				{
-					double		d1,
-								d2;
-					int			b = nearest2(x, R->C, k, dim, &d1, &d2);
+				int			pa = R->labels[p];
+				double		m;
 
-					/* the distance to a was just computed: k - 1 new ones */
-					R->evals += k - 1;
-					if (b != a)
-					{
-						changed++;
-						a = R->labels[i] = b;
-					}
-					R->upper[i] = sqrt(d1);
-					R->lower[i] = sqrt(d2);
+				/* the bounds follow the centroids' last move (see move_centroids) */
+				R->upper[p] += R->shift[pa];
+				R->lower[p] -= (pa == R->argmax1) ? R->max2 : R->max1;
+				m = R->half[pa] > R->lower[p] ? R->half[pa] : R->lower[p];
+				if (R->upper[p] > m)
+				{
+					todo[ntodo++] = p;
+					__builtin_prefetch(X + p * dim);
 				}
-				else
-					R->skipped += k - 1;
 			}
-			else
-				R->skipped += k;
+			R->skipped += (uint64_t) (end - i - ntodo) * k;
+			for (int t = 0; t < ntodo; t++)
+			{
+				size_t		p = todo[t];
+				const double *xp = X + p * dim;
+				int			pa = R->labels[p];
+				double		m = R->half[pa] > R->lower[p] ? R->half[pa] : R->lower[p];
+				double		d1,
+							d2;
+				int			b;
+
+				/* tighten u, then test again */
+				R->upper[p] = sqrt(dist2(xp, R->C + (size_t) pa * dim, dim));
+				R->evals++;
+				if (R->upper[p] <= m)
+				{
+					R->skipped += k - 1;
+					continue;
+				}
+				b = nearest2(xp, R->C, k, dim, &d1, &d2);
+				/* the distance to pa was just computed: k - 1 new ones */
+				R->evals += k - 1;
+				R->upper[p] = sqrt(d1);
+				R->lower[p] = sqrt(d2);
+				if (b != pa)
+				{
+					double	   *sa = R->sums + (size_t) pa * dim;
+					double	   *sb = R->sums + (size_t) b * dim;
+
+					for (int j = 0; j < dim; j++)
+					{
+						sa[j] -= xp[j];
+						sb[j] += xp[j];
+					}
+					R->counts[pa]--;
+					R->counts[b]++;
+					R->labels[p] = b;
+					changed++;
+				}
+			}
+			i = end - 1;		/* the for loop's i++ goes on after the block */
 		}
-		s = R->sums + (size_t) a * dim;
-		for (int j = 0; j < dim; j++)
-			s[j] += x[j];
-		R->counts[a]++;
 	}
 	return changed;
 }
@@ -393,8 +558,8 @@ assign(Run *R, bool full, MiningError *err)
 /*
  * New centroids from sums and counts; an empty cluster takes the point
  * farthest from its centroid (by its upper bound; points already taken are
- * skipped). Fills R->shift and returns the sum of squared shifts; then moves
- * the bounds by the shifts.
+ * skipped). Fills R->shift, the largest two shifts for the bounds (moved by
+ * the next bounded assign), and returns the sum of squared shifts.
  */
 static double
 move_centroids(Run *R)
@@ -433,6 +598,9 @@ move_centroids(Run *R)
 			size_t		far = 0;
 			double		fard = -1;
 
+			/* empty: drop what rounding left in its running sum */
+			memset(R->sums + (size_t) c * dim, 0, sizeof(double) * dim);
+
 			for (size_t i = 0; i < R->n; i++)
 			{
 				bool		used = false;
@@ -464,14 +632,10 @@ move_centroids(Run *R)
 			max2 = R->shift[c];
 	}
 
-	/* the bounds follow the centroids */
-	for (size_t i = 0; i < R->n; i++)
-	{
-		int			a = R->labels[i];
-
-		R->upper[i] += R->shift[a];
-		R->lower[i] -= (a == argmax1) ? max2 : max1;
-	}
+	/* the bounds move in the next assign pass, which reads them anyway */
+	R->max1 = max1;
+	R->max2 = max2;
+	R->argmax1 = argmax1;
 	return total;
 }
 
@@ -497,7 +661,7 @@ KmeansWorkBytes(size_t n, int dim, int k)
 {
 	return n * (2 * sizeof(int32_t) + 2 * sizeof(double)) +
 		(size_t) k * (4 * dim * sizeof(double) + 3 * sizeof(double) + 2 * sizeof(int64_t)) +
-		2 * (size_t) dim * sizeof(double);
+		(2 + KMEANS_MAX_TRIALS) * (size_t) dim * sizeof(double);
 }
 
 /* whether points hold at least k distinct ones (stops as soon as they do) */
@@ -679,7 +843,9 @@ KmeansRun(MiningEnv *env, double *points, size_t n, int dim,
 	R.counts = MiningAlloc(env, k, sizeof(int64_t), false, "cluster sizes", err);
 	R.shift = MiningAlloc(env, k, sizeof(double), false, "centroid shifts", err);
 	R.half = MiningAlloc(env, k, sizeof(double), false, "centroid distances", err);
-	if (!R.C || !bestC || !R.sums || !R.counts || !R.shift || !R.half)
+	R.cands = MiningAlloc(env, (size_t) KMEANS_MAX_TRIALS * dim, sizeof(double), false,
+						  "seeding candidates", err);
+	if (!R.C || !bestC || !R.sums || !R.counts || !R.shift || !R.half || !R.cands)
 		return false;
 	R.labels = MiningAlloc(env, n, sizeof(int32_t), true, "cluster labels", err);
 	if (R.labels == NULL)
@@ -700,11 +866,18 @@ KmeansRun(MiningEnv *env, double *points, size_t n, int dim,
 		int			iter = 0;
 		bool		converged = false;
 		double		ss = 0;
+		double		t0 = now_seconds(),
+					t1,
+					t2,
+					t3;
 
 		if (!seed_centroids(&R, &rng, err))
 			return false;
+		t1 = now_seconds();
+		res->seeding_seconds += t1 - t0;
 		if (assign(&R, true, err) < 0)
 			return false;
+		t2 = now_seconds();
 		while (iter < opt->max_iterations)
 		{
 			double		shift = move_centroids(&R);
@@ -720,8 +893,11 @@ KmeansRun(MiningEnv *env, double *points, size_t n, int dim,
 				break;
 			}
 		}
+		t3 = now_seconds();
+		res->lloyd_seconds += t3 - t2;
 		if (!inertia(&R, &ss, err))
 			return false;
+		res->full_seconds += (t2 - t1) + (now_seconds() - t3);
 		res->total_iterations += iter;
 		if (ss < best_ss)
 		{
@@ -779,6 +955,7 @@ KmeansRun(MiningEnv *env, double *points, size_t n, int dim,
 	MiningFree(env, R.lower, n, sizeof(double));
 	MiningFree(env, R.upper, n, sizeof(double));
 	MiningFree(env, R.labels, n, sizeof(int32_t));
+	MiningFree(env, R.cands, (size_t) KMEANS_MAX_TRIALS * dim, sizeof(double));
 	MiningFree(env, R.half, k, sizeof(double));
 	MiningFree(env, R.shift, k, sizeof(double));
 	MiningFree(env, R.counts, k, sizeof(int64_t));

@@ -46,6 +46,12 @@ typedef struct KmeansResult
 								 * (seeding, iterations, final pass) */
 	uint64_t	distance_skipped;	/* those the bounds made unnecessary in
 									 * the Lloyd passes */
+	double		seeding_seconds;	/* CPU time in k-means++, all runs */
+	double		full_seconds;	/* in each run's first assignment (every
+								 * distance) and last pass (inertia) */
+	double		lloyd_seconds;	/* in the Lloyd iterations proper (move the
+								 * centroids, bounded assignment): divided by
+								 * total_iterations, the time per iteration */
 } KmeansResult;
 
 /*

@@ -43,6 +43,8 @@ MiningAlloc(MiningEnv *env, size_t nmemb, size_t size, bool zero,
 	if (zero)
 		memset(p, 0, bytes);
 	env->used_bytes += bytes;
+	if (env->used_bytes > env->peak_bytes)
+		env->peak_bytes = env->used_bytes;
 	return p;
 }
 
@@ -95,7 +97,11 @@ MiningRealloc(MiningEnv *env, void *ptr, size_t old_nmemb, size_t new_nmemb,
 		return NULL;
 	}
 	if (bytes >= old_bytes)
+	{
 		env->used_bytes += bytes - old_bytes;
+		if (env->used_bytes > env->peak_bytes)
+			env->peak_bytes = env->used_bytes;
+	}
 	else
 		env->used_bytes = old_bytes - bytes > env->used_bytes ? 0 : env->used_bytes - (old_bytes - bytes);
 	return p;

@@ -69,6 +69,7 @@ typedef struct MiningEnv
 	void	   *ctx;
 	size_t		max_bytes;		/* budget for MiningAlloc; 0: no budget */
 	size_t		used_bytes;		/* charged so far (kept by MiningAlloc) */
+	size_t		peak_bytes;		/* the most used_bytes has been */
 } MiningEnv;
 
 /*
