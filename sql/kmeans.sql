@@ -233,3 +233,5 @@ SELECT pg_temp.try($$SELECT * FROM megamarket.segment_customers(2)$$);
 SELECT size FROM megamarket.kmeans('VALUES (1, 1.0), (2, 2)', 1);
 RESET ROLE;
 DROP ROLE regress_kmeans_user;
+
+DROP EXTENSION megamarket;

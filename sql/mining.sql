@@ -123,3 +123,5 @@ SET statement_timeout = '300ms';
 SELECT * FROM mining_profile('SELECT g::float8 FROM generate_series(1, 100000000) g');
 RESET statement_timeout;
 SELECT numbers FROM mining_profile('SELECT 1');
+
+DROP EXTENSION megamarket;

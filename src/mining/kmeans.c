@@ -446,6 +446,15 @@ assign(Run *R, bool full, MiningError *err)
 	int			k = R->k;
 	int64_t		changed = 0;
 
+	const int32_t *labels = R->labels;
+	double	   *upper = R->upper;
+	double	   *lower = R->lower;
+	const double *shift = R->shift;
+	const double *half = R->half;
+	double		max1 = R->max1,
+				max2 = R->max2;
+	int			argmax1 = R->argmax1;
+
 	if (full)
 	{
 		memset(R->sums, 0, sizeof(double) * (size_t) k * dim);
@@ -494,21 +503,23 @@ assign(Run *R, bool full, MiningError *err)
 			size_t		todo[KMEANS_BLOCK];
 			int			ntodo = 0;
 
+			/* branch-free: which points go on is data, not a pattern to predict */
 			for (size_t p = i; p < end; p++)
 			{
-				int			pa = R->labels[p];
-				double		m;
-
+				int			pa = labels[p];
 				/* the bounds follow the centroids' last move (see move_centroids) */
-				R->upper[p] += R->shift[pa];
-				R->lower[p] -= (pa == R->argmax1) ? R->max2 : R->max1;
-				m = R->half[pa] > R->lower[p] ? R->half[pa] : R->lower[p];
-				if (R->upper[p] > m)
-				{
-					todo[ntodo++] = p;
-					__builtin_prefetch(X + p * dim);
-				}
+				double		u = upper[p] + shift[pa];
+				double		l = lower[p] - (pa == argmax1 ? max2 : max1);
+				double		h = half[pa];
+				double		m = h > l ? h : l;
+
+				upper[p] = u;
+				lower[p] = l;
+				todo[ntodo] = p;
+				ntodo += u > m;
 			}
+			for (int t = 0; t < ntodo; t++)
+				__builtin_prefetch(X + todo[t] * dim);
 			R->skipped += (uint64_t) (end - i - ntodo) * k;
 			for (int t = 0; t < ntodo; t++)
 			{
