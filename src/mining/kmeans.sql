@@ -21,8 +21,8 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.kmeans_assign(float8[], float8[]) IS
 'the number (1-based) of the centroid nearest to point; centroids as array_agg(centroid ORDER BY cluster) of kmeans() makes them';
 
--- segment_customers: recency / frequency / monetary features per customer
--- from the sales facts, standardised here (so that kmeans_assign reproduces
+-- segment_customers: recency / frequency / monetary / basket-size features
+-- per customer from the sales facts, standardised here (so that kmeans_assign reproduces
 -- the clusters), clustered, written to segments "rfm-1" ... "rfm-k" (rfm-1
 -- spends most) and customers.segment_id.
 CREATE FUNCTION megamarket.segment_customers(k integer DEFAULT 4,
@@ -30,7 +30,7 @@ CREATE FUNCTION megamarket.segment_customers(k integer DEFAULT 4,
                                              seed bigint DEFAULT 0,
                                              n_init integer DEFAULT 10)
 RETURNS TABLE (segment_id integer, name text, description text, customers bigint,
-               recency_days float8, frequency float8, monetary float8)
+               recency_days float8, frequency float8, monetary float8, basket_lines float8)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
@@ -41,6 +41,7 @@ DECLARE
     avg_r float8;
     avg_f float8;
     avg_m float8;
+    avg_b float8;
     seg record;
     seg_name text;
     seg_id integer;
@@ -66,6 +67,7 @@ BEGIN
            (as_of - max(d.date))::float8 AS recency,
            count(DISTINCT s.ticket_id)::float8 AS frequency,
            sum(s.amount)::float8 AS monetary,
+           count(*)::float8 / count(DISTINCT s.ticket_id) AS basket,
            NULL::float8[] AS z,
            NULL::integer AS cluster
     FROM megamarket.sales s
@@ -78,17 +80,21 @@ BEGIN
             USING ERRCODE = 'no_data_found', HINT = 'Import sales with customers first (import_workbook).';
     END IF;
 
-    -- features: recency in days, ln(1 + tickets), ln(1 + amount), each
-    -- standardised (mean 0, population sd 1; a constant feature stays 0)
+    -- features: recency in days, ln(1 + tickets), ln(1 + amount), ln(lines
+    -- per ticket), each standardised (mean 0, population sd 1; a constant
+    -- feature stays 0). The basket size tells a family's weekly shop from a
+    -- daily shopper's, whom recency, frequency and spend alone mix up.
     WITH st AS (
         SELECT avg(recency) AS mr, stddev_pop(recency) AS sr,
                avg(ln(1 + frequency)) AS mf, stddev_pop(ln(1 + frequency)) AS sf,
-               avg(ln(1 + monetary)) AS mm, stddev_pop(ln(1 + monetary)) AS sm
+               avg(ln(1 + monetary)) AS mm, stddev_pop(ln(1 + monetary)) AS sm,
+               avg(ln(basket)) AS mb, stddev_pop(ln(basket)) AS sb
         FROM pg_temp.mm_rfm)
     UPDATE pg_temp.mm_rfm SET z = ARRAY[
         (recency - st.mr) / coalesce(nullif(st.sr, 0), 1),
         (ln(1 + frequency) - st.mf) / coalesce(nullif(st.sf, 0), 1),
-        (ln(1 + monetary) - st.mm) / coalesce(nullif(st.sm, 0), 1)]
+        (ln(1 + monetary) - st.mm) / coalesce(nullif(st.sm, 0), 1),
+        (ln(basket) - st.mb) / coalesce(nullif(st.sb, 0), 1)]
     FROM st;
 
     SELECT array_agg(c.centroid ORDER BY c.cluster) INTO cents
@@ -96,7 +102,8 @@ BEGIN
                            k, seed => seed, n_init => n_init) c;
     UPDATE pg_temp.mm_rfm SET cluster = megamarket.kmeans_assign(z, cents);
 
-    SELECT avg(r.recency), avg(r.frequency), avg(r.monetary) INTO avg_r, avg_f, avg_m
+    SELECT avg(r.recency), avg(r.frequency), avg(r.monetary), avg(r.basket)
+    INTO avg_r, avg_f, avg_m, avg_b
     FROM pg_temp.mm_rfm r;
 
     -- rfm-1 ... rfm-k by mean spend, highest first; old rfm-* segments
@@ -108,7 +115,7 @@ BEGIN
 
     FOR seg IN
         SELECT r.cluster, count(*) AS n, avg(r.recency) AS ar, avg(r.frequency) AS af,
-               avg(r.monetary) AS am,
+               avg(r.monetary) AS am, avg(r.basket) AS ab,
                row_number() OVER (ORDER BY avg(r.monetary) DESC, r.cluster) AS rank
         FROM pg_temp.mm_rfm r GROUP BY r.cluster ORDER BY rank
     LOOP
@@ -118,10 +125,12 @@ BEGIN
                  WHEN seg.af <= avg_f / 1.5 THEN 'occasional' ELSE 'regular' END,
             CASE WHEN seg.am >= 1.5 * avg_m THEN 'high spend'
                  WHEN seg.am <= avg_m / 1.5 THEN 'low spend' ELSE 'medium spend' END,
+            CASE WHEN seg.ab >= 1.5 * avg_b THEN 'large baskets'
+                 WHEN seg.ab <= avg_b / 1.5 THEN 'small baskets' ELSE 'medium baskets' END,
             CASE WHEN seg.ar <= avg_r / 1.5 THEN 'recent'
                  WHEN seg.ar >= 1.5 * avg_r THEN 'lapsed' ELSE 'lapsing' END)
-            || format(' (%s customers: %s tickets, %s spent, last purchase %s days before %s, on average)',
-                      seg.n, round(seg.af::numeric, 1), round(seg.am::numeric, 2),
+            || format(' (%s customers: %s tickets of %s lines, %s spent, last purchase %s days before %s, on average)',
+                      seg.n, round(seg.af::numeric, 1), round(seg.ab::numeric, 1), round(seg.am::numeric, 2),
                       round(seg.ar::numeric), to_char(as_of, 'YYYY-MM-DD'));
         INSERT INTO megamarket.segments AS s (name, description)
         VALUES (seg_name, descr)
@@ -140,6 +149,7 @@ BEGIN
         recency_days := seg.ar;
         frequency := seg.af;
         monetary := seg.am;
+        basket_lines := seg.ab;
         RETURN NEXT;
     END LOOP;
 
@@ -156,5 +166,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION megamarket.segment_customers(integer, date, bigint, integer) IS
-'clusters customers by recency, frequency and monetary value of their sales (k-means on standardised features) into segments rfm-1 ... rfm-k (rfm-1 spends most), with readable descriptions; sets customers.segment_id; safe to re-run';
+'clusters customers by recency, frequency, monetary value and basket size of their sales (k-means on standardised features) into segments rfm-1 ... rfm-k (rfm-1 spends most), with readable descriptions; sets customers.segment_id; safe to re-run';
 REVOKE ALL ON FUNCTION megamarket.segment_customers(integer, date, bigint, integer) FROM PUBLIC;
