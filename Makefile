@@ -20,7 +20,9 @@ OBJS = \
 	src/chain/rpc.o src/chain/chain_pg.o \
 	src/loyalty/loyalty.o src/loyalty/dispatcher.o src/loyalty/worker.o src/loyalty/sql.o \
 	src/warehouse/live.o \
-	src/campaigns/webhook.o
+	src/campaigns/webhook.o \
+	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
+	src/mining/kmeans.o src/mining/kmeans_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -28,6 +30,8 @@ SQL_PARTS = \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
+	src/mining/mining.sql \
+	src/mining/kmeans.sql \
 	src/chain/chain.sql \
 	src/loyalty/loyalty.sql \
 	src/loyalty/contract.sql \
@@ -42,7 +46,9 @@ DATA = $(wildcard $(EXTENSION)--*--*.sql)
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
 	import \
-	chain
+	chain \
+	mining \
+	kmeans
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1

@@ -39,6 +39,7 @@ _PG_init(void)
 	WarehouseLiveInit();
 	WebhookInit();
 	LoyaltyInit();
+	MiningInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 

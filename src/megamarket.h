@@ -14,5 +14,7 @@ extern void WarehouseLiveInit(void);
 
 /* src/campaigns/webhook.c */
 extern void WebhookInit(void);
+/* src/mining/mining_pg.c: megamarket.mining_max_memory */
+extern void MiningInit(void);
 
 #endif							/* MEGAMARKET_H */
