@@ -1,0 +1,1486 @@
+/*
+ * apriori.c
+ *		Frequent itemsets and association rules (see apriori.h). No backend
+ *		headers: memory comes from the MiningEnv (budgeted, never throws) and
+ *		every loop the input can make long asks MiningInterrupted.
+ *
+ * How it works, and why this way (docs/mining.md has the measurements):
+ *
+ *	1. Reading. Transaction keys and item texts are interned in two hash
+ *	   tables (dense ids). Rows are kept as one uint32 item id each, with a
+ *	   "run" per change of transaction key; a key equal to the previous
+ *	   row's skips the hash lookup, so input grouped by transaction (the
+ *	   usual case: tickets are written line by line) costs one memcmp a row.
+ *	2. Baskets. The runs are gathered per transaction (a counting sort, only
+ *	   when a transaction came in several runs), each basket is sorted and
+ *	   deduplicated (a repeated pair counts once), item supports counted, and
+ *	   the transaction keys freed: they are not needed past this point.
+ *	3. Frequent items are recoded 0..m-1 by descending support; baskets keep
+ *	   only frequent items, sorted by code.
+ *	4. Pairs are counted directly in a triangular m x m array (one pass; on
+ *	   retail baskets this is the bulk of the counting work, and a
+ *	   candidate tree or tid-list intersections do the same work slower).
+ *	5. Longer itemsets: Apriori level by level over a prefix tree (Agrawal &
+ *	   Srikant's candidate generation with subset pruning, counting by a
+ *	   recursive walk of each basket through the tree, as in C. Borgelt's
+ *	   apriori). Before each pass, items in no candidate are dropped from the
+ *	   baskets and baskets too short for a candidate are dropped.
+ *	6. The tree holds every frequent itemset; rules look up the supports of
+ *	   antecedent and consequent in it.
+ *
+ * The support threshold is an absolute count min_count: for a fraction s it
+ * is the least c with (double) c / (double) N >= s, so an itemset is
+ * frequent exactly when its support, computed as count / N in double, is at
+ * least s (what a SQL query computing count(*)::float8 / n >= s would say).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mining/apriori.h"
+
+/* interrupt checks every so many transactions / nodes */
+#define APRIORI_CHECK_EVERY 16384
+
+/* ---------------------------------------------------------------------------
+ * An interning hash table: byte strings -> dense uint32 ids
+ * ---------------------------------------------------------------------------
+ */
+typedef struct KeyEnt
+{
+	const char *key;
+	uint32_t	len;
+	uint32_t	hash;
+} KeyEnt;
+
+typedef struct KeyBlock
+{
+	struct KeyBlock *next;
+	size_t		size;			/* bytes of data[] */
+	size_t		used;
+	char		data[];
+} KeyBlock;
+
+typedef struct KeyTab
+{
+	const char *what;			/* for memory errors */
+	uint32_t   *slots;			/* entry index + 1; 0: empty */
+	size_t		nslots;			/* a power of 2 */
+	KeyEnt	   *ents;
+	size_t		nents;
+	size_t		capents;
+	KeyBlock   *blocks;
+} KeyTab;
+
+/* A 32-bit hash of len bytes (multiply-mix over 8-byte words). */
+static uint32_t
+hash_bytes(const char *p, size_t len)
+{
+	uint64_t	h = 0x9E3779B97F4A7C15ULL ^ (uint64_t) len;
+
+	while (len >= 8)
+	{
+		uint64_t	w;
+
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+		h ^= h >> 31;
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		uint64_t	w = 0;
+
+		memcpy(&w, p, len);
+		h = (h ^ w) * 0x94D049BB133111EBULL;
+		h ^= h >> 29;
+	}
+	h *= 0xBF58476D1CE4E5B9ULL;
+	return (uint32_t) (h >> 32);
+}
+
+/* Realloc through the budget: a new block, the old contents, the old freed. */
+static void *
+grow_array(MiningEnv *env, void *old, size_t oldn, size_t newn, size_t elsize,
+		   const char *what, MiningError *err)
+{
+	void	   *p = MiningAlloc(env, newn, elsize, false, what, err);
+
+	if (p == NULL)
+		return NULL;
+	if (old != NULL)
+	{
+		memcpy(p, old, oldn * elsize);
+		MiningFree(env, old, oldn, elsize);
+	}
+	return p;
+}
+
+/* Make room for one more element in an array of cap elements. */
+static bool
+reserve(MiningEnv *env, void **arr, size_t n, size_t *cap, size_t elsize,
+		size_t initial, const char *what, MiningError *err)
+{
+	size_t		newcap;
+	void	   *p;
+
+	if (n < *cap)
+		return true;
+	newcap = *cap == 0 ? initial : *cap * 2;
+	if (newcap < *cap)
+		return MiningSetError(err, MINING_ERR_LIMIT, "%s would need more memory than can be addressed", what);
+	p = grow_array(env, *arr, *cap, newcap, elsize, what, err);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = newcap;
+	return true;
+}
+
+static void
+keytab_init(KeyTab *t, const char *what)
+{
+	memset(t, 0, sizeof(*t));
+	t->what = what;
+}
+
+static void
+keytab_free(MiningEnv *env, KeyTab *t)
+{
+	KeyBlock   *b = t->blocks;
+
+	while (b != NULL)
+	{
+		KeyBlock   *next = b->next;
+
+		MiningFree(env, b, 1, sizeof(KeyBlock) + b->size);
+		b = next;
+	}
+	MiningFree(env, t->slots, t->nslots, sizeof(uint32_t));
+	MiningFree(env, t->ents, t->capents, sizeof(KeyEnt));
+	keytab_init(t, t->what);
+}
+
+/* Copy len bytes into the table's arena. */
+static const char *
+keytab_store(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError *err)
+{
+	KeyBlock   *b = t->blocks;
+	char	   *p;
+
+	if (b == NULL || b->size - b->used < len)
+	{
+		size_t		size = 256 * 1024;
+
+		if (len > size)
+			size = len;
+		if (size > SIZE_MAX - sizeof(KeyBlock))
+		{
+			MiningSetError(err, MINING_ERR_LIMIT, "%s would need more memory than can be addressed", t->what);
+			return NULL;
+		}
+		b = MiningAlloc(env, 1, sizeof(KeyBlock) + size, false, t->what, err);
+		if (b == NULL)
+			return NULL;
+		b->size = size;
+		b->used = 0;
+		b->next = t->blocks;
+		t->blocks = b;
+	}
+	p = b->data + b->used;
+	if (len > 0)
+		memcpy(p, key, len);
+	b->used += len;
+	return p;
+}
+
+/* Double the slot array (or make the first) and rehash. */
+static bool
+keytab_rehash(MiningEnv *env, KeyTab *t, MiningError *err)
+{
+	size_t		n = t->nslots == 0 ? 1024 : t->nslots * 2;
+	uint32_t   *slots;
+	size_t		i;
+
+	if (n < t->nslots)
+		return MiningSetError(err, MINING_ERR_LIMIT, "%s would need more memory than can be addressed", t->what);
+	slots = MiningAlloc(env, n, sizeof(uint32_t), true, t->what, err);
+	if (slots == NULL)
+		return false;
+	for (i = 0; i < t->nents; i++)
+	{
+		size_t		s = t->ents[i].hash & (n - 1);
+
+		while (slots[s] != 0)
+			s = (s + 1) & (n - 1);
+		slots[s] = (uint32_t) (i + 1);
+	}
+	MiningFree(env, t->slots, t->nslots, sizeof(uint32_t));
+	t->slots = slots;
+	t->nslots = n;
+	return true;
+}
+
+/* The id of key, added if new; UINT32_MAX on error. */
+static uint32_t
+keytab_intern(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError *err)
+{
+	uint32_t	h = hash_bytes(key, len);
+	size_t		s;
+	KeyEnt	   *e;
+
+	if (len > UINT32_MAX)
+	{
+		MiningSetError(err, MINING_ERR_DATA, "a value of %zu bytes is too long", len);
+		return UINT32_MAX;
+	}
+	if (t->nslots == 0 && !keytab_rehash(env, t, err))
+		return UINT32_MAX;
+	s = h & (t->nslots - 1);
+	while (t->slots[s] != 0)
+	{
+		e = &t->ents[t->slots[s] - 1];
+		if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
+			return t->slots[s] - 1;
+		s = (s + 1) & (t->nslots - 1);
+	}
+	/* new key: ids stay below UINT32_MAX - 1 */
+	if (t->nents >= (size_t) UINT32_MAX - 2)
+	{
+		MiningSetError(err, MINING_ERR_LIMIT, "too many distinct %s", t->what);
+		MiningSetDetail(err, "At most %u are supported.", (unsigned) (UINT32_MAX - 2));
+		return UINT32_MAX;
+	}
+	if (!reserve(env, (void **) &t->ents, t->nents, &t->capents, sizeof(KeyEnt), 1024, t->what, err))
+		return UINT32_MAX;
+	e = &t->ents[t->nents];
+	e->key = keytab_store(env, t, key, len, err);
+	if (e->key == NULL)
+		return UINT32_MAX;
+	e->len = (uint32_t) len;
+	e->hash = h;
+	t->slots[s] = (uint32_t) (t->nents + 1);
+	t->nents++;
+	/* keep the load at most 1/2 */
+	if (t->nents * 2 > t->nslots && !keytab_rehash(env, t, err))
+		return UINT32_MAX;
+	return (uint32_t) (t->nents - 1);
+}
+
+/* ---------------------------------------------------------------------------
+ * The run
+ * ---------------------------------------------------------------------------
+ */
+
+/* A node of the prefix tree; the root is node 0, item i's node is 1 + i. */
+typedef struct Node
+{
+	uint32_t	item;			/* item code */
+	uint32_t	count;			/* transactions holding the path's itemset */
+	uint32_t	parent;
+	uint32_t	first_child;	/* children are contiguous, by item */
+	uint32_t	nchildren;
+} Node;
+
+/* A stretch of rows of one transaction */
+typedef struct Run
+{
+	uint32_t	tid;
+	size_t		start;			/* first row */
+} Run;
+
+/* An itemset in output order: its item ranks (by text) sorted */
+typedef struct OutSet
+{
+	uint32_t	node;
+	uint32_t	len;
+	const uint32_t *ranks;
+} OutSet;
+
+typedef struct Rule
+{
+	uint32_t	set;			/* index into out[] */
+	uint32_t	mask;			/* antecedent: bits of the set's positions */
+	uint32_t	ante_count;
+	uint32_t	cons_count;
+} Rule;
+
+struct Apriori
+{
+	MiningEnv  *env;
+	AprioriOptions opt;
+	bool		mined;
+
+	/* reading */
+	KeyTab		tids;
+	KeyTab		items;
+	uint32_t   *rows;			/* item id per row */
+	size_t		nrows;
+	size_t		caprows;
+	Run		   *runs;
+	size_t		nruns;
+	size_t		capruns;
+	uint32_t	last_tid;		/* tid of the last run */
+
+	/* baskets: items of transaction t are bitems[boff[t] .. boff[t + 1]) */
+	uint32_t   *bitems;
+	size_t		nbitems;		/* allocated length of bitems */
+	size_t	   *boff;
+	size_t		nbaskets;		/* baskets in boff (boff has nbaskets + 1) */
+	size_t		capboff;		/* allocated length of boff */
+
+	uint64_t	ntrans;			/* N */
+	uint64_t	min_count;
+
+	/* frequent items: code -> item id, and code -> rank by text */
+	uint32_t	nfreq;
+	uint32_t   *code_item;
+	uint32_t   *code_rank;
+	uint32_t   *rank_code;
+
+	/* the prefix tree, level by level: level k is [level_start[k], level_start[k + 1]) */
+	Node	   *nodes;
+	size_t		nnodes;
+	size_t		capnodes;
+	size_t		level_start[66];
+	int			nlevels;
+
+	/* output */
+	OutSet	   *out;
+	size_t		nout;
+	uint32_t   *out_ranks;
+	size_t		nout_ranks;
+	Rule	   *rules;
+	size_t		nrules;
+	size_t		caprules;
+};
+
+/*
+ * AprioriCreate
+ *		Check the options and make an empty run.
+ */
+Apriori *
+AprioriCreate(MiningEnv *env, const AprioriOptions *opt, MiningError *err)
+{
+	Apriori    *a;
+
+	if (!(opt->min_support > 0) || !isfinite(opt->min_support))
+	{
+		MiningSetError(err, MINING_ERR_ARGUMENT, "min_support must be greater than 0");
+		MiningSetDetail(err, "min_support is %g.", opt->min_support);
+		MiningSetHint(err, "Give a fraction of transactions below 1 (0.01 is 1 %%), or an absolute count of 1 or more.");
+		return NULL;
+	}
+	if (!(opt->min_confidence >= 0 && opt->min_confidence <= 1))
+	{
+		MiningSetError(err, MINING_ERR_ARGUMENT, "min_confidence must be between 0 and 1");
+		MiningSetDetail(err, "min_confidence is %g.", opt->min_confidence);
+		return NULL;
+	}
+	if (!(opt->min_lift >= 0) || !isfinite(opt->min_lift))
+	{
+		MiningSetError(err, MINING_ERR_ARGUMENT, "min_lift must be 0 or more");
+		MiningSetDetail(err, "min_lift is %g.", opt->min_lift);
+		return NULL;
+	}
+	if (opt->max_length < 1)
+	{
+		MiningSetError(err, MINING_ERR_ARGUMENT, "max_length must be at least 1");
+		MiningSetDetail(err, "max_length is %d.", opt->max_length);
+		return NULL;
+	}
+	if (opt->max_itemsets < 1)
+	{
+		MiningSetError(err, MINING_ERR_ARGUMENT, "max_itemsets must be at least 1");
+		return NULL;
+	}
+	a = MiningAlloc(env, 1, sizeof(Apriori), true, "apriori state", err);
+	if (a == NULL)
+		return NULL;
+	a->env = env;
+	a->opt = *opt;
+	/* itemsets longer than 64 cannot be held: 2^64 subsets would be frequent */
+	if (a->opt.max_length > 64)
+		a->opt.max_length = 64;
+	keytab_init(&a->tids, "transactions");
+	keytab_init(&a->items, "items");
+	a->last_tid = UINT32_MAX;
+	return a;
+}
+
+/*
+ * AprioriAdd
+ *		One (transaction, item) row; item NULL: the transaction alone.
+ */
+bool
+AprioriAdd(Apriori *a, const char *tid, size_t tidlen,
+		   const char *item, size_t itemlen, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	uint32_t	t;
+
+	if (a->mined)
+		return MiningSetError(err, MINING_ERR_INTERNAL, "rows added after mining");
+
+	/* the same transaction as the previous row: no lookup */
+	if (a->last_tid != UINT32_MAX &&
+		a->tids.ents[a->last_tid].len == tidlen &&
+		memcmp(a->tids.ents[a->last_tid].key, tid, tidlen) == 0)
+		t = a->last_tid;
+	else
+	{
+		t = keytab_intern(env, &a->tids, tid, tidlen, err);
+		if (t == UINT32_MAX)
+			return false;
+		if (!reserve(env, (void **) &a->runs, a->nruns, &a->capruns, sizeof(Run), 4096,
+					 "transactions", err))
+			return false;
+		a->runs[a->nruns].tid = t;
+		a->runs[a->nruns].start = a->nrows;
+		a->nruns++;
+		a->last_tid = t;
+	}
+	if (item != NULL)
+	{
+		uint32_t	i = keytab_intern(env, &a->items, item, itemlen, err);
+
+		if (i == UINT32_MAX)
+			return false;
+		if (!reserve(env, (void **) &a->rows, a->nrows, &a->caprows, sizeof(uint32_t), 65536,
+					 "input rows", err))
+			return false;
+		a->rows[a->nrows++] = i;
+	}
+	return true;
+}
+
+uint64_t
+AprioriTransactions(const Apriori *a)
+{
+	return a->ntrans;
+}
+
+uint64_t
+AprioriMinCount(const Apriori *a)
+{
+	return a->min_count;
+}
+
+/* Sort a short array of uint32 ascending (insertion sort; baskets are short). */
+static void
+sort_u32(uint32_t *v, size_t n)
+{
+	size_t		i;
+
+	if (n > 32)
+	{
+		/* long baskets: heapsort, O(n log n) whatever the input */
+		size_t		start = n / 2,
+					end = n;
+
+		for (;;)
+		{
+			size_t		root,
+						child;
+			uint32_t	tmp;
+
+			if (start > 0)
+				start--;
+			else
+			{
+				end--;
+				if (end == 0)
+					break;
+				tmp = v[end];
+				v[end] = v[0];
+				v[0] = tmp;
+			}
+			root = start;
+			while ((child = 2 * root + 1) < end)
+			{
+				if (child + 1 < end && v[child + 1] > v[child])
+					child++;
+				if (v[root] >= v[child])
+					break;
+				tmp = v[root];
+				v[root] = v[child];
+				v[child] = tmp;
+				root = child;
+			}
+		}
+		return;
+	}
+	for (i = 1; i < n; i++)
+	{
+		uint32_t	x = v[i];
+		size_t		j = i;
+
+		while (j > 0 && v[j - 1] > x)
+		{
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+/*
+ * build_baskets
+ *		Runs -> one sorted, deduplicated basket per transaction; item
+ *		supports into counts[] (one per item id).
+ */
+static bool
+build_baskets(Apriori *a, uint32_t *counts, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	size_t		ntid = a->tids.nents;
+	size_t		t,
+				w;
+
+	a->capboff = ntid + 1;
+	a->boff = MiningAlloc(env, a->capboff, sizeof(size_t), false, "baskets", err);
+	if (a->boff == NULL)
+		return false;
+	if (a->nruns == ntid)
+	{
+		/* every transaction in one run: run t is transaction t */
+		for (t = 0; t < ntid; t++)
+			a->boff[t] = a->runs[t].start;
+		a->boff[ntid] = a->nrows;
+		a->bitems = a->rows;
+		a->nbitems = a->caprows;
+		a->rows = NULL;
+		a->caprows = 0;
+	}
+	else
+	{
+		/* gather the runs of each transaction (a counting sort) */
+		size_t		r;
+		size_t	   *pos;
+
+		memset(a->boff, 0, a->capboff * sizeof(size_t));
+		for (r = 0; r < a->nruns; r++)
+		{
+			size_t		end = r + 1 < a->nruns ? a->runs[r + 1].start : a->nrows;
+
+			a->boff[a->runs[r].tid + 1] += end - a->runs[r].start;
+		}
+		for (t = 0; t < ntid; t++)
+			a->boff[t + 1] += a->boff[t];
+		a->nbitems = a->nrows > 0 ? a->nrows : 1;
+		a->bitems = MiningAlloc(env, a->nbitems, sizeof(uint32_t), false, "baskets", err);
+		if (a->bitems == NULL)
+			return false;
+		pos = MiningAlloc(env, ntid, sizeof(size_t), false, "baskets", err);
+		if (pos == NULL)
+			return false;
+		memcpy(pos, a->boff, ntid * sizeof(size_t));
+		for (r = 0; r < a->nruns; r++)
+		{
+			size_t		end = r + 1 < a->nruns ? a->runs[r + 1].start : a->nrows;
+			size_t		i;
+
+			if (r % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+			{
+				MiningFree(env, pos, ntid, sizeof(size_t));
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			}
+			for (i = a->runs[r].start; i < end; i++)
+				a->bitems[pos[a->runs[r].tid]++] = a->rows[i];
+		}
+		MiningFree(env, pos, ntid, sizeof(size_t));
+		MiningFree(env, a->rows, a->caprows, sizeof(uint32_t));
+		a->rows = NULL;
+		a->caprows = 0;
+	}
+	MiningFree(env, a->runs, a->capruns, sizeof(Run));
+	a->runs = NULL;
+	a->capruns = 0;
+	/* the transaction keys are not needed any more */
+	keytab_free(env, &a->tids);
+
+	/* sort and deduplicate each basket in place; count supports */
+	w = 0;
+	for (t = 0; t < ntid; t++)
+	{
+		size_t		b = a->boff[t],
+					e = a->boff[t + 1],
+					i;
+
+		if (t % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		sort_u32(a->bitems + b, e - b);
+		a->boff[t] = w;
+		for (i = b; i < e; i++)
+		{
+			if (i > b && a->bitems[i] == a->bitems[i - 1])
+				continue;
+			a->bitems[w++] = a->bitems[i];
+			counts[a->bitems[i]]++;
+		}
+	}
+	a->boff[ntid] = w;
+	a->nbaskets = ntid;
+	return true;
+}
+
+/* qsort context for the frequent items' order (no qsort_r in C99) */
+typedef struct CodeSort
+{
+	uint32_t	item;
+	uint32_t	count;
+	const char *key;
+	uint32_t	len;
+} CodeSort;
+
+static int
+cmp_by_count(const void *x, const void *y)
+{
+	const CodeSort *a = x,
+			   *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return a->item < b->item ? -1 : (a->item > b->item);
+}
+
+static int
+cmp_text(const char *ak, size_t al, const char *bk, size_t bl)
+{
+	int			c = memcmp(ak, bk, al < bl ? al : bl);
+
+	if (c != 0)
+		return c;
+	return al < bl ? -1 : (al > bl);
+}
+
+static int
+cmp_by_text(const void *x, const void *y)
+{
+	const CodeSort *a = x,
+			   *b = y;
+
+	return cmp_text(a->key, a->len, b->key, b->len);
+}
+
+/* Append a node to the tree; UINT32_MAX on error. */
+static uint32_t
+add_node(Apriori *a, uint32_t item, uint32_t count, uint32_t parent, MiningError *err)
+{
+	Node	   *n;
+
+	if (a->nnodes >= (size_t) UINT32_MAX - 1)
+	{
+		MiningSetError(err, MINING_ERR_LIMIT, "the prefix tree of frequent itemsets is too large");
+		return UINT32_MAX;
+	}
+	if (!reserve(a->env, (void **) &a->nodes, a->nnodes, &a->capnodes, sizeof(Node), 1024,
+				 "the prefix tree of frequent itemsets", err))
+		return UINT32_MAX;
+	n = &a->nodes[a->nnodes];
+	n->item = item;
+	n->count = count;
+	n->parent = parent;
+	n->first_child = 0;
+	n->nchildren = 0;
+	return (uint32_t) a->nnodes++;
+}
+
+/* The error for "more frequent itemsets than max_itemsets". */
+static bool
+too_many(Apriori *a, uint64_t reached, int length, MiningError *err)
+{
+	MiningSetError(err, MINING_ERR_LIMIT,
+				   "more than %llu frequent itemsets",
+				   (unsigned long long) a->opt.max_itemsets);
+	MiningSetDetail(err, "The search had reached %llu frequent itemsets (at length %d) at a support threshold of %llu of %llu transactions when it stopped.",
+					(unsigned long long) reached, length,
+					(unsigned long long) a->min_count, (unsigned long long) a->ntrans);
+	MiningSetHint(err, "Raise min_support, lower max_length, or raise the limit with the max_itemsets argument.");
+	return false;
+}
+
+/*
+ * recode_baskets
+ *		Keep in each basket only the items with keep[item] != UINT32_MAX,
+ *		replaced by keep[item], sorted; drop baskets shorter than minlen.
+ */
+static bool
+recode_baskets(Apriori *a, const uint32_t *keep, size_t minlen, MiningError *err)
+{
+	size_t		t,
+				w = 0,
+				nb = 0;
+
+	for (t = 0; t < a->nbaskets; t++)
+	{
+		size_t		b = a->boff[t],
+					e = a->boff[t + 1],
+					start = w,
+					i;
+
+		if (t % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(a->env))
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		for (i = b; i < e; i++)
+		{
+			uint32_t	c = keep[a->bitems[i]];
+
+			if (c != UINT32_MAX)
+				a->bitems[w++] = c;
+		}
+		if (w - start < minlen)
+		{
+			w = start;
+			continue;
+		}
+		sort_u32(a->bitems + start, w - start);
+		a->boff[nb++] = start;
+	}
+	a->boff[nb] = w;
+	a->nbaskets = nb;
+	return true;
+}
+
+/* Count of the itemset codes[0..n) (ascending codes) in the tree, 0 if absent. */
+static uint32_t
+lookup(const Apriori *a, const uint32_t *codes, int n)
+{
+	uint32_t	cur = 1 + codes[0];
+	int			k;
+
+	for (k = 1; k < n; k++)
+	{
+		const Node *p = &a->nodes[cur];
+		uint32_t	lo = p->first_child,
+					hi = p->first_child + p->nchildren;
+
+		while (lo < hi)
+		{
+			uint32_t	mid = lo + (hi - lo) / 2;
+
+			if (a->nodes[mid].item < codes[k])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == p->first_child + p->nchildren || a->nodes[lo].item != codes[k])
+			return 0;
+		cur = lo;
+	}
+	return a->nodes[cur].count;
+}
+
+/*
+ * count_walk
+ *		Count the candidates rem levels below node ni contained in basket
+ *		t[0..len). Children and basket are both sorted: a merge, or a binary
+ *		search per basket item when the children far outnumber it.
+ */
+static void
+count_walk(Node *nodes, const uint8_t *alive, uint32_t ni, const uint32_t *t, size_t len, int rem)
+{
+	const Node *n = &nodes[ni];
+	uint32_t	c = n->first_child,
+				ce = n->first_child + n->nchildren;
+	size_t		i = 0;
+
+	while (c < ce && i + (size_t) rem <= len)
+	{
+		uint32_t	ci = nodes[c].item;
+
+		if (ci < t[i])
+		{
+			if (n->nchildren > 16)
+			{
+				/* skip children below t[i] by binary search */
+				uint32_t	lo = c + 1,
+							hi = ce;
+
+				while (lo < hi)
+				{
+					uint32_t	mid = lo + (hi - lo) / 2;
+
+					if (nodes[mid].item < t[i])
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				c = lo;
+			}
+			else
+				c++;
+		}
+		else if (ci > t[i])
+			i++;
+		else
+		{
+			if (rem == 1)
+				nodes[c].count++;
+			else if (alive[c])
+				count_walk(nodes, alive, c, t + i + 1, len - i - 1, rem - 1);
+			c++;
+			i++;
+		}
+	}
+}
+
+/* Items (codes, ascending) of node ni at depth d into codes[0..d). */
+static void
+node_path(const Apriori *a, uint32_t ni, int d, uint32_t *codes)
+{
+	while (d > 0)
+	{
+		codes[--d] = a->nodes[ni].item;
+		ni = a->nodes[ni].parent;
+	}
+}
+
+/*
+ * count_pairs
+ *		Level 2: every pair of frequent items in one pass, in a triangular
+ *		array; the frequent ones become the children of the level-1 nodes.
+ */
+static bool
+count_pairs(Apriori *a, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	size_t		m = a->nfreq,
+				npairs,
+				t;
+	uint32_t   *tri;
+	uint32_t	x;
+	size_t	   *rowbase;
+
+	if (!MiningMulSize(m, m - 1, &npairs))
+		return MiningSetError(err, MINING_ERR_LIMIT, "too many frequent items to count their pairs");
+	npairs /= 2;
+	tri = MiningAlloc(env, npairs, sizeof(uint32_t), true, "pair counts", err);
+	if (tri == NULL)
+	{
+		MiningSetHint(err, "There are %zu frequent items; raise min_support to have fewer, or raise maintenance_work_mem.", m);
+		return false;
+	}
+	rowbase = MiningAlloc(env, m, sizeof(size_t), false, "pair counts", err);
+	if (rowbase == NULL)
+	{
+		MiningFree(env, tri, npairs, sizeof(uint32_t));
+		return false;
+	}
+	/* pair (x, y), x < y, is at rowbase[x] + y */
+	for (x = 0; x < m; x++)
+		rowbase[x] = (size_t) x * (2 * m - x - 1) / 2 - x - 1;
+
+	for (t = 0; t < a->nbaskets; t++)
+	{
+		const uint32_t *b = a->bitems + a->boff[t];
+		size_t		n = a->boff[t + 1] - a->boff[t],
+					i,
+					j;
+
+		if (t % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+		{
+			MiningFree(env, rowbase, m, sizeof(size_t));
+			MiningFree(env, tri, npairs, sizeof(uint32_t));
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		}
+		for (i = 0; i + 1 < n; i++)
+		{
+			size_t		base = rowbase[b[i]];	/* wraps for x = 0: unsigned */
+
+			for (j = i + 1; j < n; j++)
+				tri[base + b[j]]++;
+		}
+	}
+
+	/* the frequent pairs, as children of their first item */
+	a->level_start[2] = a->nnodes;
+	for (x = 0; x < m; x++)
+	{
+		uint32_t	y;
+		uint32_t	first = (uint32_t) a->nnodes;
+
+		for (y = x + 1; y < m; y++)
+		{
+			uint32_t	c = tri[rowbase[x] + y];
+
+			if (c >= a->min_count)
+			{
+				if (a->nnodes - 1 >= a->opt.max_itemsets)
+				{
+					MiningFree(env, rowbase, m, sizeof(size_t));
+					MiningFree(env, tri, npairs, sizeof(uint32_t));
+					return too_many(a, a->nnodes - 1, 2, err);
+				}
+				if (add_node(a, y, c, 1 + x, err) == UINT32_MAX)
+				{
+					MiningFree(env, rowbase, m, sizeof(size_t));
+					MiningFree(env, tri, npairs, sizeof(uint32_t));
+					return false;
+				}
+			}
+		}
+		a->nodes[1 + x].first_child = first;
+		a->nodes[1 + x].nchildren = (uint32_t) a->nnodes - first;
+	}
+	a->level_start[3] = a->nnodes;
+	a->nlevels = 2;
+	MiningFree(env, rowbase, m, sizeof(size_t));
+	MiningFree(env, tri, npairs, sizeof(uint32_t));
+	return true;
+}
+
+/*
+ * next_level
+ *		Level k (k >= 3): candidates from the frequent (k-1)-itemsets (join of
+ *		siblings, every (k-1)-subset frequent), one counting pass, the
+ *		infrequent dropped. *more is false when no candidate was made.
+ */
+static bool
+next_level(Apriori *a, int k, bool *more, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	size_t		pstart = a->level_start[k - 2],
+				pend = a->level_start[k - 1],
+				cstart = a->nnodes,
+				p,
+				t,
+				nalive;
+	uint32_t	path[66],
+				sub[66];
+	uint8_t    *alive = NULL;
+	uint32_t   *keep = NULL;
+	bool		ok = false;
+
+	*more = false;
+	a->level_start[k] = cstart;
+	/* 1. candidates: children of each node at level k - 1 */
+	for (p = pstart; p < pend; p++)
+	{
+		uint32_t	c0 = a->nodes[p].first_child,
+					n = a->nodes[p].nchildren,
+					i,
+					j;
+
+		if ((p - pstart) % 1024 == 0 && MiningInterrupted(env))
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		if (n < 2)
+			continue;
+		node_path(a, (uint32_t) p, k - 2, path);
+		for (i = 0; i < n; i++)
+		{
+			uint32_t	ci = c0 + i;
+			uint32_t	first = (uint32_t) a->nnodes;
+
+			for (j = i + 1; j < n; j++)
+			{
+				uint32_t	cj = c0 + j;
+				bool		all = true;
+				int			r;
+
+				/* the subsets leaving out one item of the common prefix */
+				for (r = 0; r < k - 2 && all; r++)
+				{
+					int			q,
+								s = 0;
+
+					for (q = 0; q < k - 2; q++)
+						if (q != r)
+							sub[s++] = path[q];
+					sub[s++] = a->nodes[ci].item;
+					sub[s++] = a->nodes[cj].item;
+					all = lookup(a, sub, s) >= a->min_count;
+				}
+				if (!all)
+					continue;
+				if (add_node(a, a->nodes[cj].item, 0, ci, err) == UINT32_MAX)
+					return false;
+			}
+			a->nodes[ci].first_child = first;
+			a->nodes[ci].nchildren = (uint32_t) a->nnodes - first;
+		}
+	}
+	if (a->nnodes == cstart)
+	{
+		a->level_start[k + 1] = a->nnodes;
+		return true;
+	}
+
+	/* 2. which nodes lead to a candidate; which items are in one */
+	alive = MiningAlloc(env, cstart, 1, true, "the prefix tree of frequent itemsets", err);
+	keep = MiningAlloc(env, a->nfreq, sizeof(uint32_t), false, "the prefix tree of frequent itemsets", err);
+	if (alive == NULL || keep == NULL)
+		goto done;
+	for (t = 0; t < a->nfreq; t++)
+		keep[t] = UINT32_MAX;
+	for (t = cstart; t < a->nnodes; t++)
+		alive[a->nodes[t].parent] = 1;
+	for (t = cstart; t-- > 1;)
+	{
+		if (alive[t])
+		{
+			alive[a->nodes[t].parent] = 1;
+			keep[a->nodes[t].item] = a->nodes[t].item;
+		}
+	}
+	for (t = cstart; t < a->nnodes; t++)
+		keep[a->nodes[t].item] = a->nodes[t].item;
+
+	/* 3. count over the baskets long enough, holding only useful items */
+	if (!recode_baskets(a, keep, (size_t) k, err))
+		goto done;
+	for (t = 0; t < a->nbaskets; t++)
+	{
+		const uint32_t *b = a->bitems + a->boff[t];
+		size_t		n = a->boff[t + 1] - a->boff[t],
+					i;
+
+		if (t % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+		{
+			MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			goto done;
+		}
+		/* the root's children are indexed by item */
+		for (i = 0; i + (size_t) k <= n; i++)
+		{
+			uint32_t	c = 1 + b[i];
+
+			if (alive[c])
+				count_walk(a->nodes, alive, c, b + i + 1, n - i - 1, k - 1);
+		}
+	}
+
+	/* 4. keep the frequent candidates, compacting the level in place */
+	{
+		size_t		w = cstart;
+
+		for (p = a->level_start[k - 1]; p < cstart; p++)
+		{
+			Node	   *q = &a->nodes[p];
+			uint32_t	c = q->first_child,
+						ce = q->first_child + q->nchildren;
+			uint32_t	first = (uint32_t) w;
+
+			if (q->nchildren == 0)
+			{
+				q->first_child = 0;
+				continue;
+			}
+			for (; c < ce; c++)
+			{
+				if (a->nodes[c].count >= a->min_count)
+					a->nodes[w++] = a->nodes[c];
+			}
+			q->first_child = first;
+			q->nchildren = (uint32_t) w - first;
+		}
+		a->nnodes = w;
+	}
+	nalive = a->nnodes - cstart;
+	a->level_start[k + 1] = a->nnodes;
+	if (nalive > 0)
+	{
+		a->nlevels = k;
+		*more = true;
+	}
+	if (a->nnodes - 1 > a->opt.max_itemsets)
+	{
+		too_many(a, a->nnodes - 1, k, err);
+		goto done;
+	}
+	ok = true;
+done:
+	if (alive != NULL)
+		MiningFree(env, alive, cstart, 1);
+	if (keep != NULL)
+		MiningFree(env, keep, a->nfreq, sizeof(uint32_t));
+	return ok;
+}
+
+static int
+cmp_outset(const void *x, const void *y)
+{
+	const OutSet *a = x,
+			   *b = y;
+	uint32_t	i;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	for (i = 0; i < a->len; i++)
+		if (a->ranks[i] != b->ranks[i])
+			return a->ranks[i] < b->ranks[i] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * make_output
+ *		Every itemset in the tree as sorted text ranks, in output order.
+ */
+static bool
+make_output(Apriori *a, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	size_t		n = a->nnodes - 1,
+				total = 0,
+				pos = 0,
+				i;
+	int			d;
+
+	for (d = 1; d <= a->nlevels; d++)
+	{
+		size_t		cnt = a->level_start[d + 1] - a->level_start[d],
+					part;
+
+		if (!MiningMulSize(cnt, (size_t) d, &part) || total > SIZE_MAX - part)
+			return MiningSetError(err, MINING_ERR_LIMIT, "the frequent itemsets would need more memory than can be addressed");
+		total += part;
+	}
+	a->out = MiningAlloc(env, n > 0 ? n : 1, sizeof(OutSet), false, "frequent itemsets", err);
+	if (a->out == NULL)
+		return false;
+	a->nout_ranks = total > 0 ? total : 1;
+	a->out_ranks = MiningAlloc(env, a->nout_ranks, sizeof(uint32_t), false, "frequent itemsets", err);
+	if (a->out_ranks == NULL)
+		return false;
+	for (d = 1; d <= a->nlevels; d++)
+	{
+		for (i = a->level_start[d]; i < a->level_start[d + 1]; i++)
+		{
+			uint32_t   *r = a->out_ranks + pos;
+			int			q;
+
+			node_path(a, (uint32_t) i, d, r);
+			for (q = 0; q < d; q++)
+				r[q] = a->code_rank[r[q]];
+			sort_u32(r, (size_t) d);
+			a->out[a->nout].node = (uint32_t) i;
+			a->out[a->nout].len = (uint32_t) d;
+			a->out[a->nout].ranks = r;
+			a->nout++;
+			pos += (size_t) d;
+		}
+		if (MiningInterrupted(env))
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+	}
+	qsort(a->out, a->nout, sizeof(OutSet), cmp_outset);
+	return true;
+}
+
+/*
+ * AprioriMine
+ *		Find every frequent itemset of at most max_length items.
+ */
+bool
+AprioriMine(Apriori *a, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	uint32_t   *counts = NULL;
+	uint32_t   *keep = NULL;
+	CodeSort   *cs = NULL;
+	size_t		nitems = a->items.nents,
+				i;
+	uint32_t	m = 0;
+	int			k;
+	bool		ok = false;
+
+	if (a->mined)
+		return MiningSetError(err, MINING_ERR_INTERNAL, "apriori run mined twice");
+	a->mined = true;
+	if (a->tids.nents == 0)
+	{
+		MiningSetError(err, MINING_ERR_DATA, "the query returned no rows");
+		MiningSetHint(err, "The query must return one row per (transaction, item) pair.");
+		return false;
+	}
+	a->ntrans = a->tids.nents;
+
+	/* the absolute threshold */
+	if (a->opt.min_support >= 1)
+	{
+		double		c = ceil(a->opt.min_support);
+
+		a->min_count = c >= (double) UINT32_MAX ? UINT32_MAX : (uint64_t) c;
+	}
+	else
+	{
+		double		n = (double) a->ntrans;
+		uint64_t	c = (uint64_t) ceil(a->opt.min_support * n);
+
+		while (c > 1 && (double) (c - 1) / n >= a->opt.min_support)
+			c--;
+		while ((double) c / n < a->opt.min_support)
+			c++;
+		a->min_count = c < 1 ? 1 : c;
+	}
+
+	/* 1. baskets and item supports */
+	counts = MiningAlloc(env, nitems > 0 ? nitems : 1, sizeof(uint32_t), true, "items", err);
+	if (counts == NULL || !build_baskets(a, counts, err))
+		goto done;
+
+	/* 2. frequent items, coded by descending support */
+	cs = MiningAlloc(env, nitems > 0 ? nitems : 1, sizeof(CodeSort), false, "items", err);
+	keep = MiningAlloc(env, nitems > 0 ? nitems : 1, sizeof(uint32_t), false, "items", err);
+	if (cs == NULL || keep == NULL)
+		goto done;
+	for (i = 0; i < nitems; i++)
+	{
+		keep[i] = UINT32_MAX;
+		if (counts[i] >= a->min_count)
+		{
+			cs[m].item = (uint32_t) i;
+			cs[m].count = counts[i];
+			cs[m].key = a->items.ents[i].key;
+			cs[m].len = a->items.ents[i].len;
+			m++;
+		}
+	}
+	if (m > a->opt.max_itemsets)
+	{
+		too_many(a, m, 1, err);
+		goto done;
+	}
+	qsort(cs, m, sizeof(CodeSort), cmp_by_count);
+	a->nfreq = m;
+	a->code_item = MiningAlloc(env, m > 0 ? m : 1, sizeof(uint32_t), false, "items", err);
+	a->code_rank = MiningAlloc(env, m > 0 ? m : 1, sizeof(uint32_t), false, "items", err);
+	a->rank_code = MiningAlloc(env, m > 0 ? m : 1, sizeof(uint32_t), false, "items", err);
+	if (a->code_item == NULL || a->code_rank == NULL || a->rank_code == NULL)
+		goto done;
+	for (i = 0; i < m; i++)
+	{
+		a->code_item[i] = cs[i].item;
+		keep[cs[i].item] = (uint32_t) i;
+		cs[i].item = (uint32_t) i;	/* now the code */
+	}
+	qsort(cs, m, sizeof(CodeSort), cmp_by_text);
+	for (i = 0; i < m; i++)
+	{
+		a->code_rank[cs[i].item] = (uint32_t) i;
+		a->rank_code[i] = cs[i].item;
+	}
+
+	/* 3. the tree: the root and one node per frequent item */
+	if (add_node(a, 0, (uint32_t) a->ntrans, 0, err) == UINT32_MAX)
+		goto done;
+	a->nodes[0].first_child = 1;
+	a->nodes[0].nchildren = m;
+	a->level_start[0] = 0;
+	a->level_start[1] = 1;
+	for (i = 0; i < m; i++)
+		if (add_node(a, (uint32_t) i, counts[a->code_item[i]], 0, err) == UINT32_MAX)
+			goto done;
+	a->level_start[2] = a->nnodes;
+	a->nlevels = m > 0 ? 1 : 0;
+
+	/* 4. pairs, then level by level */
+	if (a->opt.max_length >= 2 && m >= 2)
+	{
+		if (!recode_baskets(a, keep, 2, err) || !count_pairs(a, err))
+			goto done;
+		for (k = 3; k <= a->opt.max_length && a->nlevels == k - 1; k++)
+		{
+			bool		more;
+
+			if (!next_level(a, k, &more, err))
+				goto done;
+			if (!more)
+				break;
+		}
+	}
+
+	/* the baskets are not needed any more */
+	MiningFree(env, a->bitems, a->nbitems, sizeof(uint32_t));
+	a->bitems = NULL;
+	MiningFree(env, a->boff, a->capboff, sizeof(size_t));
+	a->boff = NULL;
+
+	if (!make_output(a, err))
+		goto done;
+	ok = true;
+done:
+	if (counts != NULL)
+		MiningFree(env, counts, nitems > 0 ? nitems : 1, sizeof(uint32_t));
+	if (cs != NULL)
+		MiningFree(env, cs, nitems > 0 ? nitems : 1, sizeof(CodeSort));
+	if (keep != NULL)
+		MiningFree(env, keep, nitems > 0 ? nitems : 1, sizeof(uint32_t));
+	return ok;
+}
+
+size_t
+AprioriItemsetCount(const Apriori *a)
+{
+	return a->nout;
+}
+
+/* Item text of a rank */
+static void
+rank_text(const Apriori *a, uint32_t rank, const char **text, size_t *len)
+{
+	const KeyEnt *e = &a->items.ents[a->code_item[a->rank_code[rank]]];
+
+	*text = e->key;
+	*len = e->len;
+}
+
+int
+AprioriItemset(const Apriori *a, size_t i, const char **items, size_t *lens,
+			   uint64_t *count)
+{
+	const OutSet *s = &a->out[i];
+	uint32_t	q;
+
+	for (q = 0; q < s->len; q++)
+		rank_text(a, s->ranks[q], &items[q], &lens[q]);
+	*count = a->nodes[s->node].count;
+	return (int) s->len;
+}
+
+/* Count of the items of set s at the positions in mask (or not in it). */
+static uint32_t
+subset_count(const Apriori *a, const OutSet *s, uint64_t mask, bool in)
+{
+	uint32_t	codes[64];
+	int			n = 0;
+	uint32_t	q;
+
+	for (q = 0; q < s->len; q++)
+		if (((mask >> q) & 1) == (in ? 1u : 0u))
+			codes[n++] = a->rank_code[s->ranks[q]];
+	sort_u32(codes, (size_t) n);
+	return lookup(a, codes, n);
+}
+
+/*
+ * AprioriMakeRules
+ *		Every rule X -> Y from every frequent itemset of two or more items
+ *		with enough confidence and lift; ordered by itemset, then antecedent
+ *		(as a bit mask over the itemset's sorted items).
+ */
+bool
+AprioriMakeRules(Apriori *a, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	double		n = (double) a->ntrans;
+	size_t		i;
+	uint64_t	work = 0;
+
+	if (!a->mined || a->out == NULL)
+		return MiningSetError(err, MINING_ERR_INTERNAL, "rules asked before mining");
+	for (i = 0; i < a->nout; i++)
+	{
+		const OutSet *s = &a->out[i];
+		uint32_t	cz = a->nodes[s->node].count;
+		uint64_t	mask,
+					full;
+
+		if (s->len < 2)
+			continue;
+		if (s->len > 31)
+			return MiningSetError(err, MINING_ERR_LIMIT, "a frequent itemset of %u items has too many rules", s->len);
+		full = (UINT64_C(1) << s->len) - 1;
+		for (mask = 1; mask < full; mask++)
+		{
+			uint32_t	cx,
+						cy;
+			double		conf,
+						lift;
+
+			if (++work % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			cx = subset_count(a, s, mask, true);
+			if (cx == 0)
+				return MiningSetError(err, MINING_ERR_INTERNAL, "a subset of a frequent itemset is missing from the prefix tree");
+			conf = (double) cz / (double) cx;
+			if (conf < a->opt.min_confidence)
+				continue;
+			cy = subset_count(a, s, mask, false);
+			if (cy == 0)
+				return MiningSetError(err, MINING_ERR_INTERNAL, "a subset of a frequent itemset is missing from the prefix tree");
+			lift = conf / ((double) cy / n);
+			if (lift < a->opt.min_lift)
+				continue;
+			if (a->nrules >= a->opt.max_itemsets)
+			{
+				MiningSetError(err, MINING_ERR_LIMIT, "more than %llu rules",
+							   (unsigned long long) a->opt.max_itemsets);
+				MiningSetDetail(err, "Making rules had reached %zu rules from %zu of %zu frequent itemsets when it stopped.",
+								a->nrules, i, a->nout);
+				MiningSetHint(err, "Raise min_support or min_confidence, lower max_length, or raise the limit with the max_itemsets argument.");
+				return false;
+			}
+			if (!reserve(env, (void **) &a->rules, a->nrules, &a->caprules, sizeof(Rule), 1024,
+						 "rules", err))
+				return false;
+			a->rules[a->nrules].set = (uint32_t) i;
+			a->rules[a->nrules].mask = (uint32_t) mask;
+			a->rules[a->nrules].ante_count = cx;
+			a->rules[a->nrules].cons_count = cy;
+			a->nrules++;
+		}
+	}
+	return true;
+}
+
+size_t
+AprioriRuleCount(const Apriori *a)
+{
+	return a->nrules;
+}
+
+void
+AprioriRule(const Apriori *a, size_t i, AprioriRuleOut *out,
+			const char **ante, size_t *antelens,
+			const char **cons, size_t *conslens)
+{
+	const Rule *r = &a->rules[i];
+	const OutSet *s = &a->out[r->set];
+	uint32_t	cz = a->nodes[s->node].count;
+	double		n = (double) a->ntrans;
+	uint32_t	q;
+
+	out->nante = 0;
+	out->ncons = 0;
+	for (q = 0; q < s->len; q++)
+	{
+		if ((r->mask >> q) & 1)
+		{
+			rank_text(a, s->ranks[q], &ante[out->nante], &antelens[out->nante]);
+			out->nante++;
+		}
+		else
+		{
+			rank_text(a, s->ranks[q], &cons[out->ncons], &conslens[out->ncons]);
+			out->ncons++;
+		}
+	}
+	out->count = cz;
+	out->support = (double) cz / n;
+	out->confidence = (double) cz / (double) r->ante_count;
+	out->lift = out->confidence / ((double) r->cons_count / n);
+}
+
+void
+AprioriDestroy(Apriori *a)
+{
+	MiningEnv  *env;
+
+	if (a == NULL)
+		return;
+	env = a->env;
+	keytab_free(env, &a->tids);
+	keytab_free(env, &a->items);
+	MiningFree(env, a->rows, a->caprows, sizeof(uint32_t));
+	MiningFree(env, a->runs, a->capruns, sizeof(Run));
+	MiningFree(env, a->bitems, a->nbitems, sizeof(uint32_t));
+	MiningFree(env, a->boff, a->capboff, sizeof(size_t));
+	MiningFree(env, a->code_item, a->nfreq > 0 ? a->nfreq : 1, sizeof(uint32_t));
+	MiningFree(env, a->code_rank, a->nfreq > 0 ? a->nfreq : 1, sizeof(uint32_t));
+	MiningFree(env, a->rank_code, a->nfreq > 0 ? a->nfreq : 1, sizeof(uint32_t));
+	MiningFree(env, a->nodes, a->capnodes, sizeof(Node));
+	MiningFree(env, a->out, a->nnodes > 1 ? a->nnodes - 1 : 1, sizeof(OutSet));
+	MiningFree(env, a->out_ranks, a->nout_ranks, sizeof(uint32_t));
+	MiningFree(env, a->rules, a->caprules, sizeof(Rule));
+	MiningFree(env, a, 1, sizeof(Apriori));
+}
