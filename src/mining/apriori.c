@@ -100,24 +100,7 @@ hash_bytes(const char *p, size_t len)
 	return (uint32_t) (h >> 32);
 }
 
-/* Realloc through the budget: a new block, the old contents, the old freed. */
-static void *
-grow_array(MiningEnv *env, void *old, size_t oldn, size_t newn, size_t elsize,
-		   const char *what, MiningError *err)
-{
-	void	   *p = MiningAlloc(env, newn, elsize, false, what, err);
-
-	if (p == NULL)
-		return NULL;
-	if (old != NULL)
-	{
-		memcpy(p, old, oldn * elsize);
-		MiningFree(env, old, oldn, elsize);
-	}
-	return p;
-}
-
-/* Make room for one more element in an array of cap elements. */
+/* Make room for one more element in an array of cap elements (doubling). */
 static bool
 reserve(MiningEnv *env, void **arr, size_t n, size_t *cap, size_t elsize,
 		size_t initial, const char *what, MiningError *err)
@@ -130,7 +113,7 @@ reserve(MiningEnv *env, void **arr, size_t n, size_t *cap, size_t elsize,
 	newcap = *cap == 0 ? initial : *cap * 2;
 	if (newcap < *cap)
 		return MiningSetError(err, MINING_ERR_LIMIT, "%s would need more memory than can be addressed", what);
-	p = grow_array(env, *arr, *cap, newcap, elsize, what, err);
+	p = MiningRealloc(env, *arr, *cap, newcap, elsize, what, err);
 	if (p == NULL)
 		return false;
 	*arr = p;
@@ -858,7 +841,7 @@ count_pairs(Apriori *a, MiningError *err)
 	tri = MiningAlloc(env, npairs, sizeof(uint32_t), true, "pair counts", err);
 	if (tri == NULL)
 	{
-		MiningSetHint(err, "There are %zu frequent items; raise min_support to have fewer, or raise maintenance_work_mem.", m);
+		MiningSetHint(err, "There are %zu frequent items, and every pair of them is counted: raise min_support to have fewer, or raise megamarket.mining_max_memory.", m);
 		return false;
 	}
 	rowbase = MiningAlloc(env, m, sizeof(size_t), false, "pair counts", err);
@@ -1097,6 +1080,467 @@ done:
 	return ok;
 }
 
+/* ---------------------------------------------------------------------------
+ * Eclat over bit vectors
+ * ---------------------------------------------------------------------------
+ *
+ * After the pairs (counted in the triangular array), every item of a
+ * frequent pair gets a bit vector over the baskets. An itemset's count is
+ * the popcount of the AND of its items' vectors: the search goes depth first
+ * through the prefix tree, keeping the AND of the current prefix per depth,
+ * and a candidate P + x + y (x, y frequent siblings) costs one AND-and-count
+ * pass. Children are made together in ascending order and visited in
+ * descending order, so every subset a candidate needs for Apriori's pruning
+ * is already in the tree when it is checked.
+ */
+typedef struct EclatState
+{
+	uint64_t  **bits;			/* per item code: its vector, or NULL */
+	uint64_t   *block;			/* the vectors, one block */
+	size_t		nblock;
+	uint64_t   *prefix;			/* per depth: the prefix's AND */
+	size_t		words;			/* 64-bit words per vector */
+	uint64_t	work;
+} EclatState;
+
+/* popcount(x & y) over n words; the POPCNT instruction where there is one */
+static uint64_t
+and_count_generic(const uint64_t *x, const uint64_t *y, size_t n)
+{
+	uint64_t	c = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64_t	v = x[i] & y[i];
+
+		v = v - ((v >> 1) & 0x5555555555555555ULL);
+		v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+		v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+		c += (v * 0x0101010101010101ULL) >> 56;
+	}
+	return c;
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+__attribute__((target("popcnt")))
+static uint64_t
+and_count_popcnt(const uint64_t *x, const uint64_t *y, size_t n)
+{
+	uint64_t	c0 = 0,
+				c1 = 0;
+	size_t		i;
+
+	for (i = 0; i + 1 < n; i += 2)
+	{
+		c0 += (uint64_t) __builtin_popcountll(x[i] & y[i]);
+		c1 += (uint64_t) __builtin_popcountll(x[i + 1] & y[i + 1]);
+	}
+	if (i < n)
+		c0 += (uint64_t) __builtin_popcountll(x[i] & y[i]);
+	return c0 + c1;
+}
+
+static uint64_t
+and_count(const uint64_t *x, const uint64_t *y, size_t n)
+{
+	static int	has_popcnt = -1;
+
+	if (has_popcnt < 0)
+	{
+		__builtin_cpu_init();
+		has_popcnt = __builtin_cpu_supports("popcnt") ? 1 : 0;
+	}
+	return has_popcnt ? and_count_popcnt(x, y, n) : and_count_generic(x, y, n);
+}
+#else
+#define and_count and_count_generic
+#endif
+
+/* Whether every subset of path + y leaving out one of path[0 .. d - 1) is frequent */
+static bool
+subsets_frequent(const Apriori *a, const uint32_t *path, int d, uint32_t y)
+{
+	uint32_t	sub[66];
+	int			r,
+				q,
+				s;
+
+	for (r = 0; r < d - 1; r++)
+	{
+		s = 0;
+		for (q = 0; q < d; q++)
+			if (q != r)
+				sub[s++] = path[q];
+		sub[s++] = y;
+		if (lookup(a, sub, s) < a->min_count)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * eclat_extend
+ *		Node n, of depth d (path[0 .. d) its items), whose AND is vec: make
+ *		its children from its later siblings (unless d == 1: the pairs are
+ *		made), then extend each child, last first.
+ */
+static bool
+eclat_extend(Apriori *a, EclatState *st, uint32_t n, int d, uint32_t *path,
+			 const uint64_t *vec, MiningError *err)
+{
+	uint32_t	parent = a->nodes[n].parent,
+				sib_end = a->nodes[parent].first_child + a->nodes[parent].nchildren,
+				first,
+				nchildren,
+				c;
+
+	if (d >= 2)
+	{
+		first = (uint32_t) a->nnodes;
+		for (c = n + 1; c < sib_end; c++)
+		{
+			uint32_t	y = a->nodes[c].item;
+			uint64_t	count;
+
+			if (!subsets_frequent(a, path, d, y))
+				continue;
+			if (++st->work % 64 == 0 && MiningInterrupted(a->env))
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			count = and_count(vec, st->bits[y], st->words);
+			if (count < a->min_count)
+				continue;
+			if (a->nnodes - 1 >= a->opt.max_itemsets)
+				return too_many(a, a->nnodes - 1, d + 1, err);
+			if (add_node(a, y, (uint32_t) count, n, err) == UINT32_MAX)
+				return false;
+		}
+		a->nodes[n].first_child = first;
+		a->nodes[n].nchildren = (uint32_t) a->nnodes - first;
+	}
+	if (d + 1 >= a->opt.max_length)
+		return true;
+	first = a->nodes[n].first_child;
+	nchildren = a->nodes[n].nchildren;
+	/* the last child has no later sibling: nothing to extend it with */
+	for (c = first + nchildren; c-- > first;)
+	{
+		uint64_t   *cvec = st->prefix + (size_t) (d + 1) * st->words;
+		const uint64_t *y = st->bits[a->nodes[c].item];
+		size_t		i;
+
+		if (c + 1 >= first + nchildren)
+			continue;
+		for (i = 0; i < st->words; i++)
+			cvec[i] = vec[i] & y[i];
+		path[d] = a->nodes[c].item;
+		if (!eclat_extend(a, st, c, d + 1, path, cvec, err))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * run_eclat
+ *		Levels 3 and up, after count_pairs. *fits is false (and nothing done)
+ *		when the bit vectors would not fit in the memory budget.
+ */
+static bool
+run_eclat(Apriori *a, bool *fits, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	EclatState	st;
+	size_t		m = a->nfreq,
+				nvec = 0,
+				x,
+				t,
+				bytes;
+	uint32_t	path[66];
+	uint8_t    *need;
+	bool		ok = false;
+
+	*fits = true;
+	memset(&st, 0, sizeof(st));
+	st.words = (a->nbaskets + 63) / 64;
+	if (st.words == 0)
+		return true;
+	/* the items of a frequent pair, and what their vectors take */
+	need = MiningAlloc(env, m, 1, true, "bit vectors", err);
+	if (need == NULL)
+		return false;
+	for (t = a->level_start[2]; t < a->level_start[3]; t++)
+	{
+		need[a->nodes[t].item] = 1;
+		need[a->nodes[a->nodes[t].parent].item] = 1;
+	}
+	for (x = 0; x < m; x++)
+		nvec += need[x];
+	if (!MiningMulSize(nvec + (size_t) a->opt.max_length + 1, st.words, &bytes) ||
+		!MiningMulSize(bytes, sizeof(uint64_t), &bytes) ||
+		(env->max_bytes != 0 && bytes > env->max_bytes - env->used_bytes))
+	{
+		MiningFree(env, need, m, 1);
+		*fits = false;
+		return true;
+	}
+	st.bits = MiningAlloc(env, m, sizeof(uint64_t *), true, "bit vectors", err);
+	if (st.bits == NULL)
+		goto done;
+	st.nblock = nvec * st.words;
+	st.block = MiningAlloc(env, st.nblock > 0 ? st.nblock : 1, sizeof(uint64_t), true, "bit vectors", err);
+	st.prefix = st.block == NULL ? NULL :
+		MiningAlloc(env, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint64_t), false, "bit vectors", err);
+	if (st.prefix == NULL)
+		goto done;
+	nvec = 0;
+	for (x = 0; x < m; x++)
+		if (need[x])
+			st.bits[x] = st.block + (nvec++) * st.words;
+	for (t = 0; t < a->nbaskets; t++)
+	{
+		const uint32_t *b = a->bitems + a->boff[t];
+		size_t		n = a->boff[t + 1] - a->boff[t],
+					i;
+
+		if (t % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+		{
+			MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			goto done;
+		}
+		for (i = 0; i < n; i++)
+			if (st.bits[b[i]] != NULL)
+				st.bits[b[i]][t / 64] |= UINT64_C(1) << (t % 64);
+	}
+	/* every item with pairs, last first */
+	for (x = m; x-- > 0;)
+	{
+		if (a->nodes[1 + x].nchildren < 2 || a->opt.max_length < 3)
+			continue;
+		path[0] = (uint32_t) x;
+		if (!eclat_extend(a, &st, (uint32_t) (1 + x), 1, path, st.bits[x], err))
+			goto done;
+	}
+	ok = true;
+done:
+	if (st.prefix != NULL)
+		MiningFree(env, st.prefix, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint64_t));
+	if (st.block != NULL)
+		MiningFree(env, st.block, st.nblock > 0 ? st.nblock : 1, sizeof(uint64_t));
+	if (st.bits != NULL)
+		MiningFree(env, st.bits, m, sizeof(uint64_t *));
+	MiningFree(env, need, m, 1);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------------
+ * Depth-first: projections with occurrence delivery
+ * ---------------------------------------------------------------------------
+ *
+ * For an itemset P with the list of its occurrences (basket, position after
+ * P's last item), one scan of those basket suffixes counts every extension
+ * P + x in a dense counter array; a second scan delivers each occurrence to
+ * the list of every frequent extension; then each extension recurses. The
+ * children of P are appended together, so the tree is the same prefix tree
+ * the level-wise search builds (lookups and output do not care which).
+ */
+typedef struct Occ
+{
+	uint32_t	basket;
+	uint32_t	pos;			/* first item after the prefix's last */
+} Occ;
+
+typedef struct DfsState
+{
+	uint32_t   *counts;			/* per item code, all zero between uses */
+	uint32_t   *slot;			/* per item code: bucket index + 1, or 0 */
+	uint32_t   *touched;		/* codes with a count, per depth: m each */
+	uint64_t	work;			/* for interrupt checks */
+} DfsState;
+
+static bool
+dfs(Apriori *a, DfsState *st, uint32_t pnode, int depth, const Occ *occ, size_t nocc,
+	MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	uint32_t   *touched = st->touched + (size_t) depth * a->nfreq;
+	size_t		ntouched = 0,
+				nfreq = 0,
+				i,
+				total = 0;
+	uint32_t	first;
+	Occ		   *buckets = NULL;
+	size_t	   *bstart = NULL;
+	bool		ok = false;
+
+	/* 1. count every extension over the suffixes */
+	for (i = 0; i < nocc; i++)
+	{
+		const uint32_t *b = a->bitems + a->boff[occ[i].basket];
+		size_t		len = a->boff[occ[i].basket + 1] - a->boff[occ[i].basket],
+					j;
+
+		for (j = occ[i].pos; j < len; j++)
+			if (st->counts[b[j]]++ == 0)
+				touched[ntouched++] = b[j];
+		st->work += len - occ[i].pos + 1;
+	}
+	if (st->work > APRIORI_CHECK_EVERY * 64)
+	{
+		st->work = 0;
+		if (MiningInterrupted(env))
+		{
+			for (i = 0; i < ntouched; i++)
+				st->counts[touched[i]] = 0;
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		}
+	}
+	/*
+	 * 2. the frequent ones, ascending, become P's children. The root's
+	 * children (every frequent item, node 1 + code) are made already; its
+	 * counts here only size the buckets.
+	 */
+	for (i = 0; i < ntouched; i++)
+	{
+		uint32_t	x = touched[i];
+
+		if (pnode == 0 || st->counts[x] >= a->min_count)
+			touched[nfreq++] = x;
+		else
+			st->counts[x] = 0;
+	}
+	if (nfreq == 0)
+		return true;
+	sort_u32(touched, nfreq);
+	first = 1;
+	if (pnode != 0)
+	{
+		if (a->nnodes - 1 + nfreq > a->opt.max_itemsets)
+		{
+			for (i = 0; i < nfreq; i++)
+				st->counts[touched[i]] = 0;
+			return too_many(a, a->nnodes - 1 + nfreq, depth + 1, err);
+		}
+		first = (uint32_t) a->nnodes;
+		for (i = 0; i < nfreq; i++)
+		{
+			if (add_node(a, touched[i], st->counts[touched[i]], pnode, err) == UINT32_MAX)
+			{
+				for (; i < nfreq; i++)
+					st->counts[touched[i]] = 0;
+				return false;
+			}
+		}
+		a->nodes[pnode].first_child = first;
+		a->nodes[pnode].nchildren = (uint32_t) nfreq;
+	}
+	if (depth + 1 >= a->opt.max_length || nfreq < 2)
+	{
+		/* no extension can be longer (one child has no sibling to join) */
+		for (i = 0; i < nfreq; i++)
+			st->counts[touched[i]] = 0;
+		return true;
+	}
+
+	/*
+	 * 3. deliver the occurrences to the frequent extensions: not to the
+	 * last one (an extension of it would need a larger frequent sibling),
+	 * and not where nothing follows. bstart[i] .. bend[i] is bucket i.
+	 */
+	bstart = MiningAlloc(env, 2 * nfreq, sizeof(size_t), false, "occurrence lists", err);
+	if (bstart == NULL)
+		goto done;
+	for (i = 0; i + 1 < nfreq; i++)
+	{
+		bstart[i] = total;
+		bstart[nfreq + i] = total;
+		total += st->counts[touched[i]];
+		st->slot[touched[i]] = (uint32_t) i + 1;
+	}
+	for (i = 0; i < nfreq; i++)
+		st->counts[touched[i]] = 0;
+	buckets = MiningAlloc(env, total > 0 ? total : 1, sizeof(Occ), false, "occurrence lists", err);
+	if (buckets == NULL)
+		goto done;
+	for (i = 0; i < nocc; i++)
+	{
+		const uint32_t *b = a->bitems + a->boff[occ[i].basket];
+		size_t		len = a->boff[occ[i].basket + 1] - a->boff[occ[i].basket],
+					j;
+
+		for (j = occ[i].pos; j + 1 < len; j++)
+		{
+			uint32_t	sl = st->slot[b[j]];
+
+			if (sl != 0)
+			{
+				Occ		   *o = &buckets[bstart[nfreq + sl - 1]++];
+
+				o->basket = occ[i].basket;
+				o->pos = (uint32_t) j + 1;
+			}
+		}
+	}
+	for (i = 0; i < nfreq; i++)
+		st->slot[touched[i]] = 0;
+
+	/* 4. recurse; the next depth has its own row of touched[] */
+	for (i = 0; i + 1 < nfreq; i++)
+	{
+		uint32_t	child = pnode == 0 ? 1 + touched[i] : first + (uint32_t) i;
+
+		if (!dfs(a, st, child, depth + 1, buckets + bstart[i],
+				 bstart[nfreq + i] - bstart[i], err))
+			goto done;
+	}
+	ok = true;
+done:
+	if (buckets != NULL)
+		MiningFree(env, buckets, total > 0 ? total : 1, sizeof(Occ));
+	if (bstart != NULL)
+		MiningFree(env, bstart, 2 * nfreq, sizeof(size_t));
+	if (!ok)
+		for (i = 0; i < nfreq; i++)
+		{
+			st->counts[touched[i]] = 0;
+			st->slot[touched[i]] = 0;
+		}
+	return ok;
+}
+
+/* The depth-first search from the root: every basket, from its start. */
+static bool
+run_dfs(Apriori *a, MiningError *err)
+{
+	MiningEnv  *env = a->env;
+	DfsState	st;
+	size_t		m = a->nfreq,
+				rows = (size_t) a->opt.max_length,
+				nb = a->nbaskets,
+				t;
+	Occ		   *occ;
+	bool		ok = false;
+
+	memset(&st, 0, sizeof(st));
+	st.counts = MiningAlloc(env, m, sizeof(uint32_t), true, "item counters", err);
+	st.slot = st.counts == NULL ? NULL : MiningAlloc(env, m, sizeof(uint32_t), true, "item counters", err);
+	st.touched = st.slot == NULL ? NULL : MiningAlloc(env, m * rows, sizeof(uint32_t), false, "item counters", err);
+	occ = st.touched == NULL ? NULL : MiningAlloc(env, nb > 0 ? nb : 1, sizeof(Occ), false, "occurrence lists", err);
+	if (occ != NULL)
+	{
+		for (t = 0; t < nb; t++)
+		{
+			occ[t].basket = (uint32_t) t;
+			occ[t].pos = 0;
+		}
+		ok = dfs(a, &st, 0, 0, occ, nb, err);
+		MiningFree(env, occ, nb > 0 ? nb : 1, sizeof(Occ));
+	}
+	MiningFree(env, st.touched, m * rows, sizeof(uint32_t));
+	MiningFree(env, st.slot, m, sizeof(uint32_t));
+	MiningFree(env, st.counts, m, sizeof(uint32_t));
+	return ok;
+}
+
 static int
 cmp_outset(const void *x, const void *y)
 {
@@ -1114,7 +1558,9 @@ cmp_outset(const void *x, const void *y)
 
 /*
  * make_output
- *		Every itemset in the tree as sorted text ranks, in output order.
+ *		Every itemset in the tree as sorted text ranks, in output order. A
+ *		node's parent comes before it in the array, whichever algorithm
+ *		built it, so one pass finds every depth.
  */
 static bool
 make_output(Apriori *a, MiningError *err)
@@ -1124,44 +1570,48 @@ make_output(Apriori *a, MiningError *err)
 				total = 0,
 				pos = 0,
 				i;
-	int			d;
+	uint8_t    *depth;
 
-	for (d = 1; d <= a->nlevels; d++)
+	depth = MiningAlloc(env, a->nnodes, 1, false, "frequent itemsets", err);
+	if (depth == NULL)
+		return false;
+	depth[0] = 0;
+	for (i = 1; i < a->nnodes; i++)
 	{
-		size_t		cnt = a->level_start[d + 1] - a->level_start[d],
-					part;
-
-		if (!MiningMulSize(cnt, (size_t) d, &part) || total > SIZE_MAX - part)
-			return MiningSetError(err, MINING_ERR_LIMIT, "the frequent itemsets would need more memory than can be addressed");
-		total += part;
+		depth[i] = depth[a->nodes[i].parent] + 1;
+		total += depth[i];		/* at most 64 * UINT32_MAX: no overflow */
 	}
 	a->out = MiningAlloc(env, n > 0 ? n : 1, sizeof(OutSet), false, "frequent itemsets", err);
-	if (a->out == NULL)
-		return false;
 	a->nout_ranks = total > 0 ? total : 1;
-	a->out_ranks = MiningAlloc(env, a->nout_ranks, sizeof(uint32_t), false, "frequent itemsets", err);
+	a->out_ranks = a->out == NULL ? NULL :
+		MiningAlloc(env, a->nout_ranks, sizeof(uint32_t), false, "frequent itemsets", err);
 	if (a->out_ranks == NULL)
-		return false;
-	for (d = 1; d <= a->nlevels; d++)
 	{
-		for (i = a->level_start[d]; i < a->level_start[d + 1]; i++)
-		{
-			uint32_t   *r = a->out_ranks + pos;
-			int			q;
-
-			node_path(a, (uint32_t) i, d, r);
-			for (q = 0; q < d; q++)
-				r[q] = a->code_rank[r[q]];
-			sort_u32(r, (size_t) d);
-			a->out[a->nout].node = (uint32_t) i;
-			a->out[a->nout].len = (uint32_t) d;
-			a->out[a->nout].ranks = r;
-			a->nout++;
-			pos += (size_t) d;
-		}
-		if (MiningInterrupted(env))
-			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		MiningFree(env, depth, a->nnodes, 1);
+		return false;
 	}
+	for (i = 1; i < a->nnodes; i++)
+	{
+		uint32_t   *r = a->out_ranks + pos;
+		int			d = depth[i],
+					q;
+
+		node_path(a, (uint32_t) i, d, r);
+		for (q = 0; q < d; q++)
+			r[q] = a->code_rank[r[q]];
+		sort_u32(r, (size_t) d);
+		a->out[a->nout].node = (uint32_t) i;
+		a->out[a->nout].len = (uint32_t) d;
+		a->out[a->nout].ranks = r;
+		a->nout++;
+		pos += (size_t) d;
+		if (i % APRIORI_CHECK_EVERY == 0 && MiningInterrupted(env))
+		{
+			MiningFree(env, depth, a->nnodes, 1);
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+		}
+	}
+	MiningFree(env, depth, a->nnodes, 1);
 	qsort(a->out, a->nout, sizeof(OutSet), cmp_outset);
 	return true;
 }
@@ -1273,12 +1723,24 @@ AprioriMine(Apriori *a, MiningError *err)
 	a->level_start[2] = a->nnodes;
 	a->nlevels = m > 0 ? 1 : 0;
 
-	/* 4. pairs, then level by level */
-	if (a->opt.max_length >= 2 && m >= 2)
+	/* 4. depth first, or pairs then Eclat or level by level */
+	if (a->opt.algorithm == APRIORI_ALGO_AUTO)
+		a->opt.algorithm = APRIORI_ALGO_ECLAT;	/* fastest measured */
+	if (a->opt.max_length >= 2 && m >= 2 && a->opt.algorithm == APRIORI_ALGO_DEPTHFIRST)
 	{
+		if (!recode_baskets(a, keep, 2, err) || !run_dfs(a, err))
+			goto done;
+	}
+	else if (a->opt.max_length >= 2 && m >= 2)
+	{
+		bool		fits = false;
+
 		if (!recode_baskets(a, keep, 2, err) || !count_pairs(a, err))
 			goto done;
-		for (k = 3; k <= a->opt.max_length && a->nlevels == k - 1; k++)
+		if (a->opt.algorithm == APRIORI_ALGO_ECLAT && !run_eclat(a, &fits, err))
+			goto done;
+		/* level by level, unless Eclat did the rest */
+		for (k = 3; !fits && k <= a->opt.max_length && a->nlevels == k - 1; k++)
 		{
 			bool		more;
 

@@ -21,6 +21,20 @@
 
 #include "mining/mining.h"
 
+/*
+ * How the itemsets are found; every way gives the same itemsets. AUTO is the
+ * one measured fastest on retail baskets (docs/mining.md, bench/apriori).
+ */
+typedef enum AprioriAlgorithm
+{
+	APRIORI_ALGO_AUTO = 0,
+	APRIORI_ALGO_LEVELWISE,		/* Apriori over a prefix tree, level by level;
+								 * pairs in a triangular array */
+	APRIORI_ALGO_DEPTHFIRST,	/* projections with occurrence delivery */
+	APRIORI_ALGO_ECLAT			/* Eclat over bit vectors of transactions,
+								 * depth first; pairs in a triangular array */
+} AprioriAlgorithm;
+
 typedef struct AprioriOptions
 {
 	double		min_support;	/* < 1: fraction of transactions; >= 1: count */
@@ -29,6 +43,7 @@ typedef struct AprioriOptions
 	int			max_length;		/* items in an itemset, >= 1 */
 	uint64_t	max_itemsets;	/* output limit: frequent itemsets held, and
 								 * rules made; >= 1 */
+	AprioriAlgorithm algorithm;
 } AprioriOptions;
 
 #define APRIORI_DEFAULT_MAX_ITEMSETS 1000000

@@ -53,6 +53,15 @@ t_free(void *ctx, void *p)
 	free(p);
 }
 
+static void *
+t_realloc(void *ctx, void *p, size_t size)
+{
+	return realloc(p, size);
+}
+
+/* odd cases: MiningRealloc copies through alloc and free instead */
+static bool use_realloc = true;
+
 static bool
 t_interrupted(void *ctx)
 {
@@ -73,11 +82,15 @@ env_init(MiningEnv *env, TestCtx *ctx, size_t max_bytes)
 	ctx->live_blocks = 0;
 	env->alloc = t_alloc;
 	env->free = t_free;
+	env->realloc = use_realloc ? t_realloc : NULL;
 	env->interrupted = t_interrupted;
 	env->ctx = ctx;
 	env->max_bytes = max_bytes;
 	env->used_bytes = 0;
 }
+
+/* the algorithm every case runs with (main runs them all with each) */
+static AprioriAlgorithm test_algorithm = APRIORI_ALGO_LEVELWISE;
 
 static AprioriOptions
 opts(double sup, double conf, int maxlen)
@@ -89,6 +102,7 @@ opts(double sup, double conf, int maxlen)
 	o.min_lift = 0;
 	o.max_length = maxlen;
 	o.max_itemsets = APRIORI_DEFAULT_MAX_ITEMSETS;
+	o.algorithm = test_algorithm;
 	return o;
 }
 
@@ -740,16 +754,24 @@ int
 main(int argc, char **argv)
 {
 	int			seed,
-				nseeds = argc > 1 ? atoi(argv[1]) : 300;
+				nseeds = argc > 1 ? atoi(argv[1]) : 300,
+				algo;
+	static const AprioriAlgorithm algos[] = {APRIORI_ALGO_LEVELWISE, APRIORI_ALGO_DEPTHFIRST, APRIORI_ALGO_ECLAT, APRIORI_ALGO_AUTO};
 
-	test_textbook();
-	test_errors();
-	for (seed = 1; seed <= nseeds; seed++)
+	for (algo = 0; algo < 4; algo++)
 	{
-		/* small catalogues, every itemset; larger ones, up to triples */
-		random_case(seed, 20 + (int) (seed * 37 % 200), 4 + seed % 11, 0.15 + (seed % 5) * 0.05, true);
-		if (seed % 10 == 0)
-			random_case(seed, 500 + seed * 3, 40 + seed % 24, 0.08, false);
+		test_algorithm = algos[algo];
+		fprintf(stderr, "algorithm %d\n", (int) test_algorithm);
+		test_textbook();
+		test_errors();
+		for (seed = 1; seed <= nseeds; seed++)
+		{
+			use_realloc = seed % 2 == 0;
+			/* small catalogues, every itemset; larger ones, up to triples */
+			random_case(seed, 20 + (int) (seed * 37 % 200), 4 + seed % 11, 0.15 + (seed % 5) * 0.05, true);
+			if (seed % 10 == 0)
+				random_case(seed, 500 + seed * 3, 40 + seed % 24, 0.08, false);
+		}
 	}
 	printf("%d passed, %d failed\n", checks - failures, failures);
 	return failures > 0;
