@@ -205,6 +205,53 @@ keytab_rehash(MiningEnv *env, KeyTab *t, MiningError *err)
 	return true;
 }
 
+/*
+ * Append key as a new entry without looking it up (the caller knows it is
+ * new); no slots are kept until keytab_index. UINT32_MAX on error.
+ */
+static uint32_t
+keytab_append(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError *err)
+{
+	KeyEnt	   *e;
+
+	if (len > UINT32_MAX)
+	{
+		MiningSetError(err, MINING_ERR_DATA, "a value of %zu bytes is too long", len);
+		return UINT32_MAX;
+	}
+	if (t->nents >= (size_t) UINT32_MAX - 2)
+	{
+		MiningSetError(err, MINING_ERR_LIMIT, "too many distinct %s", t->what);
+		MiningSetDetail(err, "At most %u are supported.", (unsigned) (UINT32_MAX - 2));
+		return UINT32_MAX;
+	}
+	if (!reserve(env, (void **) &t->ents, t->nents, &t->capents, sizeof(KeyEnt), 1024, t->what, err))
+		return UINT32_MAX;
+	e = &t->ents[t->nents];
+	e->key = keytab_store(env, t, key, len, err);
+	if (e->key == NULL)
+		return UINT32_MAX;
+	e->len = (uint32_t) len;
+	e->hash = 0;				/* computed by keytab_index */
+	return (uint32_t) t->nents++;
+}
+
+/* Hash the appended entries and build the slots (once, before any intern). */
+static bool
+keytab_index(MiningEnv *env, KeyTab *t, MiningError *err)
+{
+	size_t		i;
+
+	for (i = 0; i < t->nents; i++)
+		t->ents[i].hash = hash_bytes(t->ents[i].key, t->ents[i].len);
+	t->nslots = 512;
+	while (t->nslots < 2 * t->nents + 2)
+		t->nslots *= 2;
+	t->nslots /= 2;				/* keytab_rehash doubles it */
+	t->slots = NULL;
+	return keytab_rehash(env, t, err);
+}
+
 /* The id of key, added if new; UINT32_MAX on error. */
 static uint32_t
 keytab_intern(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError *err)
@@ -305,6 +352,9 @@ struct Apriori
 	size_t		nruns;
 	size_t		capruns;
 	uint32_t	last_tid;		/* tid of the last run */
+	bool		ascending;		/* every new transaction key so far came
+								 * after the previous one (bytewise): no
+								 * key can have come before, no lookup */
 
 	/* baskets: items of transaction t are bitems[boff[t] .. boff[t + 1]) */
 	uint32_t   *bitems;
@@ -338,6 +388,17 @@ struct Apriori
 	size_t		nrules;
 	size_t		caprules;
 };
+
+/* Bytewise order of two strings, a prefix first (as COLLATE "C") */
+static int
+cmp_text(const char *ak, size_t al, const char *bk, size_t bl)
+{
+	int			c = memcmp(ak, bk, al < bl ? al : bl);
+
+	if (c != 0)
+		return c;
+	return al < bl ? -1 : (al > bl);
+}
 
 /*
  * AprioriCreate
@@ -389,6 +450,7 @@ AprioriCreate(MiningEnv *env, const AprioriOptions *opt, MiningError *err)
 	keytab_init(&a->tids, "transactions");
 	keytab_init(&a->items, "items");
 	a->last_tid = UINT32_MAX;
+	a->ascending = true;
 	return a;
 }
 
@@ -413,7 +475,19 @@ AprioriAdd(Apriori *a, const char *tid, size_t tidlen,
 		t = a->last_tid;
 	else
 	{
-		t = keytab_intern(env, &a->tids, tid, tidlen, err);
+		if (a->ascending && a->last_tid != UINT32_MAX &&
+			cmp_text(a->tids.ents[a->last_tid].key, a->tids.ents[a->last_tid].len,
+					 tid, tidlen) >= 0)
+		{
+			/* out of order: from now on every key is looked up */
+			a->ascending = false;
+			if (!keytab_index(env, &a->tids, err))
+				return false;
+		}
+		if (a->ascending)
+			t = keytab_append(env, &a->tids, tid, tidlen, err);
+		else
+			t = keytab_intern(env, &a->tids, tid, tidlen, err);
 		if (t == UINT32_MAX)
 			return false;
 		if (!reserve(env, (void **) &a->runs, a->nruns, &a->capruns, sizeof(Run), 4096,
@@ -628,15 +702,6 @@ cmp_by_count(const void *x, const void *y)
 	return a->item < b->item ? -1 : (a->item > b->item);
 }
 
-static int
-cmp_text(const char *ak, size_t al, const char *bk, size_t bl)
-{
-	int			c = memcmp(ak, bk, al < bl ? al : bl);
-
-	if (c != 0)
-		return c;
-	return al < bl ? -1 : (al > bl);
-}
 
 static int
 cmp_by_text(const void *x, const void *y)
@@ -1098,34 +1163,41 @@ typedef struct EclatState
 	uint64_t  **bits;			/* per item code: its vector, or NULL */
 	uint64_t   *block;			/* the vectors, one block */
 	size_t		nblock;
-	uint64_t   *prefix;			/* per depth: the prefix's AND */
+	uint32_t   *pidx;			/* per depth: the prefix's non-zero words */
+	uint64_t   *pval;			/* ... and their values */
 	size_t		words;			/* 64-bit words per vector */
 	uint64_t	work;
 } EclatState;
 
-/* popcount(x & y) over n words; the POPCNT instruction where there is one */
+/*
+ * popcount(val[i] & y[idx[i]]) summed: a prefix's AND kept as its non-zero
+ * words only (deep prefixes are sparse), against an item's vector. The
+ * POPCNT instruction where the CPU has it.
+ */
+static inline uint64_t
+popcount64_generic(uint64_t v)
+{
+	v = v - ((v >> 1) & 0x5555555555555555ULL);
+	v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+	v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (v * 0x0101010101010101ULL) >> 56;
+}
+
 static uint64_t
-and_count_generic(const uint64_t *x, const uint64_t *y, size_t n)
+and_count_generic(const uint32_t *idx, const uint64_t *val, size_t n, const uint64_t *y)
 {
 	uint64_t	c = 0;
 	size_t		i;
 
 	for (i = 0; i < n; i++)
-	{
-		uint64_t	v = x[i] & y[i];
-
-		v = v - ((v >> 1) & 0x5555555555555555ULL);
-		v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
-		v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-		c += (v * 0x0101010101010101ULL) >> 56;
-	}
+		c += popcount64_generic(val[i] & y[idx[i]]);
 	return c;
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 __attribute__((target("popcnt")))
 static uint64_t
-and_count_popcnt(const uint64_t *x, const uint64_t *y, size_t n)
+and_count_popcnt(const uint32_t *idx, const uint64_t *val, size_t n, const uint64_t *y)
 {
 	uint64_t	c0 = 0,
 				c1 = 0;
@@ -1133,16 +1205,16 @@ and_count_popcnt(const uint64_t *x, const uint64_t *y, size_t n)
 
 	for (i = 0; i + 1 < n; i += 2)
 	{
-		c0 += (uint64_t) __builtin_popcountll(x[i] & y[i]);
-		c1 += (uint64_t) __builtin_popcountll(x[i + 1] & y[i + 1]);
+		c0 += (uint64_t) __builtin_popcountll(val[i] & y[idx[i]]);
+		c1 += (uint64_t) __builtin_popcountll(val[i + 1] & y[idx[i + 1]]);
 	}
 	if (i < n)
-		c0 += (uint64_t) __builtin_popcountll(x[i] & y[i]);
+		c0 += (uint64_t) __builtin_popcountll(val[i] & y[idx[i]]);
 	return c0 + c1;
 }
 
 static uint64_t
-and_count(const uint64_t *x, const uint64_t *y, size_t n)
+and_count(const uint32_t *idx, const uint64_t *val, size_t n, const uint64_t *y)
 {
 	static int	has_popcnt = -1;
 
@@ -1151,7 +1223,7 @@ and_count(const uint64_t *x, const uint64_t *y, size_t n)
 		__builtin_cpu_init();
 		has_popcnt = __builtin_cpu_supports("popcnt") ? 1 : 0;
 	}
-	return has_popcnt ? and_count_popcnt(x, y, n) : and_count_generic(x, y, n);
+	return has_popcnt ? and_count_popcnt(idx, val, n, y) : and_count_generic(idx, val, n, y);
 }
 #else
 #define and_count and_count_generic
@@ -1181,13 +1253,14 @@ subsets_frequent(const Apriori *a, const uint32_t *path, int d, uint32_t y)
 
 /*
  * eclat_extend
- *		Node n, of depth d (path[0 .. d) its items), whose AND is vec: make
- *		its children from its later siblings (unless d == 1: the pairs are
- *		made), then extend each child, last first.
+ *		Node n, of depth d (path[0 .. d) its items), whose AND is the sparse
+ *		vector idx/val of nnz words: make its children from its later
+ *		siblings (unless d == 1: the pairs are made, and the vector is the
+ *		item's own, dense: idx NULL), then extend each child, last first.
  */
 static bool
 eclat_extend(Apriori *a, EclatState *st, uint32_t n, int d, uint32_t *path,
-			 const uint64_t *vec, MiningError *err)
+			 const uint32_t *idx, const uint64_t *val, size_t nnz, MiningError *err)
 {
 	uint32_t	parent = a->nodes[n].parent,
 				sib_end = a->nodes[parent].first_child + a->nodes[parent].nchildren,
@@ -1205,9 +1278,9 @@ eclat_extend(Apriori *a, EclatState *st, uint32_t n, int d, uint32_t *path,
 
 			if (!subsets_frequent(a, path, d, y))
 				continue;
-			if (++st->work % 64 == 0 && MiningInterrupted(a->env))
+			if (++st->work % 256 == 0 && MiningInterrupted(a->env))
 				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
-			count = and_count(vec, st->bits[y], st->words);
+			count = and_count(idx, val, nnz, st->bits[y]);
 			if (count < a->min_count)
 				continue;
 			if (a->nnodes - 1 >= a->opt.max_itemsets)
@@ -1225,16 +1298,35 @@ eclat_extend(Apriori *a, EclatState *st, uint32_t n, int d, uint32_t *path,
 	/* the last child has no later sibling: nothing to extend it with */
 	for (c = first + nchildren; c-- > first;)
 	{
-		uint64_t   *cvec = st->prefix + (size_t) (d + 1) * st->words;
+		uint32_t   *cidx = st->pidx + (size_t) (d + 1) * st->words;
+		uint64_t   *cval = st->pval + (size_t) (d + 1) * st->words;
 		const uint64_t *y = st->bits[a->nodes[c].item];
-		size_t		i;
+		size_t		i,
+					cn = 0;
 
 		if (c + 1 >= first + nchildren)
 			continue;
-		for (i = 0; i < st->words; i++)
-			cvec[i] = vec[i] & y[i];
+		/* the child's AND, its zero words dropped (branch-free) */
+		if (idx == NULL)
+			for (i = 0; i < nnz; i++)
+			{
+				uint64_t	v = val[i] & y[i];
+
+				cidx[cn] = (uint32_t) i;
+				cval[cn] = v;
+				cn += v != 0;
+			}
+		else
+			for (i = 0; i < nnz; i++)
+			{
+				uint64_t	v = val[i] & y[idx[i]];
+
+				cidx[cn] = idx[i];
+				cval[cn] = v;
+				cn += v != 0;
+			}
 		path[d] = a->nodes[c].item;
-		if (!eclat_extend(a, st, c, d + 1, path, cvec, err))
+		if (!eclat_extend(a, st, c, d + 1, path, cidx, cval, cn, err))
 			return false;
 	}
 	return true;
@@ -1275,7 +1367,8 @@ run_eclat(Apriori *a, bool *fits, MiningError *err)
 	}
 	for (x = 0; x < m; x++)
 		nvec += need[x];
-	if (!MiningMulSize(nvec + (size_t) a->opt.max_length + 1, st.words, &bytes) ||
+	/* the vectors, and per depth a sparse vector (word index and value) */
+	if (!MiningMulSize(nvec + (size_t) (a->opt.max_length + 1) * 3 / 2 + 1, st.words, &bytes) ||
 		!MiningMulSize(bytes, sizeof(uint64_t), &bytes) ||
 		(env->max_bytes != 0 && bytes > env->max_bytes - env->used_bytes))
 	{
@@ -1288,9 +1381,11 @@ run_eclat(Apriori *a, bool *fits, MiningError *err)
 		goto done;
 	st.nblock = nvec * st.words;
 	st.block = MiningAlloc(env, st.nblock > 0 ? st.nblock : 1, sizeof(uint64_t), true, "bit vectors", err);
-	st.prefix = st.block == NULL ? NULL :
+	st.pidx = st.block == NULL ? NULL :
+		MiningAlloc(env, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint32_t), false, "bit vectors", err);
+	st.pval = st.pidx == NULL ? NULL :
 		MiningAlloc(env, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint64_t), false, "bit vectors", err);
-	if (st.prefix == NULL)
+	if (st.pval == NULL)
 		goto done;
 	nvec = 0;
 	for (x = 0; x < m; x++)
@@ -1317,13 +1412,15 @@ run_eclat(Apriori *a, bool *fits, MiningError *err)
 		if (a->nodes[1 + x].nchildren < 2 || a->opt.max_length < 3)
 			continue;
 		path[0] = (uint32_t) x;
-		if (!eclat_extend(a, &st, (uint32_t) (1 + x), 1, path, st.bits[x], err))
+		if (!eclat_extend(a, &st, (uint32_t) (1 + x), 1, path, NULL, st.bits[x], st.words, err))
 			goto done;
 	}
 	ok = true;
 done:
-	if (st.prefix != NULL)
-		MiningFree(env, st.prefix, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint64_t));
+	if (st.pval != NULL)
+		MiningFree(env, st.pval, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint64_t));
+	if (st.pidx != NULL)
+		MiningFree(env, st.pidx, (size_t) (a->opt.max_length + 1) * st.words, sizeof(uint32_t));
 	if (st.block != NULL)
 		MiningFree(env, st.block, st.nblock > 0 ? st.nblock : 1, sizeof(uint64_t));
 	if (st.bits != NULL)

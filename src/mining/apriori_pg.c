@@ -10,7 +10,8 @@
  * functions, faster: integer columns are formatted with pg_lltoa (what
  * int2out/int4out/int8out do), and text / varchar columns are read in place.
  * A transaction key of an integer type is compared by its 8-byte value,
- * which equals comparing its text.
+ * which equals comparing its text; big-endian, so that keys read in
+ * ascending order are seen to be (the core then skips looking them up).
  */
 #include "postgres.h"
 
@@ -102,8 +103,16 @@ column_bytes(ColumnReader *r, MiningQuery *q, Datum d, bool as_key, size_t *len)
 
 				if (as_key)
 				{
-					memcpy(r->buf, &v, sizeof(v));
-					*len = sizeof(v);
+					/* big-endian, sign flipped: bytewise order is numeric order */
+					uint64		u = (uint64) v ^ (UINT64CONST(1) << 63);
+					int			i;
+
+					for (i = 7; i >= 0; i--)
+					{
+						r->buf[i] = (char) (u & 0xFF);
+						u >>= 8;
+					}
+					*len = 8;
 				}
 				else
 					*len = (size_t) pg_lltoa(v, r->buf);

@@ -4,9 +4,11 @@
  *		baskets as bench/apriori (log-uniform "Zipf-like" popularity over
  *		500 products, 1 + U{0..16} draws a basket, repeats dropped), timing
  *		the reading (AprioriAdd), the mining and the rules, with the peak of
- *		the core's memory. Used to choose APRIORI_ALGO_AUTO.
+ *		the core's memory. Used to choose APRIORI_ALGO_AUTO. Times are CPU
+ *		seconds of this process (the item texts are formatted inside the
+ *		add_s figure, as the server formats them).
  *
- *	  corebench [baskets [products]]
+ *	  corebench [baskets [products [algorithm]]]	(algorithm: 1, 2, 3; 0 all)
  */
 #include <math.h>
 #include <stdio.h>
@@ -46,7 +48,8 @@ now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* CPU time of this process: steadier than wall time on a shared machine */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -75,7 +78,8 @@ main(int argc, char **argv)
 				cap = nbaskets * 18,
 				b;
 	int			s,
-				algo;
+				algo,
+				only_algo = argc > 3 ? atoi(argv[3]) : 0;
 
 	rows_t = malloc(cap * sizeof(uint32_t));
 	rows_i = malloc(cap * sizeof(uint32_t));
@@ -118,6 +122,8 @@ main(int argc, char **argv)
 						t3;
 			long		r;
 
+			if (only_algo > 0 && algo != only_algo)
+				continue;
 			memset(&env, 0, sizeof(env));
 			env.alloc = b_alloc;
 			env.realloc = b_realloc;
@@ -134,11 +140,14 @@ main(int argc, char **argv)
 			t0 = now();
 			for (r = 0; r < nrows; r++)
 			{
-				int64_t		key = rows_t[r];
+				/* keys as apriori_pg.c makes them of an integer: big-endian */
+				char		key[8] = {(char) 0x80, 0, 0, 0,
+					(char) (rows_t[r] >> 24), (char) (rows_t[r] >> 16),
+				(char) (rows_t[r] >> 8), (char) rows_t[r]};
 				char		buf[16];
 				int			len = snprintf(buf, sizeof(buf), "%u", rows_i[r]);
 
-				if (!AprioriAdd(a, (const char *) &key, sizeof(key), buf, (size_t) len, &err))
+				if (!AprioriAdd(a, key, sizeof(key), buf, (size_t) len, &err))
 				{
 					fprintf(stderr, "add: %s\n", err.message);
 					return 1;

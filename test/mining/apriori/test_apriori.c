@@ -452,7 +452,8 @@ random_case(int seed, int ntx, int nitems, double density, bool full)
 	{
 		char		tid[32];
 
-		snprintf(tid, sizeof(tid), "t%d", rt[i]);
+		/* zero-padded: grouped rows then come in ascending key order */
+		snprintf(tid, sizeof(tid), seed % 2 ? "t%d" : "t%06d", rt[i]);
 		CHECK(AprioriAdd(a, tid, strlen(tid), ri[i] < 0 ? NULL : names[ri[i]],
 						 ri[i] < 0 ? 0 : strlen(names[ri[i]]), &err), "add");
 	}
