@@ -742,7 +742,7 @@ too_many(Apriori *a, uint64_t reached, int length, MiningError *err)
 	MiningSetError(err, MINING_ERR_LIMIT,
 				   "more than %llu frequent itemsets",
 				   (unsigned long long) a->opt.max_itemsets);
-	MiningSetDetail(err, "The search had reached %llu frequent itemsets (at length %d) at a support threshold of %llu of %llu transactions when it stopped.",
+	MiningSetDetail(err, "The search stopped at %llu frequent itemsets, while finding those of %d items (support threshold: %llu of %llu transactions).",
 					(unsigned long long) reached, length,
 					(unsigned long long) a->min_count, (unsigned long long) a->ntrans);
 	MiningSetHint(err, "Raise min_support, lower max_length, or raise the limit with the max_itemsets argument.");
@@ -1515,7 +1515,7 @@ dfs(Apriori *a, DfsState *st, uint32_t pnode, int depth, const Occ *occ, size_t 
 		{
 			for (i = 0; i < nfreq; i++)
 				st->counts[touched[i]] = 0;
-			return too_many(a, a->nnodes - 1 + nfreq, depth + 1, err);
+			return too_many(a, a->nnodes - 1, depth + 1, err);
 		}
 		first = (uint32_t) a->nnodes;
 		for (i = 0; i < nfreq; i++)

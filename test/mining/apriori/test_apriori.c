@@ -677,7 +677,7 @@ test_errors(void)
 		}
 	CHECK(!AprioriMine(a, &err) && err.code == MINING_ERR_LIMIT &&
 		  strstr(err.message, "more than 5000 frequent itemsets") &&
-		  strstr(err.detail, "had reached") && strstr(err.hint, "max_itemsets"),
+		  strstr(err.detail, "stopped at") && strstr(err.hint, "max_itemsets"),
 		  "limit: %s / %s / %s", err.message, err.detail, err.hint);
 	fprintf(stderr, "  output limit: %s\n  DETAIL: %s\n  HINT: %s\n", err.message, err.detail, err.hint);
 	AprioriDestroy(a);
