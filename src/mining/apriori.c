@@ -518,6 +518,12 @@ AprioriTransactions(const Apriori *a)
 	return a->ntrans;
 }
 
+AprioriAlgorithm
+AprioriAlgorithmUsed(const Apriori *a)
+{
+	return a->opt.algorithm;
+}
+
 uint64_t
 AprioriMinCount(const Apriori *a)
 {
@@ -595,6 +601,9 @@ build_baskets(Apriori *a, uint32_t *counts, MiningError *err)
 	size_t		t,
 				w;
 
+	/* the transaction keys are not needed any more: the runs hold their ids */
+	keytab_free(env, &a->tids);
+
 	a->capboff = ntid + 1;
 	a->boff = MiningAlloc(env, a->capboff, sizeof(size_t), false, "baskets", err);
 	if (a->boff == NULL)
@@ -654,8 +663,6 @@ build_baskets(Apriori *a, uint32_t *counts, MiningError *err)
 	MiningFree(env, a->runs, a->capruns, sizeof(Run));
 	a->runs = NULL;
 	a->capruns = 0;
-	/* the transaction keys are not needed any more */
-	keytab_free(env, &a->tids);
 
 	/* sort and deduplicate each basket in place; count supports */
 	w = 0;
@@ -1834,8 +1841,13 @@ AprioriMine(Apriori *a, MiningError *err)
 
 		if (!recode_baskets(a, keep, 2, err) || !count_pairs(a, err))
 			goto done;
-		if (a->opt.algorithm == APRIORI_ALGO_ECLAT && !run_eclat(a, &fits, err))
-			goto done;
+		if (a->opt.algorithm == APRIORI_ALGO_ECLAT && a->opt.max_length >= 3)
+		{
+			if (!run_eclat(a, &fits, err))
+				goto done;
+			if (!fits)
+				a->opt.algorithm = APRIORI_ALGO_LEVELWISE;
+		}
 		/* level by level, unless Eclat did the rest */
 		for (k = 3; !fits && k <= a->opt.max_length && a->nlevels == k - 1; k++)
 		{

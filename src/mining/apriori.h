@@ -66,6 +66,10 @@ extern bool AprioriAdd(Apriori *a, const char *tid, size_t tidlen,
 /* Find the frequent itemsets. MINING_ERR_DATA if no row was added. */
 extern bool AprioriMine(Apriori *a, MiningError *err);
 
+/* After AprioriMine: the search that ran (AUTO resolved, and the level-wise
+ * search when Eclat's bit vectors did not fit in the budget) */
+extern AprioriAlgorithm AprioriAlgorithmUsed(const Apriori *a);
+
 /* After AprioriMine: transactions N, and the absolute support threshold */
 extern uint64_t AprioriTransactions(const Apriori *a);
 extern uint64_t AprioriMinCount(const Apriori *a);

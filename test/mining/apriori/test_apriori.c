@@ -699,30 +699,103 @@ test_errors(void)
 	CHECK(!AprioriMakeRules(a, &err) && err.code == MINING_ERR_LIMIT && strstr(err.message, "rules"), "rule limit");
 	AprioriDestroy(a);
 
-	/* the memory budget, at every size from tiny to enough: fails cleanly */
-	for (i = 1; i < 400; i += 7)
+	/*
+	 * The memory budget, at every size from tiny to enough (1 kB steps):
+	 * fails cleanly, or gives the same result as without a budget (the
+	 * budgets where Eclat's bit vectors do not fit run the level-wise
+	 * search instead).
+	 */
 	{
-		bool		ok = true;
-		int			r;
+		size_t		ref_sets = 0,
+					ref_rules = 0;
+		int			budget;
 
-		env_init(&env, &ctx, (size_t) i * 4096);
-		o = opts(2, 0.1, 4);
-		a = AprioriCreate(&env, &o, &err);
-		for (r = 0; a != NULL && r < 3000 && ok; r++)
+		for (budget = 0; budget < 1200; budget += (budget == 0 ? 4 : 1))
 		{
-			char		tid[32],
-						item[32];
+			bool		ok = true;
+			int			r;
 
-			snprintf(tid, sizeof(tid), "ticket-%d", r / 5);
-			snprintf(item, sizeof(item), "product-%d", (r * 7919) % 97);
-			ok = add(a, tid, item, &err);
+			env_init(&env, &ctx, (size_t) budget * 1024);
+			o = opts(12, 0.1, 4);
+			a = AprioriCreate(&env, &o, &err);
+			for (r = 0; a != NULL && r < 6000 && ok; r++)
+			{
+				char		tid[32],
+							item[32];
+
+				snprintf(tid, sizeof(tid), "ticket-%d", r / 8);
+				snprintf(item, sizeof(item), "product-%d", (int) ((unsigned) (r * 2654435761u) >> 27));
+				ok = add(a, tid, item, &err);
+			}
+			if (ok && a != NULL)
+				ok = AprioriMine(a, &err) && AprioriMakeRules(a, &err);
+			CHECK(ok || err.code == MINING_ERR_LIMIT, "budget %d kB: %s", budget, err.message);
+			CHECK(env.max_bytes == 0 || env.used_bytes <= env.max_bytes, "over budget");
+			if (ok && budget == 0)
+			{
+				ref_sets = AprioriItemsetCount(a);
+				ref_rules = AprioriRuleCount(a);
+				CHECK(ref_sets > 100, "a case with itemsets: %zu", ref_sets);
+			}
+			else if (ok)
+				CHECK(AprioriItemsetCount(a) == ref_sets && AprioriRuleCount(a) == ref_rules,
+					  "budget %d kB: %zu itemsets, %zu without a budget", budget,
+					  AprioriItemsetCount(a), ref_sets);
+			AprioriDestroy(a);
+			CHECK(ctx.live_blocks == 0 && env.used_bytes == 0, "budget %d: leak", budget);
 		}
-		if (ok && a != NULL)
-			ok = AprioriMine(a, &err) && AprioriMakeRules(a, &err);
-		CHECK(ok || err.code == MINING_ERR_LIMIT, "budget %d: %s", i, err.message);
-		CHECK(env.max_bytes == 0 || env.used_bytes <= env.max_bytes, "over budget");
-		AprioriDestroy(a);
-		CHECK(ctx.live_blocks == 0 && env.used_bytes == 0, "budget %d: leak", i);
+	}
+
+	/*
+	 * Eclat's bit vectors (400 items x 50,000 baskets: 2.5 MB) not fitting
+	 * in what the budget leaves after reading: the level-wise search runs
+	 * instead, with the same result.
+	 */
+	if (test_algorithm == APRIORI_ALGO_AUTO)
+	{
+		size_t		ref_sets = 0;
+		int			budget,
+					fallbacks = 0,
+					eclats = 0;
+
+		for (budget = 0; budget <= 6144; budget += (budget == 0 ? 2048 : 64))
+		{
+			bool		ok = true;
+			int			t;
+
+			env_init(&env, &ctx, (size_t) budget * 1024);
+			o = opts(5, 0.1, 3);
+			a = AprioriCreate(&env, &o, &err);
+			for (t = 0; t < 50000 && ok; t++)
+			{
+				char		tid[32],
+							item[32];
+				int			j;
+
+				snprintf(tid, sizeof(tid), "%08d", t);
+				for (j = 0; j < 3 && ok; j++)
+				{
+					snprintf(item, sizeof(item), "p%d", (t + j) % 400);
+					ok = add(a, tid, item, &err);
+				}
+			}
+			ok = ok && AprioriMine(a, &err);
+			CHECK(ok || err.code == MINING_ERR_LIMIT, "budget %d kB: %s", budget, err.message);
+			if (ok && budget == 0)
+				ref_sets = AprioriItemsetCount(a);
+			else if (ok)
+			{
+				CHECK(AprioriItemsetCount(a) == ref_sets, "budget %d kB: %zu itemsets, %zu without a budget",
+					  budget, AprioriItemsetCount(a), ref_sets);
+				fallbacks += AprioriAlgorithmUsed(a) == APRIORI_ALGO_LEVELWISE;
+				eclats += AprioriAlgorithmUsed(a) == APRIORI_ALGO_ECLAT;
+			}
+			AprioriDestroy(a);
+			CHECK(ctx.live_blocks == 0, "leak");
+		}
+		CHECK(ref_sets == 400 + 800 + 400, "itemsets of the ring: %zu", ref_sets);
+		CHECK(fallbacks > 0 && eclats > 0, "budgets with and without room for the bit vectors: %d, %d",
+			  fallbacks, eclats);
 	}
 
 	/* cancel at every point of a run */
