@@ -97,7 +97,7 @@ my $bad = $node->safe_psql('postgres', q{
 	     tk AS (SELECT s.ticket_id, array_agg(DISTINCT p.sku) AS skus
 	            FROM megamarket.sales s JOIN megamarket.products p USING (product_id) GROUP BY 1)
 	SELECT count(*) FROM r
-	WHERE r.tickets <> (SELECT count(*) FROM tk WHERE tk.skus @> r.antecedent_skus || r.consequent_skus)
+	WHERE r.tickets <> (SELECT count(*) FROM tk WHERE tk.skus @> (r.antecedent_skus || r.consequent_skus))
 	   OR abs(r.confidence - r.tickets::float8 / (SELECT count(*) FROM tk WHERE tk.skus @> r.antecedent_skus)) > 1e-12});
 is($bad, 0, 'forty stored rules recounted from the sales agree');
 
