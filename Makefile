@@ -22,7 +22,8 @@ OBJS = \
 	src/warehouse/live.o \
 	src/campaigns/webhook.o \
 	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
-	src/mining/kmeans.o src/mining/kmeans_pg.o
+	src/mining/kmeans.o src/mining/kmeans_pg.o \
+	src/mining/apriori.o src/mining/apriori_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -32,6 +33,7 @@ SQL_PARTS = \
 	src/warehouse/import.sql \
 	src/mining/mining.sql \
 	src/mining/kmeans.sql \
+	src/mining/apriori.sql \
 	src/chain/chain.sql \
 	src/loyalty/loyalty.sql \
 	src/loyalty/contract.sql \
@@ -48,7 +50,8 @@ REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_optio
 	import \
 	chain \
 	mining \
-	kmeans
+	kmeans \
+	apriori
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
