@@ -15,21 +15,24 @@ OBJS = \
 	src/megamarket.o \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
-	src/warehouse/import.o
+	src/warehouse/import.o \
+	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
-	src/warehouse/import.sql
+	src/warehouse/import.sql \
+	src/mining/mining.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
-	import
+	import \
+	mining
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1

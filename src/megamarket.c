@@ -35,6 +35,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	MiningInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 

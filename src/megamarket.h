@@ -9,4 +9,7 @@
 #ifndef MEGAMARKET_H
 #define MEGAMARKET_H
 
+/* src/mining/mining_pg.c: megamarket.mining_max_memory */
+extern void MiningInit(void);
+
 #endif							/* MEGAMARKET_H */
