@@ -45,6 +45,8 @@
 #define BIG			1e10		/* objective outside the admissible region */
 #define MAXIT		200			/* BFGS iterations per stage */
 #define GRAD_STEP	1e-5		/* central-difference step (scaled units) */
+#define RELTOL		1e-10		/* relative change of the objective that stops BFGS */
+#define STEADY_TOL	1e-13		/* relative change of P that ends the filter's transient */
 #define HESS_STEP	1e-3		/* R's optim ndeps */
 
 typedef enum
@@ -62,6 +64,8 @@ typedef struct Work
 	size_t		n;
 	const double *y;
 	double	   *x;				/* y minus the regression part */
+	double	   *xd;				/* x differenced (n - nd values) */
+	bool		full;			/* ML on the full state (missing values) */
 	double	   *w;				/* CSS: differenced series */
 	double	   *resid;			/* CSS residuals */
 	int			p,
@@ -199,11 +203,13 @@ invpartrans(int p, const double *phi, double *out)
 static bool
 poly_roots(const double *c, int m, double *z)
 {
-	double		coef[2 * ARIMA_MAX_P + 2];
+	double		coef[ARIMA_MAX_STATE + 2];
 	gsl_poly_complex_workspace *ws;
 	int			status;
 	int			i;
 
+	if (m < 1 || m > ARIMA_MAX_STATE)
+		return false;
 	coef[0] = 1.0;
 	for (i = 0; i < m; i++)
 		coef[i + 1] = c[i];
@@ -394,6 +400,19 @@ set_regression(Work *w, const double *coef)
 		return;
 	for (t = 0; t < w->n; t++)
 		w->x[t] = w->y[t] - mu - beta * (double) (t + 1);
+	if (!w->full)
+	{
+		/* xd[t - nd] = x[t] - sum delta_k x[t - 1 - k] */
+		for (t = (size_t) w->nd; t < w->n; t++)
+		{
+			double		v = w->x[t];
+			int			k2;
+
+			for (k2 = 0; k2 < w->ndnz; k2++)
+				v -= w->delta[w->dnz[k2]] * w->x[t - 1 - w->dnz[k2]];
+			w->xd[t - w->nd] = v;
+		}
+	}
 	w->reg_last[0] = mu;
 	w->reg_last[1] = beta;
 	w->reg_dirty = false;
@@ -508,23 +527,34 @@ initial_cov(Work *w)
 }
 
 /*
- * The Kalman filter over x (R's ARIMA_Like with up = 0). Returns false when
- * the state is unusable or the run was canceled. On success the filtered
- * state at the end is in w->a / w->Pm.
+ * The Kalman filter (R's ARIMA_Like with up = 0). full: over x with the
+ * differencing states, diffuse, as R does (the final state is then in
+ * w->a / w->Pm, for forecasting). Otherwise over xd, the differenced
+ * series, with the ARMA states alone: the diffuse likelihood equals the
+ * likelihood of the differenced series (Kohn & Ansley 1986), R's kappa =
+ * 1e6 approximates it to about 1e-6, and a state of r instead of r + d +
+ * sD elements makes each step several times cheaper. Used while
+ * optimising when the series has no missing values. Returns false when the
+ * state is unusable or the run was canceled.
  */
 static bool
-kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
+kalman(Work *w, bool full, double *ssq_out, double *sumlog_out, int *nu_out)
 {
 	int			r = w->r,
-				rd = w->rd,
+				rd = full ? w->rd : w->r,
+				ndnz = full ? w->ndnz : 0,
 				np = w->np,
 				i,
 				j,
 				k;
-	size_t		l;
+	size_t		l,
+				n = full ? w->n : w->n - w->nd;
+	const double *x = full ? w->x : w->xd;
 	double		ssq = 0.0,
-				sumlog = 0.0;
+				sumlog = 0.0,
+				gain = 1.0;
 	int			nu = 0;
+	bool		steady = false;
 	double	   *a = w->a,
 			   *anew = w->anew,
 			   *Pm = w->Pm,
@@ -545,13 +575,18 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 	for (i = r; i < rd; i++)
 		Pn[i * rd + i] = KAPPA;
 
-	for (l = 0; l < w->n; l++)
+	for (l = 0; l < n; l++)
 	{
+		bool		obs = !isnan(x[l]);
+
 		if ((l & 1023) == 1023 && MiningInterrupted(w->env))
 		{
 			w->canceled = true;
 			return false;
 		}
+		/* a missing value leaves the steady state (P grows again) */
+		if (!obs)
+			steady = false;
 		/* anew = T a */
 		for (i = 0; i < r; i++)
 		{
@@ -565,13 +600,13 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 		{
 			double		tmp = a[0];
 
-			for (k = 0; k < w->ndnz; k++)
+			for (k = 0; k < ndnz; k++)
 				tmp += delta[w->dnz[k]] * a[r + w->dnz[k]];
 			for (i = rd - 1; i > r; i--)
 				anew[i] = a[i - 1];
 			anew[r] = tmp;
 		}
-		if (l > 0)
+		if (l > 0 && !steady)
 		{
 			/* mm = T P */
 			for (i = 0; i < r; i++)
@@ -590,7 +625,7 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 				{
 					double		tmp = Pm[j];
 
-					for (k = 0; k < w->ndnz; k++)
+					for (k = 0; k < ndnz; k++)
 						tmp += delta[w->dnz[k]] * Pm[(r + w->dnz[k]) * rd + j];
 					row[j] = tmp;
 				}
@@ -609,7 +644,7 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 				{
 					double		tmp = row[0];
 
-					for (k = 0; k < w->ndnz; k++)
+					for (k = 0; k < ndnz; k++)
 						tmp += delta[w->dnz[k]] * row[r + w->dnz[k]];
 					out[r] = tmp;
 					for (j = r + 1; j < rd; j++)
@@ -630,26 +665,28 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 				}
 			}
 		}
-		if (!isnan(w->x[l]))
+		if (obs)
 		{
-			double		resid0 = w->x[l] - anew[0];
-			double		gain;
+			double		resid0 = x[l] - anew[0];
 
-			for (k = 0; k < w->ndnz; k++)
+			for (k = 0; k < ndnz; k++)
 				resid0 -= delta[w->dnz[k]] * anew[r + w->dnz[k]];
-			for (i = 0; i < rd; i++)
+			if (!steady)
 			{
-				double		tmp = Pn[i * rd];
+				for (i = 0; i < rd; i++)
+				{
+					double		tmp = Pn[i * rd];
 
-				for (k = 0; k < w->ndnz; k++)
-					tmp += Pn[i * rd + r + w->dnz[k]] * delta[w->dnz[k]];
-				M[i] = tmp;
+					for (k = 0; k < ndnz; k++)
+						tmp += Pn[i * rd + r + w->dnz[k]] * delta[w->dnz[k]];
+					M[i] = tmp;
+				}
+				gain = M[0];
+				for (k = 0; k < ndnz; k++)
+					gain += delta[w->dnz[k]] * M[r + w->dnz[k]];
+				if (!(gain > 0.0) || !isfinite(gain))
+					return false;
 			}
-			gain = M[0];
-			for (k = 0; k < w->ndnz; k++)
-				gain += delta[w->dnz[k]] * M[r + w->dnz[k]];
-			if (!(gain > 0.0) || !isfinite(gain))
-				return false;
 			if (gain < 1e4)
 			{
 				nu++;
@@ -658,18 +695,167 @@ kalman(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 			}
 			for (i = 0; i < rd; i++)
 				a[i] = anew[i] + M[i] * resid0 / gain;
-			for (i = 0; i < rd; i++)
+			if (!steady)
 			{
-				double		mi = M[i] / gain;
+				double		change = 0.0,
+							scale = 0.0;
 
-				for (j = 0; j < rd; j++)
-					Pm[i * rd + j] = Pn[i * rd + j] - mi * M[j];
+				for (i = 0; i < rd; i++)
+				{
+					double		mi = M[i] / gain;
+
+					for (j = 0; j < rd; j++)
+					{
+						double		v = Pn[i * rd + j] - mi * M[j];
+						double		dv = fabs(v - Pm[i * rd + j]);
+
+						if (dv > change)
+							change = dv;
+						if (fabs(v) > scale)
+							scale = fabs(v);
+						Pm[i * rd + j] = v;
+					}
+				}
+				/*
+				 * The filter has converged when P no longer changes: from
+				 * then on P, the gain and M stay as they are (the steady
+				 * state; an observation costs O(rd) instead of O(rd^2)).
+				 */
+				if (l > 0 && gain < 1e4 && change <= STEADY_TOL * scale)
+					steady = true;
 			}
 		}
 		else
 		{
 			memcpy(a, anew, sizeof(double) * rd);
 			memcpy(Pm, Pn, sizeof(double) * rd * rd);
+		}
+	}
+	*ssq_out = ssq;
+	*sumlog_out = sumlog;
+	*nu_out = nu;
+	return true;
+}
+
+/*
+ * The Kalman filter of the ARMA part alone over the differenced series xd
+ * (see kalman): R's d = 0 recursion, P kept symmetric and only its upper
+ * triangle computed, the steady state detected as in kalman. The
+ * optimiser's hot loop.
+ */
+static bool
+kalman_arma(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
+{
+	int			r = w->r,
+				np = w->np,
+				i,
+				j;
+	size_t		l,
+				n = w->n - w->nd;
+	const double *x = w->xd,
+			   *phi = w->phi;
+	double	   *a = w->a,
+			   *anew = w->anew,
+			   *Pm = w->Pm,
+			   *Pn = w->Pnew,
+			   *Rv = w->M;
+	double		ssq = 0.0,
+				sumlog = 0.0;
+	int			nu = 0;
+	bool		steady = false;
+
+	if (!initial_cov(w))
+		return false;
+	/* R = (1, theta_1, ..., theta_{r-1}); phi padded with zeros to r */
+	for (i = 0; i < r; i++)
+	{
+		Rv[i] = i == 0 ? 1.0 : w->theta[i - 1];
+		a[i] = 0.0;
+		w->mm[i] = i < np ? phi[i] : 0.0;
+	}
+	phi = w->mm;
+	memcpy(Pn, w->q0, sizeof(double) * r * r);
+
+	for (l = 0; l < n; l++)
+	{
+		double		resid,
+					gain,
+					a0 = a[0];
+
+		if ((l & 1023) == 1023 && MiningInterrupted(w->env))
+		{
+			w->canceled = true;
+			return false;
+		}
+		for (i = 0; i < r - 1; i++)
+			anew[i] = a[i + 1] + phi[i] * a0;
+		anew[r - 1] = phi[r - 1] * a0;
+		if (isnan(x[l]))
+			steady = false;
+		if (l > 0 && !steady)
+		{
+			double		p00 = Pm[0];
+
+			for (i = 0; i < r; i++)
+			{
+				double		phii = phi[i];
+				double		pi1 = i < r - 1 ? Pm[i + 1] : 0.0;	/* P[i+1][0] */
+
+				for (j = i; j < r; j++)
+				{
+					double		v = Rv[i] * Rv[j] + phii * phi[j] * p00;
+
+					if (j < r - 1)
+					{
+						v += phii * Pm[j + 1];
+						if (i < r - 1)
+							v += Pm[(i + 1) * r + j + 1];
+					}
+					v += phi[j] * pi1;
+					Pn[i * r + j] = v;
+					Pn[j * r + i] = v;
+				}
+			}
+		}
+		if (isnan(x[l]))
+		{
+			memcpy(a, anew, sizeof(double) * r);
+			memcpy(Pm, Pn, sizeof(double) * r * r);
+			continue;
+		}
+		resid = x[l] - anew[0];
+		gain = Pn[0];
+		if (!(gain > 0.0) || !isfinite(gain))
+			return false;
+		nu++;
+		ssq += resid * resid / gain;
+		sumlog += log(gain);
+		for (i = 0; i < r; i++)
+			a[i] = anew[i] + Pn[i] * resid / gain;	/* M = first column */
+		if (!steady)
+		{
+			double		change = 0.0,
+						scale = 0.0;
+
+			for (i = 0; i < r; i++)
+			{
+				double		mi = Pn[i] / gain;
+
+				for (j = i; j < r; j++)
+				{
+					double		v = Pn[i * r + j] - mi * Pn[j];
+					double		dv = fabs(v - Pm[i * r + j]);
+
+					if (dv > change)
+						change = dv;
+					if (fabs(v) > scale)
+						scale = fabs(v);
+					Pm[i * r + j] = v;
+					Pm[j * r + i] = v;
+				}
+			}
+			if (l > 0 && change <= STEADY_TOL * scale)
+				steady = true;
 		}
 	}
 	*ssq_out = ssq;
@@ -751,7 +937,8 @@ objective_coef(Work *w, const double *coef)
 					sumlog;
 		int			nu;
 
-		if (!kalman(w, &ssq, &sumlog, &nu) || nu == 0)
+		if (!(w->full ? kalman(w, true, &ssq, &sumlog, &nu) :
+			  kalman_arma(w, &ssq, &sumlog, &nu)) || nu == 0)
 			return BIG;
 		v = 0.5 * (log(ssq / nu) + sumlog / nu);
 	}
@@ -814,6 +1001,7 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 	gsl_multimin_fdfminimizer *mz;
 	gsl_vector_view start = gsl_vector_view_array(u, w->ncoef);
 	int			it = 0,
+				flat = 0,
 				status = GSL_CONTINUE;
 	double		f0;
 
@@ -842,6 +1030,8 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 	gsl_multimin_fdfminimizer_set(mz, &fn, &start.vector, 0.1, 0.1);
 	while (it < MAXIT)
 	{
+		double		fprev = mz->f;
+
 		it++;
 		if (MiningInterrupted(w->env))
 			w->canceled = true;
@@ -853,6 +1043,21 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 		status = gsl_multimin_test_gradient(mz->gradient, 1e-7);
 		if (status == GSL_SUCCESS)
 			break;
+		/*
+		 * R's optim stops when the objective changes by less than reltol
+		 * (1e-8) of itself; we ask RELTOL for two iterations in a row, so
+		 * a flat ridge ends the search without ending it early.
+		 */
+		if (fabs(fprev - mz->f) <= RELTOL * (fabs(mz->f) + RELTOL))
+		{
+			if (++flat >= 2)
+			{
+				status = GSL_SUCCESS;
+				break;
+			}
+		}
+		else
+			flat = 0;
 	}
 	if (w->canceled)
 	{
@@ -1095,6 +1300,7 @@ work_init(Work *w, MiningEnv *env, const double *y, size_t n, const ArimaSpec *s
 			return false; \
 	} while (0)
 	ALLOC(x, n, "the series");
+	ALLOC(xd, n, "the series");
 	ALLOC(w, n, "the series");
 	ALLOC(resid, n, "the residuals");
 	ALLOC(phi, w->np + 1, "the model");
@@ -1134,6 +1340,7 @@ work_free(Work *w)
 	if (env == NULL)
 		return;
 	MiningFree(env, w->x, w->n, sizeof(double));
+	MiningFree(env, w->xd, w->n, sizeof(double));
 	MiningFree(env, w->w, w->n, sizeof(double));
 	MiningFree(env, w->resid, w->n, sizeof(double));
 	MiningFree(env, w->phi, w->np + 1, sizeof(double));
@@ -1372,6 +1579,8 @@ fit_work(Work *w, ArimaModel *m)
 			anymiss = true;
 	if (method == ARIMA_CSS_ML && anymiss)
 		method = ARIMA_ML;
+	w->full = anymiss && w->nd > 0;
+	w->reg_dirty = true;
 	m->iterations = 0;
 
 	if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
@@ -1400,7 +1609,7 @@ fit_work(Work *w, ArimaModel *m)
 			expand(w, coef);
 			set_regression(w, coef);
 			m->sigma2 = css(w, &nu);
-			if (!kalman(w, &ssq, &sumlog, &nu))
+			if (!kalman(w, true, &ssq, &sumlog, &nu))
 			{
 				if (w->canceled)
 					return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
@@ -1472,7 +1681,7 @@ fit_work(Work *w, ArimaModel *m)
 	memcpy(m->coef, coef, sizeof(double) * w->ncoef);
 	expand(w, coef);
 	set_regression(w, coef);
-	if (!kalman(w, &ssq, &sumlog, &nu))
+	if (!kalman(w, true, &ssq, &sumlog, &nu))
 	{
 		if (w->canceled)
 			return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
@@ -1686,4 +1895,656 @@ done:
 	MiningFree(env, P, rd2, sizeof(double));
 	MiningFree(env, mm, rd2, sizeof(double));
 	return ok;
+}
+
+/* ---------------------------------------------------------------------- */
+/* automatic order selection (Hyndman & Khandakar 2008; forecast 8.20)		  */
+/* ---------------------------------------------------------------------- */
+
+void
+ArimaAutoDefaults(ArimaAutoSpec *spec, int s)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->s = s;
+	spec->max_p = 5;
+	spec->max_q = 5;
+	spec->max_P = 2;
+	spec->max_Q = 2;
+	spec->max_order = 5;
+	spec->max_d = 2;
+	spec->max_D = 1;
+	spec->d = -1;
+	spec->D = -1;
+	spec->allow_mean = true;
+	spec->stepwise = true;
+	spec->max_models = 94;
+}
+
+/* forecast's is.constant: all equal to the first within all.equal's 1.5e-8 */
+static bool
+is_constant(const double *x, size_t n)
+{
+	double		sdiff = 0,
+				sabs = 0;
+	size_t		i,
+				cnt = 0;
+	double		first = NAN;
+
+	for (i = 0; i < n; i++)
+		if (!isnan(x[i]))
+		{
+			first = x[i];
+			break;
+		}
+	if (isnan(first))
+		return true;
+	for (i = 0; i < n; i++)
+	{
+		if (isnan(x[i]))
+			continue;
+		sdiff += fabs(x[i] - first);
+		sabs += fabs(x[i]);
+		cnt++;
+	}
+	if (sabs > 0)
+		return sdiff / sabs < 1.5e-8;
+	return sdiff == 0;
+}
+
+/*
+ * The KPSS level-stationarity statistic (urca's ur.kpss, type "mu", with
+ * forecast's lag trunc(3 sqrt(n) / 13)) of x[0..n-1] (no NaN).
+ */
+double
+ArimaKpssStat(const double *x, size_t m)
+{
+	double		mean = 0,
+				s2 = 0,
+				cum = 0,
+				eta = 0;
+	size_t		i,
+				lag,
+				k;
+
+	if (m < 2)
+		return NAN;
+	for (i = 0; i < m; i++)
+		mean += x[i];
+	mean /= m;
+	for (i = 0; i < m; i++)
+	{
+		double		e = x[i] - mean;
+
+		cum += e;
+		eta += cum * cum;
+		s2 += e * e;
+	}
+	lag = (size_t) trunc(3 * sqrt((double) m) / 13);
+	for (k = 1; k <= lag && k < m; k++)
+	{
+		double		acc = 0;
+
+		for (i = k; i < m; i++)
+			acc += (x[i] - mean) * (x[i - k] - mean);
+		s2 += 2 * (1 - (double) k / (lag + 1)) * acc;
+	}
+	s2 /= m;
+	eta /= (double) m * m;
+	return s2 > 0 ? eta / s2 : NAN;
+}
+
+/*
+ * forecast's ndiffs(test = "kpss", alpha = 0.05): difference while the
+ * KPSS statistic is above its 5% critical value 0.463.
+ */
+int
+ArimaNdiffs(MiningEnv *env, const double *y, size_t n, int max_d)
+{
+	double	   *x;
+	size_t		m = 0,
+				i;
+	int			d = 0;
+	MiningError err;
+
+	x = MiningAlloc(env, n, sizeof(double), false, "the series", &err);
+	if (x == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isnan(y[i]))
+			x[m++] = y[i];
+	if (is_constant(x, m))
+	{
+		MiningFree(env, x, n, sizeof(double));
+		return 0;
+	}
+	while (d < max_d && m > 2)
+	{
+		double		st = ArimaKpssStat(x, m);
+
+		if (!(st > 0.463))
+			break;
+		d++;
+		for (i = 0; i + 1 < m; i++)
+			x[i] = x[i + 1] - x[i];
+		m--;
+		if (is_constant(x, m))
+			break;
+	}
+	MiningFree(env, x, n, sizeof(double));
+	return d;
+}
+
+/*
+ * Seasonal strength max(0, 1 - Var(R) / Var(S + R)) from a classical
+ * additive decomposition: trend by the centred moving average of order s
+ * (2 x s when s is even), seasonal by the mean detrended value of each
+ * season (centred), R the rest. forecast's "seas" test computes the same
+ * measure from an STL decomposition.
+ */
+double
+ArimaSeasonalStrength(MiningEnv *env, const double *y, size_t n, int s)
+{
+	MiningError err;
+	double	   *tr,
+			   *sidx,
+			   *cnt;
+	size_t		i,
+				h = (size_t) s / 2;
+	double		smean = 0,
+				mr = 0,
+				m2r = 0,
+				msr = 0,
+				m2sr = 0,
+				strength;
+	size_t		k = 0;
+
+	if (s < 2 || n < 2 * (size_t) s)
+		return 0;
+	tr = MiningAlloc(env, n, sizeof(double), false, "the decomposition", &err);
+	sidx = MiningAlloc(env, s, sizeof(double), true, "the decomposition", &err);
+	cnt = MiningAlloc(env, s, sizeof(double), true, "the decomposition", &err);
+	if (tr == NULL || sidx == NULL || cnt == NULL)
+	{
+		MiningFree(env, tr, n, sizeof(double));
+		MiningFree(env, sidx, s, sizeof(double));
+		MiningFree(env, cnt, s, sizeof(double));
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+	{
+		tr[i] = NAN;
+		if (i < h || i + h >= n)
+			continue;
+		if (s % 2 == 1)
+		{
+			double		acc = 0;
+			size_t		j;
+
+			for (j = i - h; j <= i + h; j++)
+				acc += y[j];
+			tr[i] = acc / s;
+		}
+		else
+		{
+			double		acc = 0.5 * (y[i - h] + y[i + h]);
+			size_t		j;
+
+			for (j = i - h + 1; j < i + h; j++)
+				acc += y[j];
+			tr[i] = acc / s;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!isnan(tr[i]) && !isnan(y[i]))
+		{
+			sidx[i % s] += y[i] - tr[i];
+			cnt[i % s] += 1;
+		}
+	for (i = 0; i < (size_t) s; i++)
+	{
+		sidx[i] = cnt[i] > 0 ? sidx[i] / cnt[i] : 0;
+		smean += sidx[i];
+	}
+	smean /= s;
+	for (i = 0; i < (size_t) s; i++)
+		sidx[i] -= smean;
+	for (i = 0; i < n; i++)
+	{
+		double		rem,
+					sr,
+					d;
+
+		if (isnan(tr[i]) || isnan(y[i]))
+			continue;
+		rem = y[i] - tr[i] - sidx[i % s];
+		sr = rem + sidx[i % s];
+		k++;
+		d = rem - mr;
+		mr += d / k;
+		m2r += d * (rem - mr);
+		d = sr - msr;
+		msr += d / k;
+		m2sr += d * (sr - msr);
+	}
+	MiningFree(env, tr, n, sizeof(double));
+	MiningFree(env, sidx, s, sizeof(double));
+	MiningFree(env, cnt, s, sizeof(double));
+	if (k < 2 || m2sr <= 0)
+		return 0;
+	strength = 1 - m2r / m2sr;
+	return strength < 0 ? 0 : (strength > 1 ? 1 : strength);
+}
+
+/* forecast's nsdiffs(test = "seas"): D = 1 when the strength is above 0.64 */
+int
+ArimaNsdiffs(MiningEnv *env, const double *y, size_t n, int s, int max_D)
+{
+	if (max_D < 1 || s < 2 || (size_t) s >= n || is_constant(y, n))
+		return 0;
+	return ArimaSeasonalStrength(env, y, n, s) > 0.64 ? 1 : 0;
+}
+
+/* the smallest root modulus of 1 - sum c_i z^i (sign -1) or 1 + sum (sign 1) */
+static double
+min_root(const double *c, int len, double sign)
+{
+	double		cc[ARIMA_MAX_STATE + 1] = {0};
+	double		z[2 * (ARIMA_MAX_STATE + 1)];
+	int			last = 0,
+				i;
+	double		mr = 2.0;
+
+	for (i = 0; i < len && i < ARIMA_MAX_STATE; i++)
+		if (fabs(c[i]) > 1e-8)
+			last = i + 1;
+	if (last == 0)
+		return mr;
+	for (i = 0; i < last; i++)
+		cc[i] = sign * c[i];
+	if (!poly_roots(cc, last, z))
+		return 0.0;				/* as forecast: a failed root search rejects */
+	for (i = 0; i < last; i++)
+	{
+		double		mod = hypot(z[2 * i], z[2 * i + 1]);
+
+		if (mod < mr)
+			mr = mod;
+	}
+	return mr;
+}
+
+typedef struct AutoCtx
+{
+	MiningEnv  *env;
+	const double *y;
+	size_t		n;
+	int			d,
+				D,
+				s;
+	bool		approx;
+	double		offset;
+	int			nmodels;
+	int			tried[128][7];	/* p, q, P, Q, constant, -, - */
+	double		ic[128];
+	int			max_models;
+} AutoCtx;
+
+/*
+ * forecast's myarima: fit, information criterion (AICc; for CSS, AIC from
+ * sigma^2 plus the offset of the approximation), INFINITY for a failed fit,
+ * a root within 1.01 of the unit circle, or a NaN standard error. Sets
+ * *fit to the model (caller frees) when finite. false only on cancel /
+ * out of memory (err set).
+ */
+static bool
+try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
+		  double *ic, ArimaModel **fit, MiningError *err)
+{
+	ArimaSpec	spec;
+	ArimaModel *m = NULL;
+	MiningError e2;
+	int			i,
+				npar;
+	double		aic,
+				nstar;
+
+	*ic = INFINITY;
+	*fit = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.p = p;
+	spec.d = ac->d;
+	spec.q = q;
+	spec.P = P;
+	spec.D = ac->D;
+	spec.Q = Q;
+	spec.s = ac->s > 1 ? ac->s : 0;
+	spec.include_mean = constant && ac->d + ac->D == 0;
+	spec.include_drift = constant && ac->d + ac->D == 1;
+	spec.method = approx ? ARIMA_CSS : ARIMA_CSS_ML;
+	if (!ArimaFit(ac->env, ac->y, ac->n, &spec, &m, &e2))
+	{
+		if (e2.code == MINING_ERR_CANCELED || e2.code == MINING_ERR_NOMEM ||
+			e2.code == MINING_ERR_LIMIT)
+		{
+			*err = e2;
+			return false;
+		}
+		return true;			/* a model that does not fit is skipped */
+	}
+	npar = m->ncoef + 1;
+	nstar = m->nobs;
+	aic = approx ? ac->offset + nstar * log(m->sigma2) + 2 * npar : m->aic;
+	if (isfinite(aic) && nstar - npar - 1 > 0)
+		*ic = aic + 2.0 * npar * (npar + 1) / (nstar - npar - 1);
+	if (p + P > 0 && min_root(m->phi, m->np, -1.0) < 1.01)
+		*ic = INFINITY;
+	if (q + Q > 0 && min_root(m->theta, m->nq, 1.0) < 1.01)
+		*ic = INFINITY;
+	for (i = 0; i < m->ncoef; i++)
+		if (isnan(m->se[i]))
+			*ic = INFINITY;
+	if (!isfinite(*ic))
+	{
+		ArimaFree(ac->env, m);
+		return true;
+	}
+	m->aicc = approx ? m->aicc : *ic;
+	*fit = m;
+	return true;
+}
+
+static bool
+auto_seen(const AutoCtx *ac, int p, int q, int P, int Q, int c)
+{
+	int			i;
+
+	for (i = 0; i < ac->nmodels; i++)
+		if (ac->tried[i][0] == p && ac->tried[i][1] == q && ac->tried[i][2] == P &&
+			ac->tried[i][3] == Q && ac->tried[i][4] == c)
+			return true;
+	return false;
+}
+
+/* try a candidate; keep it as best when its IC is lower. */
+static bool
+auto_step(AutoCtx *ac, int p, int q, int P, int Q, bool c, ArimaModel **best,
+		  double *best_ic, bool *improved, MiningError *err)
+{
+	ArimaModel *m;
+	double		ic;
+
+	*improved = false;
+	if (ac->nmodels >= ac->max_models || ac->nmodels >= 128)
+		return true;
+	if (!try_model(ac, p, q, P, Q, c, ac->approx, &ic, &m, err))
+		return false;
+	ac->tried[ac->nmodels][0] = p;
+	ac->tried[ac->nmodels][1] = q;
+	ac->tried[ac->nmodels][2] = P;
+	ac->tried[ac->nmodels][3] = Q;
+	ac->tried[ac->nmodels][4] = c;
+	ac->ic[ac->nmodels] = ic;
+	ac->nmodels++;
+	if (m != NULL && ic < *best_ic)
+	{
+		ArimaFree(ac->env, *best);
+		*best = m;
+		*best_ic = ic;
+		*improved = true;
+	}
+	else if (m != NULL)
+		ArimaFree(ac->env, m);
+	return true;
+}
+
+bool
+ArimaAuto(MiningEnv *env, const double *y, size_t n, const ArimaAutoSpec *spec,
+		  ArimaModel **out, MiningError *err)
+{
+	AutoCtx		ac;
+	int			m,
+				max_p,
+				max_q,
+				max_P,
+				max_Q,
+				p,
+				q,
+				P,
+				Q;
+	size_t		len = 0,
+				i;
+	bool		constant,
+				allow;
+	ArimaModel *best = NULL;
+	double		best_ic = INFINITY;
+	bool		imp;
+	double	   *dx;
+
+	gsl_set_error_handler_off();
+	*out = NULL;
+	err->code = MINING_OK;
+	for (i = 0; i < n; i++)
+	{
+		if (!isnan(y[i]))
+			len++;
+		else if (!isfinite(y[i]) && !isnan(y[i]))
+			break;
+	}
+	if (len < 3)
+		return MiningSetError(err, MINING_ERR_DATA, "series is too short for automatic order selection: %zu observations", len);
+	if (is_constant(y, n))
+	{
+		MiningSetError(err, MINING_ERR_DATA, "series is constant");
+		MiningSetDetail(err, "An ARIMA model needs a series that varies; a constant one has nothing to fit.");
+		return false;
+	}
+	m = spec->s > 1 ? spec->s : 1;
+	if (m > ARIMA_MAX_PERIOD)
+		return MiningSetError(err, MINING_ERR_ARGUMENT, "seasonal period %d is out of range", m);
+	memset(&ac, 0, sizeof(ac));
+	ac.env = env;
+	ac.y = y;
+	ac.n = n;
+	ac.s = m;
+	ac.max_models = spec->max_models > 0 ? spec->max_models : 94;
+	max_p = spec->max_p < (int) (len / 3) ? spec->max_p : (int) (len / 3);
+	max_q = spec->max_q < (int) (len / 3) ? spec->max_q : (int) (len / 3);
+	max_P = spec->max_P < (int) (len / 3 / m) ? spec->max_P : (int) (len / 3 / m);
+	max_Q = spec->max_Q < (int) (len / 3 / m) ? spec->max_Q : (int) (len / 3 / m);
+
+	/* D by the seasonal strength, then d by KPSS on the seasonal difference */
+	if (m == 1)
+	{
+		ac.D = 0;
+		max_P = max_Q = 0;
+	}
+	else if (spec->D >= 0)
+		ac.D = spec->D;
+	else if (n <= 2 * (size_t) m)
+		ac.D = 0;
+	else
+		ac.D = ArimaNsdiffs(env, y, n, m, spec->max_D);
+	dx = MiningAlloc(env, n, sizeof(double), false, "the series", err);
+	if (dx == NULL)
+		return false;
+	memcpy(dx, y, sizeof(double) * n);
+	if (ac.D > 0)
+		for (i = n - 1; i >= (size_t) m; i--)
+			dx[i] -= dx[i - m];
+	if (spec->d >= 0)
+		ac.d = spec->d;
+	else
+		ac.d = ArimaNdiffs(env, dx + (ac.D > 0 ? m : 0), n - (ac.D > 0 ? m : 0), spec->max_d);
+	MiningFree(env, dx, n, sizeof(double));
+	if (m > 1)
+	{
+		if (max_P > 0 && max_p > m - 1)
+			max_p = m - 1;
+		if (max_Q > 0 && max_q > m - 1)
+			max_q = m - 1;
+	}
+	/* the approximation: CSS during the search, with an offset */
+	ac.approx = len > 150 || m > 12;
+	if (ac.approx)
+	{
+		ArimaSpec	s0;
+		ArimaModel *f0;
+		MiningError e0;
+
+		memset(&s0, 0, sizeof(s0));
+		s0.d = ac.d;
+		s0.D = ac.D;
+		s0.s = ac.D > 0 ? m : 0;
+		s0.method = ARIMA_CSS_ML;
+		if (ArimaFit(env, y, n, &s0, &f0, &e0))
+		{
+			ac.offset = -2 * f0->loglik - (double) len * log(f0->sigma2);
+			ArimaFree(env, f0);
+		}
+		else if (e0.code == MINING_ERR_CANCELED)
+		{
+			*err = e0;
+			return false;
+		}
+	}
+	allow = spec->allow_mean && ac.d + ac.D <= 1;
+	constant = allow;
+
+	/* the four starting models */
+	p = 2 < max_p ? 2 : max_p;
+	q = 2 < max_q ? 2 : max_q;
+	P = 1 < max_P ? 1 : max_P;
+	Q = 1 < max_Q ? 1 : max_Q;
+	if (len < 10)
+	{
+		p = p < 1 ? p : 1;
+		q = q < 1 ? q : 1;
+		P = Q = 0;
+	}
+#define STEP(pp, qq, PP, QQ, cc) \
+	(auto_step(&ac, (pp), (qq), (PP), (QQ), (cc), &best, &best_ic, &imp, err) ? true : (ArimaFree(env, best), false))
+	if (!STEP(p, q, P, Q, constant))
+		return false;
+	if (!STEP(0, 0, 0, 0, constant))
+		return false;
+	if (imp)
+		p = q = P = Q = 0;
+	if (max_p > 0 || max_P > 0)
+	{
+		int			p1 = max_p > 0,
+					P1 = m > 1 && max_P > 0;
+
+		if (!STEP(p1, 0, P1, 0, constant))
+			return false;
+		if (imp)
+		{
+			p = p1;
+			P = P1;
+			q = Q = 0;
+		}
+	}
+	if (max_q > 0 || max_Q > 0)
+	{
+		int			q1 = max_q > 0,
+					Q1 = m > 1 && max_Q > 0;
+
+		if (!STEP(0, q1, 0, Q1, constant))
+			return false;
+		if (imp)
+		{
+			p = P = 0;
+			q = q1;
+			Q = Q1;
+		}
+	}
+	if (constant)
+	{
+		if (!STEP(0, 0, 0, 0, false))
+			return false;
+		if (imp)
+			p = q = P = Q = 0;
+	}
+
+	/* the neighbourhood, in forecast's order; restart after each improvement */
+	for (;;)
+	{
+		int			before = ac.nmodels;
+		bool		moved = false;
+
+#define TRY(cond, pp, qq, PP, QQ, cc) \
+		if (!moved && (cond) && !auto_seen(&ac, (pp), (qq), (PP), (QQ), (cc)) && \
+			ac.nmodels < ac.max_models) \
+		{ \
+			if (!STEP((pp), (qq), (PP), (QQ), (cc))) \
+				return false; \
+			if (imp) \
+			{ \
+				p = (pp); q = (qq); P = (PP); Q = (QQ); constant = (cc); \
+				moved = true; \
+			} \
+		}
+		TRY(P > 0, p, q, P - 1, Q, constant);
+		TRY(Q > 0, p, q, P, Q - 1, constant);
+		TRY(P < max_P, p, q, P + 1, Q, constant);
+		TRY(Q < max_Q, p, q, P, Q + 1, constant);
+		TRY(Q > 0 && P > 0, p, q, P - 1, Q - 1, constant);
+		TRY(Q < max_Q && P > 0, p, q, P - 1, Q + 1, constant);
+		TRY(Q > 0 && P < max_P, p, q, P + 1, Q - 1, constant);
+		TRY(Q < max_Q && P < max_P, p, q, P + 1, Q + 1, constant);
+		TRY(p > 0, p - 1, q, P, Q, constant);
+		TRY(q > 0, p, q - 1, P, Q, constant);
+		TRY(p < max_p, p + 1, q, P, Q, constant);
+		TRY(q < max_q, p, q + 1, P, Q, constant);
+		TRY(q > 0 && p > 0, p - 1, q - 1, P, Q, constant);
+		TRY(q < max_q && p > 0, p - 1, q + 1, P, Q, constant);
+		TRY(q > 0 && p < max_p, p + 1, q - 1, P, Q, constant);
+		TRY(q < max_q && p < max_p, p + 1, q + 1, P, Q, constant);
+		TRY(allow, p, q, P, Q, !constant);
+#undef TRY
+		if (ac.nmodels == before || ac.nmodels >= ac.max_models)
+			break;
+	}
+
+	/* the approximation's winner refitted by ML, best IC first */
+	if (ac.approx)
+	{
+		int			order[128];
+		int			k,
+					j;
+
+		ArimaFree(env, best);
+		best = NULL;
+		for (k = 0; k < ac.nmodels; k++)
+			order[k] = k;
+		for (k = 1; k < ac.nmodels; k++)
+			for (j = k; j > 0 && ac.ic[order[j]] < ac.ic[order[j - 1]]; j--)
+			{
+				int			t = order[j];
+
+				order[j] = order[j - 1];
+				order[j - 1] = t;
+			}
+		for (k = 0; k < ac.nmodels; k++)
+		{
+			int		   *t = ac.tried[order[k]];
+			double		ic;
+
+			if (!isfinite(ac.ic[order[k]]))
+				break;
+			if (!try_model(&ac, t[0], t[1], t[2], t[3], t[4], false, &ic, &best, err))
+				return false;
+			if (best != NULL)
+				break;
+		}
+	}
+#undef STEP
+	if (best == NULL)
+	{
+		MiningSetError(err, MINING_ERR_NO_CONVERGENCE, "no suitable ARIMA model found");
+		MiningSetDetail(err, "Every candidate model failed to fit or had a root near the unit circle.");
+		MiningSetHint(err, "Give the orders yourself (auto => false) or check the series.");
+		return false;
+	}
+	*out = best;
+	return true;
 }

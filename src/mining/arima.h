@@ -117,10 +117,10 @@ extern bool ArimaAuto(MiningEnv *env, const double *y, size_t n,
 					  const ArimaAutoSpec *spec, ArimaModel **out, MiningError *err);
 
 /* The unit-root helpers, exported for the tests. */
-extern int	ArimaNdiffs(const double *y, size_t n, int max_d);
-extern int	ArimaNsdiffs(const double *y, size_t n, int s, int max_D);
-extern double ArimaKpssStat(const double *y, size_t n);
-extern double ArimaSeasonalStrength(const double *y, size_t n, int s);
+extern int	ArimaNdiffs(MiningEnv *env, const double *y, size_t n, int max_d);
+extern int	ArimaNsdiffs(MiningEnv *env, const double *y, size_t n, int s, int max_D);
+extern double ArimaKpssStat(const double *x, size_t n);	/* x without NaN */
+extern double ArimaSeasonalStrength(MiningEnv *env, const double *y, size_t n, int s);
 
 extern void ArimaFree(MiningEnv *env, ArimaModel *m);
 

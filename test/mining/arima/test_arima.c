@@ -529,11 +529,80 @@ run_hostile(const char *dir)
 	free(y);
 }
 
+/*
+ * Automatic selection against forecast::auto.arima (reference_auto.txt):
+ * the same orders, constant and AICc.
+ */
+static void
+run_auto(const char *ref, const char *dir)
+{
+	FILE	   *f = fopen(ref, "r");
+	char		line[512];
+
+	if (f == NULL)
+	{
+		printf("cannot open %s\n", ref);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f))
+	{
+		char		name[64];
+		int			s,
+					o[6],
+					mean,
+					drift;
+		double		aicc;
+		size_t		n;
+		double	   *y;
+		MiningEnv	env;
+		MiningError err;
+		ArimaModel *m;
+		ArimaAutoSpec spec;
+
+		if (sscanf(line, "auto %63s %d %d %d %d %d %d %d %d %d %lf", name, &s, &o[0], &o[1],
+				   &o[2], &o[3], &o[4], &o[5], &mean, &drift, &aicc) != 11)
+			continue;
+		y = load_data(dir, name, &n);
+		env_init(&env);
+		ArimaAutoDefaults(&spec, s);
+		checks++;
+		if (!ArimaAuto(&env, y, n, &spec, &m, &err))
+		{
+			failures++;
+			printf("FAIL auto %s: %s\n", name, err.message);
+			free(y);
+			continue;
+		}
+		if (m->spec.p != o[0] || m->spec.d != o[1] || m->spec.q != o[2] ||
+			m->spec.P != o[3] || m->spec.D != o[4] || m->spec.Q != o[5] ||
+			m->has_mean != mean || m->has_drift != drift)
+		{
+			failures++;
+			printf("FAIL auto %s: ARIMA(%d,%d,%d)(%d,%d,%d)[%d] mean %d drift %d AICc %.4f; "
+				   "auto.arima ARIMA(%d,%d,%d)(%d,%d,%d) mean %d drift %d AICc %.4f\n",
+				   name, m->spec.p, m->spec.d, m->spec.q, m->spec.P, m->spec.D, m->spec.Q, s,
+				   m->has_mean, m->has_drift, m->aicc, o[0], o[1], o[2], o[3], o[4], o[5],
+				   mean, drift, aicc);
+		}
+		else
+			check(name, "auto AICc", m->aicc, aicc, 1e-4, 1e-3);
+		ArimaFree(&env, m);
+		if (env.used_bytes != 0)
+		{
+			failures++;
+			printf("FAIL auto %s: %zu bytes not given back\n", name, env.used_bytes);
+		}
+		free(y);
+	}
+	fclose(f);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *ref = "reference.txt";
 	const char *dir = "data";
+	const char *auto_ref = "reference_auto.txt";
 	int			argi = 1;
 
 	if (argi < argc && strcmp(argv[argi], "-v") == 0)
@@ -545,7 +614,10 @@ main(int argc, char **argv)
 		ref = argv[argi++];
 	if (argi < argc)
 		dir = argv[argi++];
+	if (argi < argc)
+		auto_ref = argv[argi++];
 	run_reference(ref, dir);
+	run_auto(auto_ref, dir);
 	run_simulated();
 	run_hostile(dir);
 	printf("%d checks, %d failed\n", checks, failures);
