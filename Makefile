@@ -16,7 +16,8 @@ OBJS = \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
 	src/warehouse/import.o \
-	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o
+	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
+	src/mining/arima.o src/mining/arima_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -24,7 +25,8 @@ SQL_PARTS = \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
-	src/mining/mining.sql
+	src/mining/mining.sql \
+	src/mining/arima.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
@@ -32,7 +34,8 @@ DATA = $(wildcard $(EXTENSION)--*--*.sql)
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
 	import \
-	mining
+	mining \
+	arima
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1

@@ -1199,8 +1199,8 @@ standard_errors(Work *w, const double *u, double *se)
 /* the fit																	  */
 /* ---------------------------------------------------------------------- */
 
-static bool
-check_spec(const ArimaSpec *spec, MiningError *err)
+bool
+ArimaCheckSpec(const ArimaSpec *spec, MiningError *err)
 {
 	bool		seasonal = spec->P > 0 || spec->D > 0 || spec->Q > 0;
 
@@ -1421,7 +1421,19 @@ check_series(Work *w, double *init)
 		mean += d / cnt;
 		m2 += d * (dx[t] - mean);
 	}
-	if (cnt < 2 || sqrt(m2 / (cnt - 1)) <= 1e-10 * (ymax > 0 ? ymax : 1.0))
+	if (ymax > 1e150)
+	{
+		MiningSetError(w->err, MINING_ERR_DATA, "series values are too large: up to %g", ymax);
+		MiningSetHint(w->err, "Rescale the series (for example divide it by a power of ten).");
+		return false;
+	}
+	if (cnt < 2)
+	{
+		MiningSetError(w->err, MINING_ERR_DATA, "series has too few observations after differencing: %zu", cnt);
+		MiningSetDetail(w->err, "A difference needs both of its values; missing values leave gaps.");
+		return false;
+	}
+	if (sqrt(m2 / (cnt - 1)) <= 1e-10 * (ymax > 0 ? ymax : 1.0))
 	{
 		if (w->nd > 0)
 			MiningSetError(w->err, MINING_ERR_DATA, "series is constant after differencing");
@@ -1711,7 +1723,7 @@ ArimaFit(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
 
 	gsl_set_error_handler_off();
 	*out = NULL;
-	if (!check_spec(spec, err))
+	if (!ArimaCheckSpec(spec, err))
 		return false;
 	if (n > (size_t) 100000000)
 	{

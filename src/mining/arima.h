@@ -95,6 +95,9 @@ typedef struct ArimaAutoSpec
 
 extern void ArimaAutoDefaults(ArimaAutoSpec *spec, int s);
 
+/* Check orders and period alone (MINING_ERR_ARGUMENT). */
+extern bool ArimaCheckSpec(const ArimaSpec *spec, MiningError *err);
+
 /*
  * Fit spec to y[0..n-1] (NaN = missing). On success *out is a model
  * allocated through env (ArimaFree). On failure err says why:

@@ -475,9 +475,13 @@ run_hostile(const char *dir)
 	for (i = 0; i < 48; i++)
 		c[i] = NAN;
 	expect_error("all missing", c, 48, &spec, MINING_ERR_DATA);
-	/* huge values: scale does not matter */
+	/* beyond 1e150 the squares would overflow: an error, not a wrong fit */
 	for (i = 0; i < 48; i++)
-		c[i] = y[i] * 1e150;
+		c[i] = y[i] * 1e200;
+	expect_error("values too large", c, 48, &spec, MINING_ERR_DATA);
+	/* huge values below that: scale does not matter */
+	for (i = 0; i < 48; i++)
+		c[i] = y[i] * 1e140;
 	{
 		MiningEnv	env;
 		MiningError err;
