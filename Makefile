@@ -23,7 +23,8 @@ OBJS = \
 	src/campaigns/webhook.o \
 	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
 	src/mining/kmeans.o src/mining/kmeans_pg.o \
-	src/mining/apriori.o src/mining/apriori_pg.o
+	src/mining/apriori.o src/mining/apriori_pg.o \
+	src/mining/arima.o src/mining/arima_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
@@ -34,6 +35,7 @@ SQL_PARTS = \
 	src/mining/mining.sql \
 	src/mining/kmeans.sql \
 	src/mining/apriori.sql \
+	src/mining/arima.sql \
 	src/chain/chain.sql \
 	src/loyalty/loyalty.sql \
 	src/loyalty/contract.sql \
@@ -51,7 +53,8 @@ REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_optio
 	chain \
 	mining \
 	kmeans \
-	apriori
+	apriori \
+	arima
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
