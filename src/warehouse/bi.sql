@@ -292,33 +292,161 @@ GROUP BY 1, 2, 3;
 COMMENT ON VIEW megamarket_bi.loyalty_trends IS
 'loyalty points per month the awards were queued: awards, customers, purchase amount, points confirmed on chain, pending and failed awards';
 
--- refresh_bi: recompute the stored results the views read.
-CREATE FUNCTION megamarket.refresh_bi()
-RETURNS TABLE (step text, rows bigint, seconds numeric)
+-- Stored forecasts of each store's daily revenue (refresh_bi() writes them
+-- with arima_forecast over live_store_day).
+CREATE TABLE megamarket.sales_forecasts (
+    store_id     integer NOT NULL REFERENCES megamarket.stores ON DELETE CASCADE,
+    day          date NOT NULL,
+    step         integer NOT NULL,
+    forecast     numeric(16,2) NOT NULL,
+    lo80         numeric(16,2),
+    hi80         numeric(16,2),
+    lo95         numeric(16,2),
+    hi95         numeric(16,2),
+    model        text NOT NULL,
+    generated_at timestamptz NOT NULL,
+    PRIMARY KEY (store_id, day)
+);
+COMMENT ON TABLE megamarket.sales_forecasts IS
+'forecast daily revenue per store, with 80 % and 95 % prediction intervals, as of the last refresh_bi()';
+COMMENT ON COLUMN megamarket.sales_forecasts.store_id IS 'the branch';
+COMMENT ON COLUMN megamarket.sales_forecasts.day IS 'the day forecast';
+COMMENT ON COLUMN megamarket.sales_forecasts.step IS 'days after the last day with data (1 = the next day)';
+COMMENT ON COLUMN megamarket.sales_forecasts.forecast IS 'point forecast of the day''s revenue';
+COMMENT ON COLUMN megamarket.sales_forecasts.lo80 IS 'lower end of the 80 % prediction interval';
+COMMENT ON COLUMN megamarket.sales_forecasts.hi80 IS 'upper end of the 80 % prediction interval';
+COMMENT ON COLUMN megamarket.sales_forecasts.lo95 IS 'lower end of the 95 % prediction interval';
+COMMENT ON COLUMN megamarket.sales_forecasts.hi95 IS 'upper end of the 95 % prediction interval';
+COMMENT ON COLUMN megamarket.sales_forecasts.model IS 'the ARIMA model chosen for the store, e.g. ARIMA(1,0,1)(0,1,1)[7]';
+COMMENT ON COLUMN megamarket.sales_forecasts.generated_at IS 'when refresh_bi() computed it';
+SELECT pg_catalog.pg_extension_config_dump('megamarket.sales_forecasts', '');
+
+CREATE VIEW megamarket_bi.sales_forecast AS
+SELECT f.store_id, st.store, f.day, pg_catalog.make_date(pg_catalog.date_part('year', f.day)::integer,
+                                                         pg_catalog.date_part('month', f.day)::integer, 1) AS month_start,
+       f.step, f.forecast, f.lo80, f.hi80, f.lo95, f.hi95, f.model, f.generated_at
+FROM megamarket.sales_forecasts f
+JOIN megamarket_bi.stores st ON st.store_id OPERATOR(pg_catalog.=) f.store_id;
+COMMENT ON VIEW megamarket_bi.sales_forecast IS
+'forecast daily revenue per branch with 80 % and 95 % intervals (ARIMA, chosen automatically per branch), as of the last refresh_bi()';
+
+CREATE VIEW megamarket_bi.product_associations AS
+SELECT pg_catalog.array_to_string(a.antecedent, ' + ') AS if_bought,
+       pg_catalog.array_to_string(a.consequent, ' + ') AS then_also,
+       pg_catalog.array_to_string(a.antecedent_skus, ' + ') AS if_bought_skus,
+       pg_catalog.array_to_string(a.consequent_skus, ' + ') AS then_also_skus,
+       pg_catalog.cardinality(a.antecedent) OPERATOR(pg_catalog.+) pg_catalog.cardinality(a.consequent) AS products,
+       a.support::numeric(9,6) AS support,
+       a.confidence::numeric(9,6) AS confidence,
+       a.lift::numeric(12,4) AS lift,
+       a.tickets
+FROM megamarket.product_associations a;
+COMMENT ON VIEW megamarket_bi.product_associations IS
+'products bought together (association rules over the tickets): if these were bought, then also those, with support, confidence and lift, as of the last refresh_bi()';
+
+-- refresh_bi: recompute the stored results the views read. Each step runs in
+-- a subtransaction: a step that fails (too few customers to segment, a
+-- series too short to forecast) reports its error and the others go on; the
+-- function then ends with a WARNING naming the failed steps.
+CREATE FUNCTION megamarket.refresh_bi(segments integer DEFAULT 4,
+                                      forecast_days integer DEFAULT 31,
+                                      min_support float8 DEFAULT 0.01)
+RETURNS TABLE (step text, rows bigint, seconds numeric, error text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
     t0 timestamptz;
     n bigint;
+    failed text[] := '{}';
 BEGIN
-    t0 := clock_timestamp();
-    DELETE FROM megamarket.customer_stats;
-    INSERT INTO megamarket.customer_stats
-           (customer_id, tickets, lines, revenue, first_date_id, last_date_id, refreshed_at)
-    SELECT s.customer_id, count(*) FILTER (WHERE s.line_no = 1), count(*), sum(s.amount),
-           min(s.date_id), max(s.date_id), now()
-    FROM megamarket.sales s
-    WHERE s.customer_id IS NOT NULL
-    GROUP BY s.customer_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    step := 'customer_stats'; rows := n;
-    seconds := round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
+    IF segments IS NULL OR segments < 1 OR forecast_days IS NULL OR forecast_days < 1 OR forecast_days > 366
+       OR min_support IS NULL OR min_support <= 0 THEN
+        RAISE EXCEPTION 'refresh_bi: segments must be at least 1, forecast_days 1 to 366 and min_support above 0'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- customer statistics
+    step := 'customer_stats'; error := NULL; t0 := clock_timestamp();
+    BEGIN
+        DELETE FROM megamarket.customer_stats;
+        INSERT INTO megamarket.customer_stats
+               (customer_id, tickets, lines, revenue, first_date_id, last_date_id, refreshed_at)
+        SELECT s.customer_id, count(*) FILTER (WHERE s.line_no = 1), count(*), sum(s.amount),
+               min(s.date_id), max(s.date_id), now()
+        FROM megamarket.sales s
+        WHERE s.customer_id IS NOT NULL
+        GROUP BY s.customer_id;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN RAISE;
+              WHEN OTHERS THEN error := SQLERRM; n := NULL; failed := failed || step;
+    END;
+    rows := n; seconds := round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
     RETURN NEXT;
+
+    -- customer segments (k-means on recency, frequency, monetary value)
+    step := 'segments'; error := NULL; t0 := clock_timestamp();
+    BEGIN
+        SELECT sum(x.customers) INTO n FROM megamarket.segment_customers(segments) x;
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN RAISE;
+              WHEN OTHERS THEN error := SQLERRM; n := NULL; failed := failed || step;
+    END;
+    rows := n; seconds := round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
+    RETURN NEXT;
+
+    -- products bought together
+    step := 'product_associations'; error := NULL; t0 := clock_timestamp();
+    BEGIN
+        n := megamarket.refresh_product_associations(min_support => min_support);
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN RAISE;
+              WHEN OTHERS THEN error := SQLERRM; n := NULL; failed := failed || step;
+    END;
+    rows := n; seconds := round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
+    RETURN NEXT;
+
+    -- each store's daily revenue, forecast_days ahead (weekly seasonality)
+    step := 'sales_forecast'; error := NULL; t0 := clock_timestamp();
+    BEGIN
+        IF to_regclass('pg_temp.mm_forecast') IS NOT NULL THEN
+            DROP TABLE pg_temp.mm_forecast;
+        END IF;
+        CREATE TEMP TABLE mm_forecast ON COMMIT DROP AS
+        SELECT f.*
+        FROM megamarket.arima_forecast(
+                $q$SELECT st.store_id::text, d.date, coalesce(l.revenue, 0)::float8
+                   FROM (SELECT store_id, min(date_id) AS lo, max(date_id) AS hi
+                         FROM megamarket.live_store_day WHERE lines > 0 GROUP BY store_id) st
+                   JOIN megamarket.dates d ON d.date_id BETWEEN st.lo AND st.hi
+                   LEFT JOIN megamarket.live_store_day l ON l.store_id = st.store_id AND l.date_id = d.date_id
+                   ORDER BY 1, 2$q$,
+                forecast_days, auto => true, period => 7) f;
+        DELETE FROM megamarket.sales_forecasts;
+        INSERT INTO megamarket.sales_forecasts
+               (store_id, day, step, forecast, lo80, hi80, lo95, hi95, model, generated_at)
+        SELECT f.series::integer, f.t::date, f.step, f.forecast, f.lo80, f.hi80, f.lo95, f.hi95, f.model, now()
+        FROM pg_temp.mm_forecast f
+        WHERE f.error IS NULL;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        -- a store whose series could not be fitted: its reason, the others stored
+        SELECT string_agg(DISTINCT 'store ' || f.series || ': ' || f.error, '; ') INTO error
+        FROM pg_temp.mm_forecast f WHERE f.error IS NOT NULL;
+        IF error IS NOT NULL THEN
+            failed := failed || step;
+        END IF;
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN RAISE;
+              WHEN OTHERS THEN error := SQLERRM; n := NULL; failed := failed || step;
+    END;
+    rows := n; seconds := round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
+    RETURN NEXT;
+
+    IF cardinality(failed) > 0 THEN
+        RAISE WARNING 'refresh_bi: % failed', array_to_string(failed, ', ')
+            USING HINT = 'The rows of the failed steps say why; the other steps were refreshed.';
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION megamarket.refresh_bi() IS
-'recomputes the stored results that megamarket_bi views read (customer statistics, ...); one row per step with the rows written and the time taken; schedule it nightly with pg_cron after the import';
-REVOKE ALL ON FUNCTION megamarket.refresh_bi() FROM PUBLIC;
+COMMENT ON FUNCTION megamarket.refresh_bi(integer, integer, float8) IS
+'recomputes the stored results megamarket_bi views read: customer statistics, segments (segment_customers(segments)), product associations (min_support), each store''s revenue forecast forecast_days ahead; one row per step with rows, time and error; schedule it nightly with pg_cron after the import';
+REVOKE ALL ON FUNCTION megamarket.refresh_bi(integer, integer, float8) FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('megamarket.customer_stats', '');

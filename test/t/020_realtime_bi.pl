@@ -181,7 +181,12 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM megamarket.loyalty_awards'
 is($node->safe_psql('postgres', $recompute), '0', 'live_store_day still exact');
 
 note 'BI views';
-$node->safe_psql('postgres', 'SELECT * FROM megamarket.refresh_bi()');
+is($node->safe_psql('postgres', q{SELECT string_agg(step || ':' || coalesce(error, 'ok'), ' ' ORDER BY step) FROM megamarket.refresh_bi(segments => 3, forecast_days => 7)}),
+	'customer_stats:ok product_associations:ok sales_forecast:ok segments:ok', 'refresh_bi: every step refreshed');
+is($node->safe_psql('postgres', q{SELECT count(DISTINCT store_id) || ' ' || count(*) || ' ' || bool_and(lo95 <= forecast AND forecast <= hi95) FROM megamarket.sales_forecasts}),
+	'3 21 true', 'a week of forecasts per store, each inside its interval');
+($rc, $o, $e) = $node->psql('postgres', 'SELECT * FROM megamarket.refresh_bi(segments => 0)');
+like($e, qr/segments must be at least 1/, 'refresh_bi: bad arguments are refused');
 is($node->safe_psql('postgres', q{
 SELECT (SELECT sum(revenue) FROM megamarket_bi.sales_by_store_month)
      = (SELECT sum(amount) FROM megamarket.sales)}), 't', 'sales_by_store_month adds up to the facts');
@@ -204,7 +209,7 @@ WHERE n.nspname = 'megamarket_bi' AND c.relkind <> 'v'}), '0', 'megamarket_bi ho
 is($node->safe_psql('postgres', q{
 SELECT count(*) FROM information_schema.columns
 WHERE table_schema = 'megamarket_bi'
-  AND (data_type NOT IN ('integer', 'bigint', 'text', 'date', 'boolean', 'numeric')
+  AND (data_type NOT IN ('integer', 'bigint', 'text', 'date', 'boolean', 'numeric', 'timestamp with time zone')
        OR (data_type = 'numeric' AND numeric_scale IS NULL))}), '0',
 	'every BI column has a type Power BI maps cleanly (numeric with a scale)');
 
@@ -221,7 +226,7 @@ my $as_bi = sub {
 };
 ($rc, $o, $e) = $as_bi->('SELECT count(*) FROM megamarket_bi.sales_by_store_month');
 is($rc, 0, 'powerbi reads sales_by_store_month');
-for my $v (qw(calendar stores losses_by_store_month margin_by_store_month campaign_performance customer_segments loyalty_trends))
+for my $v (qw(calendar stores losses_by_store_month margin_by_store_month campaign_performance customer_segments loyalty_trends sales_forecast product_associations))
 {
 	($rc, $o, $e) = $as_bi->("SELECT count(*) FROM megamarket_bi.$v");
 	is($rc, 0, "powerbi reads $v") or diag($e);
