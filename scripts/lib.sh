@@ -44,11 +44,13 @@ mm_setup() {
     fi
     mm_pg_bin
     [ "${1:-}" != apt ] || return 0
-    # npm ci only when the lock file changed since the last install.
-    if ! cmp -s "$MM_ROOT/package-lock.json" "$MM_ROOT/node_modules/.package-lock.json" 2>/dev/null \
+    # npm ci only when the lock file changed since the last install (npm's own
+    # node_modules/.package-lock.json is not a copy of it: keep our stamp).
+    if ! cmp -s "$MM_ROOT/package-lock.json" "$MM_ROOT/node_modules/.megamarket-lock.json" 2>/dev/null \
         || [ ! -x "$MM_ROOT/node_modules/.bin/anvil" ]; then
         mm_say "installing pinned npm tools (npm ci)"
-        (cd "$MM_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+        (cd "$MM_ROOT" && npm ci --no-audit --no-fund --loglevel=error \
+            && cp package-lock.json node_modules/.megamarket-lock.json)
     fi
 }
 
