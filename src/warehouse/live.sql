@@ -252,6 +252,61 @@ CREATE TRIGGER live_losses_delete AFTER DELETE ON megamarket.losses
 CREATE TRIGGER live_losses_truncate AFTER TRUNCATE ON megamarket.losses
     FOR EACH STATEMENT EXECUTE FUNCTION megamarket._live_truncate();
 
+-- _live_bulk_loaded: what the statement triggers would have done for rows
+-- that reach the facts without them: months the import loads in bulk into
+-- fresh partitions and then attaches (partition.sql). rows is a table with
+-- the fact table's columns holding exactly those rows. Those months had no
+-- partition before, so no other session can have facts there: the totals
+-- are added without locking the fact tables. Sales of registered customers
+-- earn their loyalty awards here too, one per ticket, as the trigger does.
+CREATE FUNCTION megamarket._live_bulk_loaded(kind text, rows regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF kind = 'sales' THEN
+        EXECUTE format($f$
+            INSERT INTO megamarket.live_store_day AS l (store_id, date_id, revenue, units, lines, tickets)
+            SELECT store_id, date_id, sum(amount), sum(quantity), count(*), count(*) FILTER (WHERE line_no = 1)
+            FROM %s GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (store_id, date_id) DO UPDATE
+               SET revenue = l.revenue + excluded.revenue, units = l.units + excluded.units,
+                   lines = l.lines + excluded.lines, tickets = l.tickets + excluded.tickets,
+                   updated_at = statement_timestamp()$f$, rows);
+        EXECUTE format($f$
+            INSERT INTO megamarket.loyalty_awards (customer_id, purchase_amount, units, points)
+            SELECT n.customer_id, sum(n.amount), floor(sum(n.amount))::bigint, floor(sum(n.amount))::bigint * 10
+            FROM %s n
+            JOIN megamarket.loyalty_customers lc ON lc.customer_id = n.customer_id AND lc.state <> 'failed'
+            GROUP BY n.ticket_id, n.customer_id
+            HAVING floor(sum(n.amount)) >= 1
+            ORDER BY n.ticket_id$f$, rows);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            PERFORM megamarket._loyalty_wake_at_commit();
+        END IF;
+    ELSIF kind = 'losses' THEN
+        EXECUTE format($f$
+            INSERT INTO megamarket.live_store_day AS l (store_id, date_id, loss_amount, loss_units, loss_events)
+            SELECT store_id, date_id, sum(amount), sum(quantity), count(*)
+            FROM %s GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (store_id, date_id) DO UPDATE
+               SET loss_amount = l.loss_amount + excluded.loss_amount,
+                   loss_units = l.loss_units + excluded.loss_units,
+                   loss_events = l.loss_events + excluded.loss_events,
+                   updated_at = statement_timestamp()$f$, rows);
+    ELSE
+        RAISE EXCEPTION 'megamarket: unknown fact table "%"', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION megamarket._live_bulk_loaded(text, regclass) IS
+'(internal to the bulk import) adds rows loaded without the fact triggers to live_store_day, and their loyalty awards';
+REVOKE ALL ON FUNCTION megamarket._live_bulk_loaded(text, regclass) FROM PUBLIC;
+
 -- live_refresh: recompute the totals of a range of days from the facts.
 CREATE FUNCTION megamarket.live_refresh(from_date_id integer DEFAULT NULL,
                                         to_date_id integer DEFAULT NULL)

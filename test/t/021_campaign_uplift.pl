@@ -24,6 +24,15 @@ system($mkworkbook, '--seed', '11', '--sales-lines', '300000', "$dir/w.xlsx", "$
 $node->safe_psql('postgres', 'CREATE EXTENSION megamarket');
 $node->safe_psql('postgres', "SET client_min_messages = warning; SELECT count(*) FROM megamarket.import_workbook('$dir/w.xlsx')");
 
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM (
+  (SELECT store_id, date_id, sum(amount), count(*) FROM megamarket.sales GROUP BY 1, 2
+   EXCEPT SELECT store_id, date_id, revenue, lines FROM megamarket.live_store_day WHERE lines > 0)
+  UNION ALL
+  (SELECT store_id, date_id, revenue, lines FROM megamarket.live_store_day WHERE lines > 0
+   EXCEPT SELECT store_id, date_id, sum(amount), count(*) FROM megamarket.sales GROUP BY 1, 2)) d}),
+	'0', 'after the import, live_store_day equals the facts (bulk-loaded months included)');
+
 # the planted truth, read by the server from the manifest
 my $manifest = do { local $/; open(my $fh, '<', "$dir/w.json") or die $!; <$fh> };
 $manifest =~ s/'/''/g;
