@@ -132,6 +132,7 @@ port = $PGPORT
 unix_socket_directories = '$MM_WORK'
 shared_preload_libraries = 'megamarket, pg_cron'
 cron.database_name = '$db'
+${MM_CLUSTER_CONF:-}
 CONF
     mm_as_user "$PG_BIN/pg_ctl" -D "$MM_WORK/data" -l "$MM_WORK/server.log" -w start >/dev/null
     mm_as_user "$PG_BIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$db"
