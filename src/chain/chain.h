@@ -518,6 +518,12 @@ extern void ChainRpcDestroy(ChainRpc *rpc);
 extern const char *ChainRpcDisplayUrl(const ChainRpc *rpc);
 
 /*
+ * Connections libcurl has opened for this handle so far (1 while keep-alive
+ * holds): for tests and the dispatcher's log.
+ */
+extern long ChainRpcConnectCount(const ChainRpc *rpc);
+
+/*
  * Call method with params (JSON text of an array, e.g. "[\"0x..\", \"latest\"]";
  * NULL: []). Returns false with err filled on transport or protocol failure
  * (CONNECT, TIMEOUT, HTTP, PROTOCOL, LIMIT, CANCELED, NOMEM); returns true

@@ -42,6 +42,7 @@ struct ChainRpc
 	ChainBuf	arena;
 	size_t		max_response;
 	bool		canceled;		/* the progress callback stopped the transfer */
+	long		connects;		/* connections opened so far */
 	char		errbuf[CURL_ERROR_SIZE];
 };
 
@@ -1063,6 +1064,12 @@ ChainRpcDisplayUrl(const ChainRpc *rpc)
 	return rpc->display_url;
 }
 
+long
+ChainRpcConnectCount(const ChainRpc *rpc)
+{
+	return rpc->connects;
+}
+
 /* A method name we put in the request as it is: letters, digits, '_'. */
 static bool
 check_method(const char *method, ChainError *err)
@@ -1106,6 +1113,12 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDS, (const char *) rpc->request.data);
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rpc->request.len);
 	rc = curl_easy_perform(rpc->curl);
+	{
+		long		nc = 0;
+
+		if (curl_easy_getinfo(rpc->curl, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK)
+			rpc->connects += nc;
+	}
 	if (rc != CURLE_OK)
 	{
 		const char *text = rpc->errbuf[0] ? rpc->errbuf : curl_easy_strerror(rc);
