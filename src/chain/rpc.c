@@ -28,6 +28,7 @@
 #define RPC_DEFAULT_MAX_RESPONSE	(64 * 1024 * 1024)
 #define RPC_DEFAULT_CONNECT_MS	10000
 #define RPC_DEFAULT_TIMEOUT_MS	30000
+#define RPC_KEEP_BYTES	(1024 * 1024)	/* buffer kept between calls */
 
 struct ChainRpc
 {
@@ -1012,7 +1013,11 @@ ChainRpcCreate(const ChainEnv *env, const char *url, ChainError *err)
 
 	/* set once; the handle keeps them, and its connection, across calls */
 	if (curl_easy_setopt(rpc->curl, CURLOPT_URL, rpc->url) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: CURLOPT_PROTOCOLS deprecated */
 		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+#else
+		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+#endif
 	{
 		ChainRpcDestroy(rpc);
 		ChainSetError(err, CHAIN_ERR_ARGUMENT, "Ethereum node URL is not valid");
@@ -1107,6 +1112,14 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 
 	if (!ChainBufCheck(&rpc->request, "JSON-RPC request", err))
 		return false;
+	/*
+	 * A long-lived handle keeps its buffers between calls; give back what a
+	 * large reply made them grow to, so one big answer does not stay held.
+	 */
+	if (rpc->response.cap > RPC_KEEP_BYTES)
+		ChainBufFree(&rpc->response);
+	if (rpc->arena.cap > 2 * RPC_KEEP_BYTES)
+		ChainBufFree(&rpc->arena);
 	ChainBufReset(&rpc->response);
 	rpc->canceled = false;
 	rpc->errbuf[0] = '\0';
