@@ -102,7 +102,7 @@ SELECT eth_rpc('http://127.0.0.1:1/', 'eth_chainId', '[]', 0);  -- ERROR
 SELECT eth_rpc('http://127.0.0.1:1/', 'eth_chain"Id');  -- ERROR
 -- nothing listens on port 1: could not connect (08001); the message shows
 -- the node without user info or path (providers put API keys there).
--- libcurl's text is the detail (its timing varies: see test/t/021_chain.pl)
+-- libcurl's text is the detail (its timing varies: see test/t/029_chain.pl)
 \set VERBOSITY sqlstate
 SELECT eth_rpc('http://user:secret@127.0.0.1:1/v3/apikey', 'eth_chainId');  -- ERROR
 \set VERBOSITY terse

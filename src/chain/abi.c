@@ -274,7 +274,7 @@ typedef struct KnownSelector
 static KnownSelector sel_register = {"registerCustomer(address)", false, {0}};
 static KnownSelector sel_award = {"awardPoints(address,uint256)", false, {0}};
 static KnownSelector sel_batch = {"awardPointsBatch(address[],uint256[])", false, {0}};
-static KnownSelector sel_redeem = {"redeemPoints(address,uint256)", false, {0}};
+static KnownSelector sel_redeem = {"redeemPoints(uint256)", false, {0}};
 static KnownSelector sel_balance = {"getPointsBalance(address)", false, {0}};
 
 static void
@@ -329,11 +329,9 @@ ChainAbiAwardPointsBatch(ChainBuf *buf, const uint8_t (*customers)[CHAIN_ADDRESS
 }
 
 void
-ChainAbiRedeemPoints(ChainBuf *buf, const uint8_t customer[CHAIN_ADDRESS_LEN],
-					 const ChainU256 *points)
+ChainAbiRedeemPoints(ChainBuf *buf, const ChainU256 *points)
 {
 	begin_known(buf, &sel_redeem);
-	ChainAbiPutAddress(buf, customer);
 	ChainAbiPutU256(buf, points);
 }
 

@@ -227,7 +227,8 @@ case_abi(char **f, int nf)
 	{
 		ChainU256	v;
 
-		t_ok(ChainAddressParse(f[2], strlen(f[2]), a, true, &err), "%s: address", what);
+		if (strcmp(f[2], "-") != 0)
+			t_ok(ChainAddressParse(f[2], strlen(f[2]), a, true, &err), "%s: address", what);
 		if (strcmp(f[3], "-") != 0)
 			v = u256(f[3]);
 		if (strcmp(f[1], "registerCustomer") == 0)
@@ -235,7 +236,7 @@ case_abi(char **f, int nf)
 		else if (strcmp(f[1], "awardPoints") == 0)
 			ChainAbiAwardPoints(&b, a, &v);
 		else if (strcmp(f[1], "redeemPoints") == 0)
-			ChainAbiRedeemPoints(&b, a, &v);
+			ChainAbiRedeemPoints(&b, &v);
 		else if (strcmp(f[1], "getPointsBalance") == 0)
 			ChainAbiGetPointsBalance(&b, a);
 	}

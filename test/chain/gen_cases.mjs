@@ -60,7 +60,7 @@ const loyalty = new Interface([
   'function registerCustomer(address customer)',
   'function awardPoints(address customer, uint256 amount)',
   'function awardPointsBatch(address[] customers, uint256[] amounts)',
-  'function redeemPoints(address customer, uint256 points)',
+  'function redeemPoints(uint256 points)',
   'function getPointsBalance(address customer) view returns (uint256)',
 ]);
 const coder = AbiCoder.defaultAbiCoder();
@@ -109,7 +109,7 @@ for (let i = 0; i < count; i++) {
     const v = big(32);
     lines.push(`abi registerCustomer ${a} - ${bare(loyalty.encodeFunctionData('registerCustomer', [a]))}`);
     lines.push(`abi awardPoints ${a} ${v} ${bare(loyalty.encodeFunctionData('awardPoints', [a, v]))}`);
-    lines.push(`abi redeemPoints ${a} ${v} ${bare(loyalty.encodeFunctionData('redeemPoints', [a, v]))}`);
+    lines.push(`abi redeemPoints - ${v} ${bare(loyalty.encodeFunctionData('redeemPoints', [v]))}`);
     lines.push(`abi getPointsBalance ${a} - ${bare(loyalty.encodeFunctionData('getPointsBalance', [a]))}`);
     const n = pick([0, 1, 2, 3, 10, int(120)]);
     const as = [], vs = [];
