@@ -102,11 +102,26 @@ SELECT eth_rpc('http://127.0.0.1:1/', 'eth_chainId', '[]', 0);  -- ERROR
 SELECT eth_rpc('http://127.0.0.1:1/', 'eth_chain"Id');  -- ERROR
 -- nothing listens on port 1: could not connect (08001); the message shows
 -- the node without user info or path (providers put API keys there).
--- libcurl's text is the detail (its timing varies: see test/t/021_chain.pl)
+-- libcurl's text is the detail (its timing varies: see test/t/029_chain.pl)
 \set VERBOSITY sqlstate
 SELECT eth_rpc('http://user:secret@127.0.0.1:1/v3/apikey', 'eth_chainId');  -- ERROR
 \set VERBOSITY terse
 SELECT eth_rpc('http://user:secret@127.0.0.1:1/v3/apikey', 'eth_chainId');  -- ERROR
 \set VERBOSITY default
 
+DROP EXTENSION megamarket;
+
+-- The examples of docs/chain.md, as written there
+CREATE EXTENSION megamarket;
+SELECT encode(megamarket.eth_keccak256(''), 'hex');
+SELECT megamarket.eth_address_checksum('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed');
+SELECT megamarket.eth_address_is_valid('0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD');
+SELECT megamarket.eth_contract_address('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 0);
+SELECT encode(megamarket.eth_function_selector('awardPoints(address,uint256)'), 'hex');
+SELECT megamarket.eth_revert_reason(decode('08c379a0'
+    '0000000000000000000000000000000000000000000000000000000000000020'
+    '0000000000000000000000000000000000000000000000000000000000000015'
+    '436c69656e7465206e6f207265676973747261646f0000000000000000000000', 'hex'));
+SELECT "from", nonce, "to", value, gas_price, encode(hash, 'hex') AS hash
+FROM megamarket.eth_decode_transaction('\xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83');
 DROP EXTENSION megamarket;

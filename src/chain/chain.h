@@ -354,9 +354,8 @@ extern void ChainAbiAwardPoints(ChainBuf *buf, const uint8_t customer[CHAIN_ADDR
 extern void ChainAbiAwardPointsBatch(ChainBuf *buf,
 									 const uint8_t (*customers)[CHAIN_ADDRESS_LEN],
 									 const ChainU256 *amounts, size_t n);
-/* redeemPoints(address,uint256): the owner redeems for a customer */
-extern void ChainAbiRedeemPoints(ChainBuf *buf, const uint8_t customer[CHAIN_ADDRESS_LEN],
-								 const ChainU256 *points);
+/* redeemPoints(uint256): signed by the customer (msg.sender redeems) */
+extern void ChainAbiRedeemPoints(ChainBuf *buf, const ChainU256 *points);
 extern void ChainAbiGetPointsBalance(ChainBuf *buf, const uint8_t customer[CHAIN_ADDRESS_LEN]);
 
 /*
@@ -516,6 +515,12 @@ extern void ChainRpcDestroy(ChainRpc *rpc);
  * info, path or query (providers put API keys there).
  */
 extern const char *ChainRpcDisplayUrl(const ChainRpc *rpc);
+
+/*
+ * Connections libcurl has opened for this handle so far (1 while keep-alive
+ * holds): for tests and the dispatcher's log.
+ */
+extern long ChainRpcConnectCount(const ChainRpc *rpc);
 
 /*
  * Call method with params (JSON text of an array, e.g. "[\"0x..\", \"latest\"]";

@@ -28,6 +28,7 @@
 #define RPC_DEFAULT_MAX_RESPONSE	(64 * 1024 * 1024)
 #define RPC_DEFAULT_CONNECT_MS	10000
 #define RPC_DEFAULT_TIMEOUT_MS	30000
+#define RPC_KEEP_BYTES	(1024 * 1024)	/* buffer kept between calls */
 
 struct ChainRpc
 {
@@ -42,6 +43,7 @@ struct ChainRpc
 	ChainBuf	arena;
 	size_t		max_response;
 	bool		canceled;		/* the progress callback stopped the transfer */
+	long		connects;		/* connections opened so far */
 	char		errbuf[CURL_ERROR_SIZE];
 };
 
@@ -1011,7 +1013,11 @@ ChainRpcCreate(const ChainEnv *env, const char *url, ChainError *err)
 
 	/* set once; the handle keeps them, and its connection, across calls */
 	if (curl_easy_setopt(rpc->curl, CURLOPT_URL, rpc->url) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: CURLOPT_PROTOCOLS deprecated */
 		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+#else
+		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+#endif
 	{
 		ChainRpcDestroy(rpc);
 		ChainSetError(err, CHAIN_ERR_ARGUMENT, "Ethereum node URL is not valid");
@@ -1063,6 +1069,12 @@ ChainRpcDisplayUrl(const ChainRpc *rpc)
 	return rpc->display_url;
 }
 
+long
+ChainRpcConnectCount(const ChainRpc *rpc)
+{
+	return rpc->connects;
+}
+
 /* A method name we put in the request as it is: letters, digits, '_'. */
 static bool
 check_method(const char *method, ChainError *err)
@@ -1100,12 +1112,26 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 
 	if (!ChainBufCheck(&rpc->request, "JSON-RPC request", err))
 		return false;
+	/*
+	 * A long-lived handle keeps its buffers between calls; give back what a
+	 * large reply made them grow to, so one big answer does not stay held.
+	 */
+	if (rpc->response.cap > RPC_KEEP_BYTES)
+		ChainBufFree(&rpc->response);
+	if (rpc->arena.cap > 2 * RPC_KEEP_BYTES)
+		ChainBufFree(&rpc->arena);
 	ChainBufReset(&rpc->response);
 	rpc->canceled = false;
 	rpc->errbuf[0] = '\0';
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDS, (const char *) rpc->request.data);
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rpc->request.len);
 	rc = curl_easy_perform(rpc->curl);
+	{
+		long		nc = 0;
+
+		if (curl_easy_getinfo(rpc->curl, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK)
+			rpc->connects += nc;
+	}
 	if (rc != CURLE_OK)
 	{
 		const char *text = rpc->errbuf[0] ? rpc->errbuf : curl_easy_strerror(rc);
