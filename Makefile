@@ -36,7 +36,8 @@ DATA = $(wildcard $(EXTENSION)--*--*.sql)
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
 	import \
-	chain
+	chain \
+	loyalty
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
