@@ -999,8 +999,13 @@ round_body(LoyaltyCtx *c, bool resend_all)
 	/* 4. receipts of what was just sent */
 	if (!settle(c, txs, n, &settled))
 		return false;
-	if (n > 0)
-		c->res->more = true;	/* still open, or just settled: look again */
+	/*
+	 * Progress made: look again at once (receipts of what was just sent, the
+	 * rest of the queue). Transactions merely waiting for a block do not
+	 * spin the loop: the next nap (or commit) comes soon enough.
+	 */
+	if (c->res->signed_txs > 0 || c->res->settled_txs > 0)
+		c->res->more = true;
 	return true;
 }
 
