@@ -179,6 +179,15 @@ for my $point (qw(after_sign after_commit after_send))
 	check_ledger($node2, $url, $contract2, \%expected2, "backend killed $point");
 }
 
+note 'cancel: a call to a node that does not answer is interrupted at once';
+kill 'STOP', $anvil;
+my $t0 = time;
+my ($ret, $out, $err) = $node->psql('postgres', "SET statement_timeout = '1s'; SELECT megamarket.loyalty_balance(1)",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/57014: canceling statement due to statement timeout/, 'loyalty_balance is cancelled (57014)');
+cmp_ok(time - $t0, '<', 6, 'well before the 10 s request timeout');
+kill 'CONT', $anvil;
+
 note 'SIGTERM stops the worker promptly, even in back-off';
 stop_anvil($anvil);
 award($node, 5, expected => \%expected);
