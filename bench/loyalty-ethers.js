@@ -24,10 +24,15 @@ async function pipelined(wallet, txs) {
   let gas = 0n;
   for (let i = 0; i < txs.length; i += WINDOW) {
     const part = txs.slice(i, i + WINDOW);
-    const sent = await Promise.all(part.map((t) => wallet.sendTransaction({
-      ...t, nonce: nonce++, type: 2, chainId: 31337,
-      maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
-    })));
+    // in nonce order, without waiting for receipts (anvil shelves
+    // transactions that arrive past a gap, as the dispatcher found out)
+    const sent = [];
+    for (const t of part) {
+      sent.push(await wallet.sendTransaction({
+        ...t, nonce: nonce++, type: 2, chainId: 31337,
+        maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
+      }));
+    }
     const rcs = await Promise.all(sent.map((s) => s.wait()));
     for (const rc of rcs) {
       if (rc.status !== 1) throw new Error('reverted');
