@@ -699,6 +699,8 @@ ChainRpcDecode(const char *body, size_t len, int64_t first_id, size_t n, bool ba
 
 	if (batch)
 	{
+		if (n > SIZE_MAX / sizeof(ReplyOffsets))
+			return ChainSetError(err, CHAIN_ERR_LIMIT, "JSON-RPC batch of %zu replies is too large", n);
 		offs = arena->env->alloc(arena->env->ctx, n * sizeof(ReplyOffsets));
 		seen = arena->env->alloc(arena->env->ctx, n);
 		if (offs == NULL || seen == NULL)
