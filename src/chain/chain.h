@@ -477,9 +477,10 @@ extern bool ChainSignDigest(const uint8_t digest[CHAIN_HASH_LEN],
  * ---------------------------------------------------------------- */
 
 /*
- * One JSON-RPC answer. Strings point into the handle's (or the decoder's)
- * arena and stay valid until the next call on it. Exactly one of result and
- * error_message is non-NULL.
+ * One JSON-RPC answer. Strings point into memory of the handle (or the
+ * decoder's arena) and stay valid until ChainRpcReleaseReplies or
+ * ChainRpcDestroy: a caller may send a long batch in chunks and read all the
+ * replies afterwards. Exactly one of result and error_message is non-NULL.
  */
 typedef struct ChainRpcReply
 {
@@ -540,6 +541,13 @@ extern bool ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 extern bool ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 						  const char *const *params, ChainRpcReply *replies,
 						  ChainError *err);
+
+/*
+ * Free the replies of every call so far (their strings become invalid). A
+ * handle that lives long (a worker's, a backend's cache) calls this when it
+ * is done with them; otherwise they are freed with the handle.
+ */
+extern void ChainRpcReleaseReplies(ChainRpc *rpc);
 
 /* Turn a node error reply into err (CHAIN_ERR_NODE or, for reverts with
  * data, CHAIN_ERR_REVERT with the decoded reason). method names the call. */
