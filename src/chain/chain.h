@@ -255,6 +255,7 @@ extern bool ChainParseQuantityU64(const char *text, size_t len, uint64_t *out,
  * whitespace and newline, optional "0x", exactly 64 hex digits, a valid
  * secp256k1 scalar (0 < k < n). On failure key is wiped and err says what is
  * wrong (length, a bad character's position, out of range), never the text.
+ * The text is the caller's to wipe (ChainWipe) once parsed.
  */
 extern bool ChainKeyParse(const char *text, size_t len, uint8_t key[CHAIN_KEY_LEN],
 						  ChainError *err);
