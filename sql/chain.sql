@@ -93,6 +93,38 @@ SELECT eth_decode_transaction('\x01c0');  -- ERROR
 SELECT eth_decode_transaction('\x02c0');  -- ERROR
 SELECT eth_decode_transaction('\xff');  -- ERROR
 
+-- mutations of a valid transaction (ethers.js made it: test/chain/gen_cases.mjs)
+-- with one byte changed, cut short, or extended: each decodes or fails with
+-- 22P03, never another error or a crash
+SELECT setseed(0.20261201);
+SELECT "from" IS NOT NULL AS decodes FROM megamarket.eth_decode_transaction('\x02f8718401c7901c0184cd733c50856c6414c1918401c9c38094ad29061a2d5e552dd008def2039e441d72f3f5523c80c080a02aae4049c4999b68d71004a5413c1c879b06ec348d90046054a09ca9fe335ad6a04089719ae5496a5dc649678070e084f2dce2d9747ea499ed7b5c4ae05e29db63');
+DO $$
+DECLARE
+  raw bytea := '\x02f8718401c7901c0184cd733c50856c6414c1918401c9c38094ad29061a2d5e552dd008def2039e441d72f3f5523c80c080a02aae4049c4999b68d71004a5413c1c879b06ec348d90046054a09ca9fe335ad6a04089719ae5496a5dc649678070e084f2dce2d9747ea499ed7b5c4ae05e29db63'::bytea;
+  m bytea;
+  decoded int := 0;
+  refused int := 0;
+  other int := 0;
+BEGIN
+  FOR i IN 1..3000 LOOP
+    m := raw;
+    CASE i % 3
+      WHEN 0 THEN m := set_byte(m, (random() * (length(m) - 1))::int, (random() * 255)::int);
+      WHEN 1 THEN m := substr(m, 1, (random() * length(m))::int);
+      ELSE m := m || decode(lpad(to_hex((random() * 255)::int), 2, '0'), 'hex');
+    END CASE;
+    BEGIN
+      PERFORM megamarket.eth_decode_transaction(m);
+      decoded := decoded + 1;
+    EXCEPTION
+      WHEN invalid_binary_representation THEN refused := refused + 1;
+      WHEN OTHERS THEN other := other + 1;
+    END;
+  END LOOP;
+  RAISE NOTICE 'mutations: %, other errors: %', decoded + refused + other, other;
+END
+$$;
+
 -- eth_rpc is not for PUBLIC; its argument checks come before any network use
 SELECT has_function_privilege('public', 'megamarket.eth_rpc(text,text,jsonb,integer)', 'EXECUTE') AS public_may_rpc,
        has_function_privilege('public', 'megamarket.eth_keccak256(bytea)', 'EXECUTE') AS public_may_hash;

@@ -40,7 +40,9 @@ struct ChainRpc
 	int64_t		next_id;
 	ChainBuf	request;
 	ChainBuf	response;
-	ChainBuf	arena;
+	ChainBuf   *arenas;			/* one per call whose replies are still held */
+	size_t		narenas;
+	size_t		arenas_cap;
 	size_t		max_response;
 	bool		canceled;		/* the progress callback stopped the transfer */
 	long		connects;		/* connections opened so far */
@@ -699,6 +701,8 @@ ChainRpcDecode(const char *body, size_t len, int64_t first_id, size_t n, bool ba
 
 	if (batch)
 	{
+		if (n > SIZE_MAX / sizeof(ReplyOffsets))
+			return ChainSetError(err, CHAIN_ERR_LIMIT, "JSON-RPC batch of %zu replies is too large", n);
 		offs = arena->env->alloc(arena->env->ctx, n * sizeof(ReplyOffsets));
 		seen = arena->env->alloc(arena->env->ctx, n);
 		if (offs == NULL || seen == NULL)
@@ -998,7 +1002,6 @@ ChainRpcCreate(const ChainEnv *env, const char *url, ChainError *err)
 	rpc->max_response = env->max_response_bytes ? env->max_response_bytes : RPC_DEFAULT_MAX_RESPONSE;
 	ChainBufInit(&rpc->request, env);
 	ChainBufInit(&rpc->response, env);
-	ChainBufInit(&rpc->arena, env);
 	make_display_url(url, rpc->display_url, sizeof(rpc->display_url));
 	rpc->url = env->alloc(env->ctx, ulen + 1);
 	rpc->curl = curl_easy_init();
@@ -1057,7 +1060,9 @@ ChainRpcDestroy(ChainRpc *rpc)
 		curl_slist_free_all(rpc->headers);
 	ChainBufFree(&rpc->request);
 	ChainBufFree(&rpc->response);
-	ChainBufFree(&rpc->arena);
+	ChainRpcReleaseReplies(rpc);
+	if (rpc->arenas)
+		env->free(env->ctx, rpc->arenas);
 	if (rpc->url)
 		env->free(env->ctx, rpc->url);
 	env->free(env->ctx, rpc);
@@ -1118,8 +1123,6 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 	 */
 	if (rpc->response.cap > RPC_KEEP_BYTES)
 		ChainBufFree(&rpc->response);
-	if (rpc->arena.cap > 2 * RPC_KEEP_BYTES)
-		ChainBufFree(&rpc->arena);
 	ChainBufReset(&rpc->response);
 	rpc->canceled = false;
 	rpc->errbuf[0] = '\0';
@@ -1181,11 +1184,52 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 	return true;
 }
 
+/*
+ * A new arena for one call's replies. Replies stay valid until
+ * ChainRpcReleaseReplies or ChainRpcDestroy, so that a caller may read the
+ * replies of several calls (a long batch sent in chunks) together.
+ */
+static ChainBuf *
+new_arena(ChainRpc *rpc, ChainError *err)
+{
+	if (rpc->narenas == rpc->arenas_cap)
+	{
+		size_t		cap = rpc->arenas_cap ? 2 * rpc->arenas_cap : 16;
+		ChainBuf   *a;
+
+		if (cap > SIZE_MAX / sizeof(ChainBuf))
+		{
+			ChainSetError(err, CHAIN_ERR_LIMIT, "too many JSON-RPC replies held");
+			return NULL;
+		}
+		a = rpc->arenas ? rpc->env->realloc(rpc->env->ctx, rpc->arenas, cap * sizeof(ChainBuf))
+			: rpc->env->alloc(rpc->env->ctx, cap * sizeof(ChainBuf));
+		if (a == NULL)
+		{
+			ChainSetError(err, CHAIN_ERR_NOMEM, "out of memory holding JSON-RPC replies");
+			return NULL;
+		}
+		rpc->arenas = a;
+		rpc->arenas_cap = cap;
+	}
+	ChainBufInit(&rpc->arenas[rpc->narenas], rpc->env);
+	return &rpc->arenas[rpc->narenas++];
+}
+
+void
+ChainRpcReleaseReplies(ChainRpc *rpc)
+{
+	for (size_t i = 0; i < rpc->narenas; i++)
+		ChainBufFree(&rpc->arenas[i]);
+	rpc->narenas = 0;
+}
+
 bool
 ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 			 ChainRpcReply *reply, ChainError *err)
 {
 	int64_t		id = rpc->next_id++;
+	ChainBuf   *arena;
 
 	if (!check_method(method, err))
 		return false;
@@ -1193,8 +1237,10 @@ ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 	append_request(&rpc->request, id, method, params);
 	if (!perform(rpc, method, err))
 		return false;
+	if ((arena = new_arena(rpc, err)) == NULL)
+		return false;
 	if (!ChainRpcDecode((const char *) rpc->response.data, rpc->response.len, id, 1, false,
-						reply, &rpc->arena, err))
+						reply, arena, err))
 	{
 		/* name the node and the call beside the decoder's message */
 		if (err->code == CHAIN_ERR_PROTOCOL && err->detail[0] == '\0')
@@ -1211,6 +1257,7 @@ ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 			  const char *const *params, ChainRpcReply *replies, ChainError *err)
 {
 	int64_t		first = rpc->next_id;
+	ChainBuf   *arena;
 
 	if (n == 0)
 		return true;
@@ -1231,6 +1278,8 @@ ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 	ChainBufAppend(&rpc->request, "]", 1);
 	if (!perform(rpc, "a batch", err))
 		return false;
+	if ((arena = new_arena(rpc, err)) == NULL)
+		return false;
 	return ChainRpcDecode((const char *) rpc->response.data, rpc->response.len, first, n, true,
-						  replies, &rpc->arena, err);
+						  replies, arena, err);
 }

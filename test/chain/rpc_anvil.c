@@ -335,9 +335,18 @@ test_batch_and_reuse(void)
 	t_ok(r[1].result_string != NULL, "batch reply 1");
 	t_ok(r[2].error_kind == CHAIN_NODE_METHOD, "batch reply 2 is an error");
 
+	/* replies stay valid across later calls, until released */
+	for (int i = 0; i < 50; i++)
+		quantity("eth_blockNumber", "[]");
+	t_ok(r[0].result_string && strcmp(r[0].result_string, "0x7a69") == 0 &&
+		 r[2].error_message && r[2].error_kind == CHAIN_NODE_METHOD,
+		 "batch replies intact after 50 more calls");
+	ChainRpcReleaseReplies(rpc);
+
 	before = ChainRpcConnectCount(rpc);
 	for (int i = 0; i < 200; i++)
 		quantity("eth_blockNumber", "[]");
+	ChainRpcReleaseReplies(rpc);
 	t_ok(ChainRpcConnectCount(rpc) == before, "200 calls on one connection (%ld new connects)",
 		 ChainRpcConnectCount(rpc) - before);
 }
