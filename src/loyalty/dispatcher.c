@@ -524,6 +524,7 @@ settle(LoyaltyCtx *c, OpenTx *txs, int n, bool *settled_any)
 			if (replies[j].error_message == NULL && replies[j].result &&
 				strcmp(replies[j].result, "null") != 0)
 				receipts[j] = pstrdup(replies[j].result);
+		ChainRpcReleaseReplies(c->rpc);
 	}
 	for (int i = 0, k = 0; i < n; i++)
 	{
@@ -918,6 +919,7 @@ send_open(LoyaltyCtx *c, OpenTx *txs, int n, bool resend_all)
 				snprintf(c->res->error, sizeof(c->res->error), "eth_sendRawTransaction of nonce %lld: %s",
 						 (long long) o->nonce, r.error_message);
 		}
+		ChainRpcReleaseReplies(c->rpc);
 	}
 	if (m == 0)
 		return true;

@@ -263,6 +263,7 @@ loyalty_loyalty_deploy(PG_FUNCTION_ARGS)
 				receipt = pstrdup(reply.result);
 			else
 				pg_usleep(100000L);
+			ChainRpcReleaseReplies(c.rpc);
 		}
 		if (receipt == NULL)
 			ereport(ERROR,
