@@ -13,7 +13,7 @@ const { ethers } = require('ethers');
 
 const artifact = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'contracts', 'MegaMarketLoyalty.json'), 'utf8'));
 const [url, key, mode, ...rest] = process.argv.slice(2);
-const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 100 });
+const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 100, cacheTimeout: -1 });
 provider.pollingInterval = 20;
 const WINDOW = 64; // transactions in flight at most (the dispatcher's window)
 
