@@ -54,7 +54,8 @@ REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_optio
 	mining \
 	kmeans \
 	apriori \
-	arima
+	arima \
+	loyalty
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1

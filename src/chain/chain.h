@@ -255,6 +255,7 @@ extern bool ChainParseQuantityU64(const char *text, size_t len, uint64_t *out,
  * whitespace and newline, optional "0x", exactly 64 hex digits, a valid
  * secp256k1 scalar (0 < k < n). On failure key is wiped and err says what is
  * wrong (length, a bad character's position, out of range), never the text.
+ * The text is the caller's to wipe (ChainWipe) once parsed.
  */
 extern bool ChainKeyParse(const char *text, size_t len, uint8_t key[CHAIN_KEY_LEN],
 						  ChainError *err);
@@ -354,9 +355,8 @@ extern void ChainAbiAwardPoints(ChainBuf *buf, const uint8_t customer[CHAIN_ADDR
 extern void ChainAbiAwardPointsBatch(ChainBuf *buf,
 									 const uint8_t (*customers)[CHAIN_ADDRESS_LEN],
 									 const ChainU256 *amounts, size_t n);
-/* redeemPoints(address,uint256): the owner redeems for a customer */
-extern void ChainAbiRedeemPoints(ChainBuf *buf, const uint8_t customer[CHAIN_ADDRESS_LEN],
-								 const ChainU256 *points);
+/* redeemPoints(uint256): signed by the customer (msg.sender redeems) */
+extern void ChainAbiRedeemPoints(ChainBuf *buf, const ChainU256 *points);
 extern void ChainAbiGetPointsBalance(ChainBuf *buf, const uint8_t customer[CHAIN_ADDRESS_LEN]);
 
 /*
@@ -478,9 +478,10 @@ extern bool ChainSignDigest(const uint8_t digest[CHAIN_HASH_LEN],
  * ---------------------------------------------------------------- */
 
 /*
- * One JSON-RPC answer. Strings point into the handle's (or the decoder's)
- * arena and stay valid until the next call on it. Exactly one of result and
- * error_message is non-NULL.
+ * One JSON-RPC answer. Strings point into memory of the handle (or the
+ * decoder's arena) and stay valid until ChainRpcReleaseReplies or
+ * ChainRpcDestroy: a caller may send a long batch in chunks and read all the
+ * replies afterwards. Exactly one of result and error_message is non-NULL.
  */
 typedef struct ChainRpcReply
 {
@@ -518,6 +519,12 @@ extern void ChainRpcDestroy(ChainRpc *rpc);
 extern const char *ChainRpcDisplayUrl(const ChainRpc *rpc);
 
 /*
+ * Connections libcurl has opened for this handle so far (1 while keep-alive
+ * holds): for tests and the dispatcher's log.
+ */
+extern long ChainRpcConnectCount(const ChainRpc *rpc);
+
+/*
  * Call method with params (JSON text of an array, e.g. "[\"0x..\", \"latest\"]";
  * NULL: []). Returns false with err filled on transport or protocol failure
  * (CONNECT, TIMEOUT, HTTP, PROTOCOL, LIMIT, CANCELED, NOMEM); returns true
@@ -535,6 +542,13 @@ extern bool ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 extern bool ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 						  const char *const *params, ChainRpcReply *replies,
 						  ChainError *err);
+
+/*
+ * Free the replies of every call so far (their strings become invalid). A
+ * handle that lives long (a worker's, a backend's cache) calls this when it
+ * is done with them; otherwise they are freed with the handle.
+ */
+extern void ChainRpcReleaseReplies(ChainRpc *rpc);
 
 /* Turn a node error reply into err (CHAIN_ERR_NODE or, for reverts with
  * data, CHAIN_ERR_REVERT with the decoded reason). method names the call. */

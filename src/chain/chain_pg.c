@@ -433,11 +433,29 @@ chain_eth_rpc(PG_FUNCTION_ARGS)
 	ptext = JsonbToCString(NULL, &params->root, VARSIZE(params));
 	rpc = get_rpc(url, timeout_ms);
 	if (!ChainRpcCall(rpc, method, ptext, &reply, &err))
+	{
+		ChainRpcReleaseReplies(rpc);
 		ChainReportError("eth_rpc", &err, NULL);
+	}
 	if (reply.error_message)
 	{
-		ChainRpcReplyError(&reply, method, &err);
+		ChainRpcReplyError(&reply, method, &err);	/* copies what it needs */
+		ChainRpcReleaseReplies(rpc);
 		ChainReportError("eth_rpc", &err, ChainRpcDisplayUrl(rpc));
 	}
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(reply.result)));
+	{
+		Datum		result;
+
+		/* the cached handle lives long: drop the reply once jsonb has it */
+		PG_TRY();
+		{
+			result = DirectFunctionCall1(jsonb_in, CStringGetDatum(reply.result));
+		}
+		PG_FINALLY();
+		{
+			ChainRpcReleaseReplies(rpc);
+		}
+		PG_END_TRY();
+		PG_RETURN_DATUM(result);
+	}
 }

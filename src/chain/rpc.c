@@ -28,6 +28,7 @@
 #define RPC_DEFAULT_MAX_RESPONSE	(64 * 1024 * 1024)
 #define RPC_DEFAULT_CONNECT_MS	10000
 #define RPC_DEFAULT_TIMEOUT_MS	30000
+#define RPC_KEEP_BYTES	(1024 * 1024)	/* buffer kept between calls */
 
 struct ChainRpc
 {
@@ -39,9 +40,12 @@ struct ChainRpc
 	int64_t		next_id;
 	ChainBuf	request;
 	ChainBuf	response;
-	ChainBuf	arena;
+	ChainBuf   *arenas;			/* one per call whose replies are still held */
+	size_t		narenas;
+	size_t		arenas_cap;
 	size_t		max_response;
 	bool		canceled;		/* the progress callback stopped the transfer */
+	long		connects;		/* connections opened so far */
 	char		errbuf[CURL_ERROR_SIZE];
 };
 
@@ -697,6 +701,8 @@ ChainRpcDecode(const char *body, size_t len, int64_t first_id, size_t n, bool ba
 
 	if (batch)
 	{
+		if (n > SIZE_MAX / sizeof(ReplyOffsets))
+			return ChainSetError(err, CHAIN_ERR_LIMIT, "JSON-RPC batch of %zu replies is too large", n);
 		offs = arena->env->alloc(arena->env->ctx, n * sizeof(ReplyOffsets));
 		seen = arena->env->alloc(arena->env->ctx, n);
 		if (offs == NULL || seen == NULL)
@@ -996,7 +1002,6 @@ ChainRpcCreate(const ChainEnv *env, const char *url, ChainError *err)
 	rpc->max_response = env->max_response_bytes ? env->max_response_bytes : RPC_DEFAULT_MAX_RESPONSE;
 	ChainBufInit(&rpc->request, env);
 	ChainBufInit(&rpc->response, env);
-	ChainBufInit(&rpc->arena, env);
 	make_display_url(url, rpc->display_url, sizeof(rpc->display_url));
 	rpc->url = env->alloc(env->ctx, ulen + 1);
 	rpc->curl = curl_easy_init();
@@ -1011,7 +1016,11 @@ ChainRpcCreate(const ChainEnv *env, const char *url, ChainError *err)
 
 	/* set once; the handle keeps them, and its connection, across calls */
 	if (curl_easy_setopt(rpc->curl, CURLOPT_URL, rpc->url) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: CURLOPT_PROTOCOLS deprecated */
 		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+#else
+		curl_easy_setopt(rpc->curl, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+#endif
 	{
 		ChainRpcDestroy(rpc);
 		ChainSetError(err, CHAIN_ERR_ARGUMENT, "Ethereum node URL is not valid");
@@ -1051,7 +1060,9 @@ ChainRpcDestroy(ChainRpc *rpc)
 		curl_slist_free_all(rpc->headers);
 	ChainBufFree(&rpc->request);
 	ChainBufFree(&rpc->response);
-	ChainBufFree(&rpc->arena);
+	ChainRpcReleaseReplies(rpc);
+	if (rpc->arenas)
+		env->free(env->ctx, rpc->arenas);
 	if (rpc->url)
 		env->free(env->ctx, rpc->url);
 	env->free(env->ctx, rpc);
@@ -1061,6 +1072,12 @@ const char *
 ChainRpcDisplayUrl(const ChainRpc *rpc)
 {
 	return rpc->display_url;
+}
+
+long
+ChainRpcConnectCount(const ChainRpc *rpc)
+{
+	return rpc->connects;
 }
 
 /* A method name we put in the request as it is: letters, digits, '_'. */
@@ -1100,12 +1117,24 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 
 	if (!ChainBufCheck(&rpc->request, "JSON-RPC request", err))
 		return false;
+	/*
+	 * A long-lived handle keeps its buffers between calls; give back what a
+	 * large reply made them grow to, so one big answer does not stay held.
+	 */
+	if (rpc->response.cap > RPC_KEEP_BYTES)
+		ChainBufFree(&rpc->response);
 	ChainBufReset(&rpc->response);
 	rpc->canceled = false;
 	rpc->errbuf[0] = '\0';
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDS, (const char *) rpc->request.data);
 	curl_easy_setopt(rpc->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rpc->request.len);
 	rc = curl_easy_perform(rpc->curl);
+	{
+		long		nc = 0;
+
+		if (curl_easy_getinfo(rpc->curl, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK)
+			rpc->connects += nc;
+	}
 	if (rc != CURLE_OK)
 	{
 		const char *text = rpc->errbuf[0] ? rpc->errbuf : curl_easy_strerror(rc);
@@ -1155,11 +1184,52 @@ perform(ChainRpc *rpc, const char *what, ChainError *err)
 	return true;
 }
 
+/*
+ * A new arena for one call's replies. Replies stay valid until
+ * ChainRpcReleaseReplies or ChainRpcDestroy, so that a caller may read the
+ * replies of several calls (a long batch sent in chunks) together.
+ */
+static ChainBuf *
+new_arena(ChainRpc *rpc, ChainError *err)
+{
+	if (rpc->narenas == rpc->arenas_cap)
+	{
+		size_t		cap = rpc->arenas_cap ? 2 * rpc->arenas_cap : 16;
+		ChainBuf   *a;
+
+		if (cap > SIZE_MAX / sizeof(ChainBuf))
+		{
+			ChainSetError(err, CHAIN_ERR_LIMIT, "too many JSON-RPC replies held");
+			return NULL;
+		}
+		a = rpc->arenas ? rpc->env->realloc(rpc->env->ctx, rpc->arenas, cap * sizeof(ChainBuf))
+			: rpc->env->alloc(rpc->env->ctx, cap * sizeof(ChainBuf));
+		if (a == NULL)
+		{
+			ChainSetError(err, CHAIN_ERR_NOMEM, "out of memory holding JSON-RPC replies");
+			return NULL;
+		}
+		rpc->arenas = a;
+		rpc->arenas_cap = cap;
+	}
+	ChainBufInit(&rpc->arenas[rpc->narenas], rpc->env);
+	return &rpc->arenas[rpc->narenas++];
+}
+
+void
+ChainRpcReleaseReplies(ChainRpc *rpc)
+{
+	for (size_t i = 0; i < rpc->narenas; i++)
+		ChainBufFree(&rpc->arenas[i]);
+	rpc->narenas = 0;
+}
+
 bool
 ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 			 ChainRpcReply *reply, ChainError *err)
 {
 	int64_t		id = rpc->next_id++;
+	ChainBuf   *arena;
 
 	if (!check_method(method, err))
 		return false;
@@ -1167,8 +1237,10 @@ ChainRpcCall(ChainRpc *rpc, const char *method, const char *params,
 	append_request(&rpc->request, id, method, params);
 	if (!perform(rpc, method, err))
 		return false;
+	if ((arena = new_arena(rpc, err)) == NULL)
+		return false;
 	if (!ChainRpcDecode((const char *) rpc->response.data, rpc->response.len, id, 1, false,
-						reply, &rpc->arena, err))
+						reply, arena, err))
 	{
 		/* name the node and the call beside the decoder's message */
 		if (err->code == CHAIN_ERR_PROTOCOL && err->detail[0] == '\0')
@@ -1185,6 +1257,7 @@ ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 			  const char *const *params, ChainRpcReply *replies, ChainError *err)
 {
 	int64_t		first = rpc->next_id;
+	ChainBuf   *arena;
 
 	if (n == 0)
 		return true;
@@ -1205,6 +1278,8 @@ ChainRpcBatch(ChainRpc *rpc, size_t n, const char *const *methods,
 	ChainBufAppend(&rpc->request, "]", 1);
 	if (!perform(rpc, "a batch", err))
 		return false;
+	if ((arena = new_arena(rpc, err)) == NULL)
+		return false;
 	return ChainRpcDecode((const char *) rpc->response.data, rpc->response.len, first, n, true,
-						  replies, &rpc->arena, err);
+						  replies, arena, err);
 }

@@ -52,6 +52,8 @@
 #define TXS_PER_COMMIT	16
 #define MAX_OPEN_TXS	64
 #define RPC_CHUNK		100
+/* a sent transaction without receipt this long is sent again */
+#define REBROADCAST_MS	5000
 
 /* An open transaction as _loyalty_open returns it. */
 typedef struct OpenTx
@@ -487,6 +489,7 @@ settle(LoyaltyCtx *c, OpenTx *txs, int n, bool *settled_any)
 	ChainRpcReply *replies;
 	int		   *owner;
 	Settlement *st;
+	char	  **receipts;
 	int			nst = 0;
 	bool		resync = false;
 	ChainError	err;
@@ -508,6 +511,8 @@ settle(LoyaltyCtx *c, OpenTx *txs, int n, bool *settled_any)
 			params[k] = psprintf("[\"%s\"]", txs[i].hashes[h]);
 			owner[k] = i;
 		}
+	/* a reply's text lives until the next call on the handle: copy it now */
+	receipts = palloc0(sizeof(char *) * total);
 	for (int k = 0; k < total; k += RPC_CHUNK)
 	{
 		int			m = Min(RPC_CHUNK, total - k);
@@ -515,15 +520,19 @@ settle(LoyaltyCtx *c, OpenTx *txs, int n, bool *settled_any)
 		CHECK_FOR_INTERRUPTS();
 		if (!ChainRpcBatch(c->rpc, m, methods + k, params + k, replies + k, &err))
 			return node_failed(c, &err, "eth_getTransactionReceipt");
+		for (int j = k; j < k + m; j++)
+			if (replies[j].error_message == NULL && replies[j].result &&
+				strcmp(replies[j].result, "null") != 0)
+				receipts[j] = pstrdup(replies[j].result);
+		ChainRpcReleaseReplies(c->rpc);
 	}
 	for (int i = 0, k = 0; i < n; i++)
 	{
 		char	   *found = NULL;
 
 		for (int h = 0; h < txs[i].nhashes; h++, k++)
-			if (replies[k].error_message == NULL && replies[k].result &&
-				strcmp(replies[k].result, "null") != 0)
-				found = pstrdup(replies[k].result);
+			if (receipts[k])
+				found = receipts[k];
 		if (found)
 		{
 			char	   *status = LoyaltyJsonField(found, "status");
@@ -856,7 +865,8 @@ LoyaltyRecordSigned(LoyaltyCtx *c, const char *kind, Datum ids, int64 nonce, con
  * send_open
  *		eth_sendRawTransaction for the open transactions not yet taken by the
  *		node (all of them after a restart: the node may have lost its pool),
- *		in nonce order, in JSON-RPC batches. What the node says:
+ *		in nonce order, one request each (a JSON-RPC batch may be taken in any
+ *		order, and anvil then shelves the ones past a gap). What the node says:
  *		  a hash / "already known"  -> sent
  *		  "nonce too low"           -> mined or replaced: settle by receipt
  *		  "underpriced"             -> kept; replaced later with a higher fee
@@ -865,62 +875,68 @@ LoyaltyRecordSigned(LoyaltyCtx *c, const char *kind, Datum ids, int64 nonce, con
 static bool
 send_open(LoyaltyCtx *c, OpenTx *txs, int n, bool resend_all)
 {
-	const char **methods = palloc(sizeof(char *) * Max(n, 1));
-	const char **params = palloc(sizeof(char *) * Max(n, 1));
-	ChainRpcReply *replies = palloc0(sizeof(ChainRpcReply) * Max(n, 1));
-	int		   *idx = palloc(sizeof(int) * Max(n, 1));
-	int			m = 0;
 	ChainError	err;
-	Datum	   *sent;
+	Datum	   *sent = palloc(sizeof(Datum) * Max(n, 1));
+	char	  **errors = palloc0(sizeof(char *) * Max(n, 1));
 	int			nsent = 0;
 	int			nerr = 0;
+	int			m = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		if (txs[i].sent && !resend_all)
+		OpenTx	   *o = &txs[i];
+		ChainRpcReply r;
+		char	   *hex;
+
+		/*
+		 * Sent ones again only after a restart, or when their receipt is
+		 * late (a node that lost or shelved them takes them back: harmless).
+		 */
+		if (o->sent && !resend_all && o->age_ms < REBROADCAST_MS)
 			continue;
-		methods[m] = "eth_sendRawTransaction";
-		params[m] = psprintf("[\"%s\"]", hex_of((const uint8_t *) VARDATA_ANY(txs[i].raw),
-												 VARSIZE_ANY_EXHDR(txs[i].raw)));
-		idx[m++] = i;
-	}
-	if (m == 0)
-		return true;
-	for (int k = 0; k < m; k += RPC_CHUNK)
-	{
 		CHECK_FOR_INTERRUPTS();
-		if (!ChainRpcBatch(c->rpc, Min(RPC_CHUNK, m - k), methods + k, params + k, replies + k, &err))
-			return node_failed(c, &err, "eth_sendRawTransaction");
-	}
-	LoyaltyMaybePause(LOYALTY_PAUSE_AFTER_SEND);
-
-	sent = palloc(sizeof(Datum) * m);
-	if (!step_begin(c))
-		return false;
-	for (int k = 0; k < m; k++)
-	{
-		OpenTx	   *o = &txs[idx[k]];
-		ChainRpcReply *r = &replies[k];
-
-		if (r->error_message == NULL || r->error_kind == CHAIN_NODE_ALREADY_KNOWN)
+		hex = palloc(VARSIZE_ANY_EXHDR(o->raw) * 2 + 3);
+		ChainHexEncode((const uint8_t *) VARDATA_ANY(o->raw), VARSIZE_ANY_EXHDR(o->raw), hex, true);
+		if (!ChainRpcCall(c->rpc, "eth_sendRawTransaction", psprintf("[\"%s\"]", hex), &r, &err))
+		{
+			if (m == 0)
+				return node_failed(c, &err, "eth_sendRawTransaction");
+			node_failed(c, &err, "eth_sendRawTransaction");
+			break;				/* record what was sent before the failure */
+		}
+		m++;
+		if (r.error_message == NULL || r.error_kind == CHAIN_NODE_ALREADY_KNOWN)
 		{
 			if (!o->sent)
 				sent[nsent++] = Int64GetDatum(o->tx_id);
 		}
-		else if (r->error_kind == CHAIN_NODE_NONCE_TOO_LOW)
+		else if (r.error_kind == CHAIN_NODE_NONCE_TOO_LOW)
 			o->nonce_low = true;
 		else
 		{
-			Oid			types[2] = {INT8OID, TEXTOID};
-			Datum		values[2];
-
-			values[0] = Int64GetDatum(o->tx_id);
-			values[1] = text_datum(psprintf("eth_sendRawTransaction: %s", r->error_message));
-			spi_exec("SELECT megamarket._loyalty_tx_error($1, $2)", 2, types, values, NULL, SPI_OK_SELECT);
+			errors[i] = psprintf("eth_sendRawTransaction: %s", r.error_message);
 			if (nerr++ == 0)
 				snprintf(c->res->error, sizeof(c->res->error), "eth_sendRawTransaction of nonce %lld: %s",
-						 (long long) o->nonce, r->error_message);
+						 (long long) o->nonce, r.error_message);
 		}
+		ChainRpcReleaseReplies(c->rpc);
+	}
+	if (m == 0)
+		return true;
+	LoyaltyMaybePause(LOYALTY_PAUSE_AFTER_SEND);
+
+	if (!step_begin(c))
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		values[2];
+
+		if (errors[i] == NULL)
+			continue;
+		values[0] = Int64GetDatum(txs[i].tx_id);
+		values[1] = text_datum(errors[i]);
+		spi_exec("SELECT megamarket._loyalty_tx_error($1, $2)", 2, types, values, NULL, SPI_OK_SELECT);
 	}
 	if (nsent > 0)
 	{
@@ -932,7 +948,7 @@ send_open(LoyaltyCtx *c, OpenTx *txs, int n, bool resend_all)
 	}
 	step_end(c);
 	c->res->sent_txs += nsent;
-	return true;
+	return c->res->node_down ? false : true;
 }
 
 /* ---- the round ---- */
@@ -999,8 +1015,13 @@ round_body(LoyaltyCtx *c, bool resend_all)
 	/* 4. receipts of what was just sent */
 	if (!settle(c, txs, n, &settled))
 		return false;
-	if (n > 0)
-		c->res->more = true;	/* still open, or just settled: look again */
+	/*
+	 * Progress made: look again at once (receipts of what was just sent, the
+	 * rest of the queue). Transactions merely waiting for a block do not
+	 * spin the loop: the next nap (or commit) comes soon enough.
+	 */
+	if (c->res->signed_txs > 0 || c->res->settled_txs > 0)
+		c->res->more = true;
 	return true;
 }
 

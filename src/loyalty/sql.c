@@ -168,15 +168,6 @@ loyalty_loyalty_deploy(PG_FUNCTION_ARGS)
 		SPI_connect();
 		v2[0] = Int64GetDatum((int64) c.chain_id);
 		v2[1] = CStringGetTextDatum(c.sender);
-		if (SPI_execute_with_args("SELECT count(*) FROM megamarket.loyalty_transactions "
-								  "WHERE chain_id = $1 AND sender = $2 AND state IN ('signed', 'sent')",
-								  2, t2, v2, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "SPI failed");
-		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("the loyalty dispatcher has transactions in flight"),
-					 errhint("Deploy when megamarket.loyalty_transactions has no signed or sent row.")));
 		if (SPI_execute_with_args("SELECT megamarket._loyalty_lock_nonce($1, $2)",
 								  2, t2, v2, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI failed");
@@ -203,6 +194,16 @@ loyalty_loyalty_deploy(PG_FUNCTION_ARGS)
 				elog(ERROR, "SPI failed");
 			nonce = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		}
+		/* checked under the nonce row's lock: the dispatcher cannot sign meanwhile */
+		if (SPI_execute_with_args("SELECT count(*) FROM megamarket.loyalty_transactions "
+								  "WHERE chain_id = $1 AND sender = $2 AND state IN ('signed', 'sent')",
+								  2, t2, v2, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI failed");
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("the loyalty dispatcher has transactions in flight"),
+					 errhint("Deploy when megamarket.loyalty_transactions has no signed or sent row.")));
 		if (SPI_execute("SELECT megamarket._loyalty_contract_bytecode()", true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "SPI failed");
 		code = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -262,6 +263,7 @@ loyalty_loyalty_deploy(PG_FUNCTION_ARGS)
 				receipt = pstrdup(reply.result);
 			else
 				pg_usleep(100000L);
+			ChainRpcReleaseReplies(c.rpc);
 		}
 		if (receipt == NULL)
 			ereport(ERROR,

@@ -13,6 +13,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter 'import';
 our @EXPORT = qw(rpc loyalty_node key_file balance_of check_ledger wait_all_settled
+  start_anvil stop_anvil
   $SIGNER_KEY $SIGNER_ADDRESS);
 
 # anvil's development account #1 (the contract tests use #6..#9)
@@ -57,7 +58,7 @@ sub loyalty_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	my $dir = Cwd::abs_path(PostgreSQL::Test::Utils::tempdir);
-	my $key = key_file($dir, 'signer.key');
+	my $key = key_file($dir, 'signer.key', 0600, $opt{key});
 	my $workers = exists $opt{workers} ? $opt{workers} : 'postgres';
 	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'megamarket'
@@ -67,6 +68,7 @@ megamarket.eth_chain_id = 31337
 megamarket.signer_key_file = '$key'
 megamarket.dispatcher_naptime = 200ms
 max_worker_processes = 16
+restart_after_crash = on
 });
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION megamarket');
@@ -81,6 +83,37 @@ sub balance_of
 	my $data = '0xe707f36f' . ('0' x 24) . $a;    # getPointsBalance(address)
 	my $r = rpc($url, 'eth_call', { to => $contract, data => $data }, 'latest');
 	return Math::BigInt->from_hex($r)->bstr;
+}
+
+# A private anvil (for stop and restart): on $port, keeping its chain in
+# $state across restarts (anvil dumps it when stopped with SIGTERM).
+sub start_anvil
+{
+	my ($port, $state, $log) = @_;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0)
+	{
+		setpgrp(0, 0);
+		open STDOUT, '>>', $log or die;
+		open STDERR, '>&', \*STDOUT or die;
+		exec('node_modules/.bin/anvil', '--host', '127.0.0.1', '--port', $port, '--chain-id', '31337',
+			'--state', $state) or die "anvil: $!";
+	}
+	my $url = "http://127.0.0.1:$port";
+	for (1 .. 100)
+	{
+		my $ok = eval { rpc($url, 'eth_chainId'); 1 };
+		return $pid if $ok;
+		select(undef, undef, undef, 0.1);
+	}
+	die "anvil did not start on port $port";
+}
+
+sub stop_anvil
+{
+	my ($pid) = @_;
+	kill 'TERM', $pid;
+	waitpid($pid, 0);
 }
 
 sub wait_all_settled
@@ -100,7 +133,7 @@ SELECT NOT EXISTS (SELECT 1 FROM megamarket.loyalty_awards WHERE state NOT IN ('
 # and the node's count is one past the last.
 sub check_ledger
 {
-	my ($node, $url, $contract, $expected, $what) = @_;
+	my ($node, $url, $contract, $expected, $what, $foreign) = @_;
 	my %db = map { my @f = split /\|/; ($f[0] => [ $f[1], $f[2] ]) }
 	  split /\n/, $node->safe_psql('postgres',
 		'SELECT customer_id, address, confirmed_points FROM megamarket.loyalty_ledger');
@@ -117,7 +150,8 @@ sub check_ledger
 
 	my ($n, $min, $max, $sender) = split /\|/, $node->safe_psql('postgres', q{
 SELECT count(*), min(nonce), max(nonce), min(sender) FROM megamarket.loyalty_transactions WHERE state <> 'dropped'});
-	is($max - $min + 1, $n, "$what: nonces $min..$max without gap or repeat");
+	# $foreign: nonces the test itself used from the signer's account
+	is($max - $min + 1, $n + ($foreign // 0), "$what: nonces $min..$max without gap or repeat");
 	is(hex(rpc($url, 'eth_getTransactionCount', $sender, 'latest')), $max + 1,
 		"$what: the node's nonce of the signer is one past the last recorded");
 	is($node->safe_psql('postgres', q{
