@@ -14,6 +14,7 @@ extern void WarehouseLiveInit(void);
 
 /* src/campaigns/webhook.c */
 extern void WebhookInit(void);
+extern bool CampaignsWorkerRound(MemoryContext cxt, bool first);
 /* src/mining/mining_pg.c: megamarket.mining_max_memory */
 extern void MiningInit(void);
 

@@ -12,7 +12,9 @@
 -- started), so a rolled-back change queues nothing. webhook_dispatch() POSTs
 -- what is due (src/campaigns/webhook.c): JSON body, X-MegaMarket-Timestamp,
 -- X-MegaMarket-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body),
--- Idempotency-Key. A 2xx delivers; a time-out, connection failure, 408, 429
+-- Idempotency-Key. The dispatcher worker does the same round in short
+-- transactions of its own (claim and commit, POST outside any transaction,
+-- record), so no lock is held across a network call. A 2xx delivers; a time-out, connection failure, 408, 429
 -- or 5xx is retried with exponential back-off until the rule's max_attempts;
 -- any other answer fails the delivery at once. A receiver may see a delivery
 -- more than once (a retry after a lost answer): the idempotency key is how it
@@ -57,9 +59,10 @@ CREATE TABLE megamarket.webhook_deliveries (
     idempotency_key text NOT NULL UNIQUE,
     payload         jsonb NOT NULL,
     status          text NOT NULL DEFAULT 'queued'
-                    CONSTRAINT webhook_deliveries_status_known CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'delivered', 'failed'])),
+                    CONSTRAINT webhook_deliveries_status_known CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'delivering', 'delivered', 'failed'])),
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    claimed_at      timestamptz,
     last_http_status integer,
     last_error      text,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -76,9 +79,10 @@ COMMENT ON COLUMN megamarket.webhook_deliveries.event IS 'segment_entered or cam
 COMMENT ON COLUMN megamarket.webhook_deliveries.customer_id IS 'the customer it is about';
 COMMENT ON COLUMN megamarket.webhook_deliveries.idempotency_key IS 'sent as Idempotency-Key and in the body: the same event always has the same key';
 COMMENT ON COLUMN megamarket.webhook_deliveries.payload IS 'the JSON body sent';
-COMMENT ON COLUMN megamarket.webhook_deliveries.status IS 'queued (due at next_attempt_at), delivered (a 2xx answer) or failed (given up)';
+COMMENT ON COLUMN megamarket.webhook_deliveries.status IS 'queued (due at next_attempt_at), delivering (claimed by the dispatcher worker, POST in progress), delivered (a 2xx answer) or failed (given up)';
 COMMENT ON COLUMN megamarket.webhook_deliveries.attempts IS 'POSTs made so far';
 COMMENT ON COLUMN megamarket.webhook_deliveries.next_attempt_at IS 'when a queued delivery is next due';
+COMMENT ON COLUMN megamarket.webhook_deliveries.claimed_at IS 'when the dispatcher worker last claimed it';
 COMMENT ON COLUMN megamarket.webhook_deliveries.last_http_status IS 'HTTP status of the last attempt, NULL if no answer';
 COMMENT ON COLUMN megamarket.webhook_deliveries.last_error IS 'why the last attempt did not deliver';
 COMMENT ON COLUMN megamarket.webhook_deliveries.created_at IS 'when it was queued';

@@ -31,12 +31,20 @@
 
 #include "common/hmac.h"
 #include "common/sha2.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "megamarket.h"
@@ -314,6 +322,18 @@ post_all(CURL *curl, Delivery *deliveries, uint64 n, int64 *counts)
 	}
 }
 
+/* POST the claimed deliveries outside any transaction (the worker's round). */
+static pg_noinline void
+post_outside(CURL *curl, Delivery *deliveries, uint64 n, Outcome *outcomes, TimestampTz *started)
+{
+	for (uint64 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		started[i] = GetCurrentTimestamp();
+		post_one(curl, &deliveries[i], &outcomes[i]);
+	}
+}
+
 /* The secrets do not outlive the call. */
 static pg_noinline void
 wipe_secrets(Delivery *deliveries, uint64 n)
@@ -366,6 +386,66 @@ run_round(Delivery *deliveries, uint64 n, int64 *counts)
 }
 
 /*
+ * claim
+ *		Take up to max due deliveries and copy them into cxt. In the caller's
+ *		transaction (webhook_dispatch) they stay locked until it ends; for
+ *		the worker (mark) they are marked 'delivering' and the claim is
+ *		committed before any POST.
+ */
+static Delivery *
+claim(int max, bool mark, MemoryContext cxt, uint64 *n)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(max)};
+	Delivery   *deliveries;
+	const char *select =
+		"SELECT d.delivery_id, d.attempts, d.payload::text, d.idempotency_key, "
+		"       r.endpoint, r.secret, r.max_attempts "
+		"FROM megamarket.webhook_deliveries d "
+		"JOIN megamarket.campaign_rules r ON r.rule_id = d.rule_id "
+		"WHERE d.status = 'queued' AND d.next_attempt_at <= clock_timestamp() "
+		"ORDER BY d.next_attempt_at, d.delivery_id "
+		"LIMIT $1 FOR UPDATE OF d SKIP LOCKED";
+	const char *marking =
+		"WITH c AS (SELECT d.delivery_id, d.attempts, d.payload::text AS body, d.idempotency_key, "
+		"                  r.endpoint, r.secret, r.max_attempts "
+		"           FROM megamarket.webhook_deliveries d "
+		"           JOIN megamarket.campaign_rules r ON r.rule_id = d.rule_id "
+		"           WHERE d.status = 'queued' AND d.next_attempt_at <= clock_timestamp() "
+		"           ORDER BY d.next_attempt_at, d.delivery_id "
+		"           LIMIT $1 FOR UPDATE OF d SKIP LOCKED), "
+		"     u AS (UPDATE megamarket.webhook_deliveries w SET status = 'delivering', "
+		"           claimed_at = clock_timestamp() FROM c WHERE w.delivery_id = c.delivery_id) "
+		"SELECT * FROM c";
+
+	if (SPI_execute_with_args(mark ? marking : select, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not claim webhook deliveries");
+
+	*n = SPI_processed;
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		TupleDesc	td = SPI_tuptable->tupdesc;
+
+		deliveries = palloc0(sizeof(Delivery) * (*n > 0 ? *n : 1));
+		for (uint64 i = 0; i < *n; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			bool		isnull;
+
+			deliveries[i].id = DatumGetInt64(SPI_getbinval(t, td, 1, &isnull));
+			deliveries[i].attempts = DatumGetInt32(SPI_getbinval(t, td, 2, &isnull));
+			deliveries[i].body = SPI_getvalue(t, td, 3);
+			deliveries[i].key = SPI_getvalue(t, td, 4);
+			deliveries[i].endpoint = SPI_getvalue(t, td, 5);
+			deliveries[i].secret = SPI_getvalue(t, td, 6);
+			deliveries[i].max_attempts = DatumGetInt32(SPI_getbinval(t, td, 7, &isnull));
+		}
+		MemoryContextSwitchTo(old);
+	}
+	return deliveries;
+}
+
+/*
  * campaigns_webhook_dispatch
  *		webhook_dispatch(max_deliveries int) RETURNS TABLE(delivered, retried,
  *		failed): one round in the caller's transaction.
@@ -393,44 +473,7 @@ campaigns_webhook_dispatch(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	{
-		Oid			argtypes[1] = {INT4OID};
-		Datum		args[1] = {Int32GetDatum(max)};
-
-		if (SPI_execute_with_args(
-								  "SELECT d.delivery_id, d.attempts, d.payload::text, d.idempotency_key, "
-								  "       r.endpoint, r.secret, r.max_attempts "
-								  "FROM megamarket.webhook_deliveries d "
-								  "JOIN megamarket.campaign_rules r ON r.rule_id = d.rule_id "
-								  "WHERE d.status = 'queued' AND d.next_attempt_at <= clock_timestamp() "
-								  "ORDER BY d.next_attempt_at, d.delivery_id "
-								  "LIMIT $1 FOR UPDATE OF d SKIP LOCKED",
-								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not claim webhook deliveries");
-	}
-
-	/* copy the claimed rows out of SPI's memory */
-	n = SPI_processed;
-	{
-		MemoryContext old = MemoryContextSwitchTo(callcxt);
-		TupleDesc	td = SPI_tuptable->tupdesc;
-
-		deliveries = palloc0(sizeof(Delivery) * (n > 0 ? n : 1));
-		for (uint64 i = 0; i < n; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			bool		isnull;
-
-			deliveries[i].id = DatumGetInt64(SPI_getbinval(t, td, 1, &isnull));
-			deliveries[i].attempts = DatumGetInt32(SPI_getbinval(t, td, 2, &isnull));
-			deliveries[i].body = SPI_getvalue(t, td, 3);
-			deliveries[i].key = SPI_getvalue(t, td, 4);
-			deliveries[i].endpoint = SPI_getvalue(t, td, 5);
-			deliveries[i].secret = SPI_getvalue(t, td, 6);
-			deliveries[i].max_attempts = DatumGetInt32(SPI_getbinval(t, td, 7, &isnull));
-		}
-		MemoryContextSwitchTo(old);
-	}
+	deliveries = claim(max, false, callcxt, &n);
 
 	if (n > 0)
 		run_round(deliveries, n, counts);
@@ -442,4 +485,149 @@ campaigns_webhook_dispatch(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(counts[2]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+/*
+ * worker_step_begin
+ *		Start one short transaction of the worker's round, unless the
+ *		extension is gone or going: never wait for DROP EXTENSION or DROP
+ *		DATABASE (the loyalty dispatcher does the same).
+ */
+static bool
+worker_step_begin(void)
+{
+	Oid			nsp;
+	Oid			rel;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nsp = OidIsValid(get_extension_oid("megamarket", true)) ?
+		get_namespace_oid("megamarket", true) : InvalidOid;
+	rel = OidIsValid(nsp) ? get_relname_relid("webhook_deliveries", nsp) : InvalidOid;
+	if (!OidIsValid(rel) || !ConditionalLockRelationOid(rel, RowExclusiveLock))
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+	pgstat_report_activity(STATE_RUNNING, "megamarket dispatcher: webhooks");
+	return true;
+}
+
+static void
+worker_step_end(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Release and delete a resource owner made for work outside a transaction. */
+static void
+release_owner(ResourceOwner owner, bool isCommit)
+{
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, isCommit, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, isCommit, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, isCommit, true);
+	ResourceOwnerDelete(owner);
+}
+
+/*
+ * CampaignsWorkerRound
+ *		The dispatcher worker's share of campaigns and real time, each step in
+ *		a short transaction of its own, so that no lock is held across a
+ *		network call:
+ *		1. send the NOTIFY payloads writers queued (megamarket.live_notify =
+ *		   relay); put back deliveries a crash or an error left 'delivering'
+ *		   (all of them on the first round, else those claimed 10 minutes ago);
+ *		   claim due deliveries, marking them 'delivering'; commit;
+ *		2. POST them, outside any transaction;
+ *		3. record each outcome; commit.
+ *		A crash between 1 and 3 POSTs those deliveries again later: receivers
+ *		deduplicate by Idempotency-Key. Errors are the caller's to catch.
+ *		Returns true when more deliveries may be due at once.
+ */
+bool
+CampaignsWorkerRound(MemoryContext cxt, bool first)
+{
+	const int	batch = 100;
+	Delivery   *deliveries;
+	Outcome    *outcomes;
+	TimestampTz *started;
+	uint64		n;
+	int64		counts[3] = {0, 0, 0};
+	CURL	   *volatile curl = NULL;
+	ResourceOwner saved_owner;
+	ResourceOwner owner;
+
+	if (!worker_step_begin())
+		return false;
+	if (SPI_execute("SELECT megamarket.live_relay()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not relay notifications");
+	if (SPI_execute(first ?
+					"UPDATE megamarket.webhook_deliveries SET status = 'queued' WHERE status = 'delivering'" :
+					"UPDATE megamarket.webhook_deliveries SET status = 'queued' WHERE status = 'delivering' "
+					"AND claimed_at < clock_timestamp() - interval '10 minutes'",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not put back webhook deliveries");
+	deliveries = claim(batch, true, cxt, &n);
+	worker_step_end();
+	if (n == 0)
+		return false;
+
+	outcomes = MemoryContextAllocZero(cxt, sizeof(Outcome) * n);
+	started = MemoryContextAllocZero(cxt, sizeof(TimestampTz) * n);
+
+	/*
+	 * Outside a transaction there is no resource owner, and PostgreSQL's
+	 * HMAC registers its context with one: the POSTs get their own.
+	 */
+	saved_owner = CurrentResourceOwner;
+	owner = ResourceOwnerCreate(NULL, "megamarket webhooks");
+	CurrentResourceOwner = owner;
+	PG_TRY();
+	{
+		curl = curl_easy_init();
+		if (curl == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not initialise libcurl for webhooks")));
+		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) megamarket_webhook_timeout);
+		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) megamarket_webhook_timeout);
+		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		post_outside(curl, deliveries, n, outcomes, started);
+	}
+	PG_CATCH();
+	{
+		if (curl)
+			curl_easy_cleanup(curl);
+		wipe_secrets(deliveries, n);
+		CurrentResourceOwner = saved_owner;
+		release_owner(owner, false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	curl_easy_cleanup(curl);
+	wipe_secrets(deliveries, n);
+	CurrentResourceOwner = saved_owner;
+	release_owner(owner, true);
+
+	if (!worker_step_begin())
+		return false;			/* the extension went away meanwhile */
+	for (uint64 i = 0; i < n; i++)
+		record(&deliveries[i], &outcomes[i], started[i], &counts[0], &counts[1], &counts[2]);
+	worker_step_end();
+	return n == (uint64) batch;
 }

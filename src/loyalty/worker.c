@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "megamarket.h"
 #include "loyalty/loyalty.h"
 
 #define BACKOFF_MAX_MS	60000
@@ -75,6 +76,45 @@ run_round(MemoryContext round_cxt, bool first, LoyaltyRoundResult *res, char *la
 	return failed;
 }
 
+/*
+ * The campaigns' share of a round (webhooks, relayed notifications:
+ * CampaignsWorkerRound in src/campaigns/webhook.c), its errors caught and
+ * logged once while they repeat. Returns true if more is due at once.
+ */
+static bool
+run_campaigns_round(MemoryContext round_cxt, bool first, char *last_error)
+{
+	volatile bool more = false;
+
+	MemoryContextSwitchTo(round_cxt);
+	PG_TRY();
+	{
+		more = CampaignsWorkerRound(round_cxt, first);
+		last_error[0] = '\0';
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		if (strcmp(last_error, edata->message) != 0)
+			ereport(LOG,
+					(errmsg("megamarket dispatcher (webhooks): %s", edata->message),
+					 edata->detail ? errdetail("%s", edata->detail) : 0));
+		strlcpy(last_error, edata->message, 512);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextReset(round_cxt);
+	return more;
+}
+
 void
 LoyaltyWorkerMain(Datum main_arg)
 {
@@ -83,6 +123,9 @@ LoyaltyWorkerMain(Datum main_arg)
 	bool		first = true;
 	bool		locked = false;
 	char		last_error[512] = "";
+	char		campaigns_error[512] = "";
+	bool		campaigns_first = true;
+	bool		campaigns_more = false;
 	LOCKTAG		tag;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -121,6 +164,8 @@ LoyaltyWorkerMain(Datum main_arg)
 		if (locked)
 		{
 			failed = run_round(round_cxt, first, &res, last_error);
+			campaigns_more = run_campaigns_round(round_cxt, campaigns_first, campaigns_error);
+			campaigns_first = false;
 		}
 		if (!failed && res.error[0])
 		{
@@ -145,7 +190,7 @@ LoyaltyWorkerMain(Datum main_arg)
 		else
 		{
 			backoff = 0;
-			nap = res.more ? 10 : megamarket_dispatcher_naptime;
+			nap = (res.more || campaigns_more) ? 10 : megamarket_dispatcher_naptime;
 		}
 
 		if (failed)

@@ -59,6 +59,42 @@ COMMENT ON COLUMN megamarket.live_store_day.updated_at IS 'start of the statemen
 -- through the parents' triggers, which build it again (run live_refresh()
 -- after restoring partitions one by one).
 
+-- Notifications waiting for the dispatcher worker (megamarket.live_notify =
+-- relay). Unlogged: a crash loses unsent notifications, which NOTIFY itself
+-- would have lost too (they are not kept across a restart either).
+CREATE UNLOGGED TABLE megamarket.live_notify_queue (
+    id       bigserial PRIMARY KEY,
+    payload  text NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE megamarket.live_notify_queue IS
+'NOTIFY megamarket_sales payloads queued by writers with megamarket.live_notify = relay, sent by the dispatcher worker (or live_relay())';
+
+-- live_relay: send the queued notifications (the dispatcher worker calls it
+-- each round; pg_cron or a session may too). Returns how many it sent.
+CREATE FUNCTION megamarket.live_relay()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    WITH sent AS (
+        DELETE FROM megamarket.live_notify_queue q
+         WHERE q.id IN (SELECT id FROM megamarket.live_notify_queue ORDER BY id LIMIT 10000
+                        FOR UPDATE SKIP LOCKED)
+        RETURNING q.id, q.payload
+    )
+    SELECT count(pg_notify('megamarket_sales', payload)) INTO n
+    FROM (SELECT payload FROM sent ORDER BY id) s;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION megamarket.live_relay() IS
+'sends up to 10,000 queued NOTIFY megamarket_sales payloads (megamarket.live_notify = relay) in queue order; returns how many';
+REVOKE ALL ON FUNCTION megamarket.live_relay() FROM PUBLIC;
+
 -- The trigger functions run as the extension's owner (SECURITY DEFINER, a
 -- fixed search_path, reading only the transition tables), so a role that may
 -- write sales needs no rights on live_store_day or the loyalty outbox.
@@ -125,7 +161,7 @@ BEGIN
                updated_at = statement_timestamp();
     END IF;
 
-    IF NOT current_setting('megamarket.live_notify')::boolean THEN
+    IF current_setting('megamarket.live_notify') = 'off' THEN
         RETURN NULL;
     END IF;
     -- {"op", "rows", "revenue" (the change), "stores", "from_date_id", "to_date_id"}
@@ -150,7 +186,12 @@ BEGIN
               SELECT -1, o.amount, o.store_id, o.date_id FROM old_rows o) x
         HAVING count(*) > 0;
     END IF;
-    IF payload IS NOT NULL THEN
+    IF payload IS NULL THEN
+        RETURN NULL;
+    ELSIF current_setting('megamarket.live_notify') = 'relay' THEN
+        INSERT INTO megamarket.live_notify_queue (payload) VALUES (payload::text);
+        PERFORM megamarket._loyalty_wake_at_commit();
+    ELSE
         PERFORM pg_notify('megamarket_sales', payload::text);
     END IF;
     RETURN NULL;

@@ -159,6 +159,53 @@ is($node->safe_psql('postgres', q{
 SELECT status || ' ' || attempts FROM megamarket.webhook_deliveries d JOIN megamarket.campaign_rules r USING (rule_id)
 WHERE r.name = 'vip-hang'}), 'queued 0', 'the cancelled round changed nothing');
 
+note 'the dispatcher worker: webhooks and relayed notifications';
+$node->append_conf('postgresql.conf', qq{
+megamarket.dispatcher_databases = 'postgres'
+megamarket.dispatcher_naptime = '200ms'
+});
+$node->restart;
+$node->safe_psql('postgres', qq{
+INSERT INTO megamarket.campaign_rules (name, segment_id, endpoint, secret) VALUES ('nuevos-ok', 2, '$url/ok', '$secret');
+UPDATE megamarket.customers SET segment_id = 2 WHERE customer_id BETWEEN 27 AND 29;});
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 3 FROM megamarket.webhook_deliveries d JOIN megamarket.campaign_rules r USING (rule_id)
+WHERE r.name = 'nuevos-ok' AND d.status = 'delivered'}), 'the worker delivers new webhooks by itself');
+cmp_ok($node->safe_psql('postgres', q{
+SELECT count(*) FROM megamarket.webhook_attempts a JOIN megamarket.webhook_deliveries d USING (delivery_id)
+JOIN megamarket.campaign_rules r USING (rule_id) WHERE r.name = 'vip-hang'}), '>=', 1,
+	'the hanging endpoint is tried by the worker too, and times out (megamarket.webhook_timeout)');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'megamarket dispatcher' AND l.locktype = 'transactionid'}), '0',
+	'and holds no transaction while it waits for the endpoint');
+
+$node->safe_psql('postgres', q{
+SELECT megamarket.fill_dates('2025-01-01', '2025-01-31');
+DO $$ BEGIN
+    IF to_regprocedure('megamarket.add_months(date,date)') IS NOT NULL THEN
+        PERFORM megamarket.add_months('2025-01-01', '2025-01-31');
+    END IF;
+END $$;
+INSERT INTO megamarket.departments (name) VALUES ('A');
+INSERT INTO megamarket.categories (name, department_id) VALUES ('B', 1);
+INSERT INTO megamarket.products (sku, name, category_id, price) VALUES ('P-1', 'Pan', 1, 1);});
+my ($out, $err) = ('', '');
+$node->psql('postgres', q{
+LISTEN megamarket_sales;
+SET megamarket.live_notify = relay;
+INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
+VALUES ('R-1', 1, 1, 1, 20250105, 1, 2.50);
+SELECT pg_sleep(3);
+SELECT 'done';
+}, stdout => \$out, stderr => \$err);
+like($out, qr/Asynchronous notification "megamarket_sales" with payload "\{"op": "INSERT", "rows": 1.*" received from server process with PID (\d+)/,
+	'relay: the notification arrives, sent after the commit');
+my ($sender) = $out =~ /received from server process with PID (\d+)/;
+is($node->safe_psql('postgres', "SELECT backend_type FROM pg_stat_activity WHERE pid = " . ($sender // 0)),
+	'megamarket dispatcher', 'sent by the dispatcher worker, not by the writer');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM megamarket.live_notify_queue'), '0', 'the queue is empty again');
+
 note 'privileges';
 $node->safe_psql('postgres', 'CREATE ROLE analyst');
 ($rc, $o, $e) = $node->psql('postgres', 'SET ROLE analyst; SELECT * FROM megamarket.webhook_dispatch(1)');
