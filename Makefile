@@ -15,22 +15,48 @@ OBJS = \
 	src/megamarket.o \
 	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
-	src/warehouse/import.o
+	src/warehouse/import.o \
+	src/chain/common.o src/chain/keccak.o src/chain/rlp.o src/chain/abi.o src/chain/tx.o \
+	src/chain/rpc.o src/chain/chain_pg.o \
+	src/loyalty/loyalty.o src/loyalty/dispatcher.o src/loyalty/worker.o src/loyalty/sql.o \
+	src/warehouse/live.o \
+	src/campaigns/webhook.o \
+	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
+	src/mining/kmeans.o src/mining/kmeans_pg.o \
+	src/mining/apriori.o src/mining/apriori_pg.o \
+	src/mining/arima.o src/mining/arima_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
 	src/xlsx/xlsx.sql \
-	src/warehouse/import.sql
+	src/warehouse/import.sql \
+	src/mining/mining.sql \
+	src/mining/kmeans.sql \
+	src/mining/apriori.sql \
+	src/mining/arima.sql \
+	src/chain/chain.sql \
+	src/loyalty/loyalty.sql \
+	src/loyalty/contract.sql \
+	src/loyalty/web.sql \
+	src/warehouse/live.sql \
+	src/warehouse/bi.sql \
+	src/campaigns/campaigns.sql
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
 # pg_regress: one file per feature. The instance preloads megamarket and pg_cron.
 REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_options xlsx_read \
-	import
-REGRESS += xlsx_values
+	import \
+	xlsx_values \
+	chain \
+	mining \
+	kmeans \
+	apriori \
+	arima \
+	loyalty
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.
 TAP_TESTS = 1
@@ -45,13 +71,17 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) \
 	$(if $(ASSERTS),-DUSE_ASSERT_CHECKING)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(LIBS_PC))
 
-EXTRA_CLEAN = $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
+EXTRA_CLEAN = src/loyalty/contract.sql $(DATA_built) tmp_check results regression.diffs regression.out log .build-flags
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+# The contract's creation bytecode, from the committed solc-js artifact.
+src/loyalty/contract.sql: contracts/MegaMarketLoyalty.json src/loyalty/contract.pl
+	perl src/loyalty/contract.pl $< > $@
 
 # Rebuild when the flags change (ASSERTS=1 for scripts/test, none for
 # bench/xlsx, another PG_CONFIG): the objects depend on a stamp of them.

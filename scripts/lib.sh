@@ -23,6 +23,7 @@ MM_APT_PACKAGES=(
     libxlsxwriter-dev libipc-run-perl
     clang libclang-rt-14-dev python3 python3-openpyxl
     python3-pandas python3-xlsxwriter
+    chromium
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -44,11 +45,13 @@ mm_setup() {
     fi
     mm_pg_bin
     [ "${1:-}" != apt ] || return 0
-    # npm ci only when the lock file changed since the last install.
-    if ! cmp -s "$MM_ROOT/package-lock.json" "$MM_ROOT/node_modules/.package-lock.json" 2>/dev/null \
+    # npm ci only when the lock file changed since the last install (npm's own
+    # node_modules/.package-lock.json is not a copy of it: keep our stamp).
+    if ! cmp -s "$MM_ROOT/package-lock.json" "$MM_ROOT/node_modules/.megamarket-lock.json" 2>/dev/null \
         || [ ! -x "$MM_ROOT/node_modules/.bin/anvil" ]; then
         mm_say "installing pinned npm tools (npm ci)"
-        (cd "$MM_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+        (cd "$MM_ROOT" && npm ci --no-audit --no-fund --loglevel=error \
+            && cp package-lock.json node_modules/.megamarket-lock.json)
     fi
 }
 
@@ -130,6 +133,7 @@ port = $PGPORT
 unix_socket_directories = '$MM_WORK'
 shared_preload_libraries = 'megamarket, pg_cron'
 cron.database_name = '$db'
+${MM_CLUSTER_CONF:-}
 CONF
     mm_as_user "$PG_BIN/pg_ctl" -D "$MM_WORK/data" -l "$MM_WORK/server.log" -w start >/dev/null
     mm_as_user "$PG_BIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$db"

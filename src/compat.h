@@ -15,4 +15,44 @@
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/*
+ * Resize a palloc'd block, huge sizes allowed, NULL instead of an error when
+ * memory is short (the old block then stays valid): what the mining
+ * allocator promises its cores. PG 16 has repalloc_extended; before it,
+ * repalloc_huge's out-of-memory error is caught (nothing else happened
+ * between the call and the error, so flushing it is safe).
+ */
+#include "utils/elog.h"
+#include "utils/memutils.h"
+
+static inline void *
+mm_repalloc_huge_no_oom(void *ptr, size_t size)
+{
+#if PG_VERSION_NUM >= 160000
+	return repalloc_extended(ptr, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+#else
+	MemoryContext oldcxt = CurrentMemoryContext;
+	void	   *volatile result = NULL;
+
+	PG_TRY();
+	{
+		result = repalloc_huge(ptr, size);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_OUT_OF_MEMORY)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		result = NULL;
+	}
+	PG_END_TRY();
+	return result;
+#endif
+}
+
 #endif							/* MEGAMARKET_COMPAT_H */

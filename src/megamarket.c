@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "megamarket.h"
+#include "loyalty/loyalty.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +38,10 @@ _PG_init(void)
 {
 	XlsxFdwInit();
 	secp256k1_selftest();		/* once per load: see library_versions */
+	WarehouseLiveInit();
+	WebhookInit();
+	LoyaltyInit();
+	MiningInit();
 	MarkGUCPrefixReserved("megamarket");
 }
 

@@ -10,5 +10,13 @@
 #define MEGAMARKET_H
 
 extern void XlsxFdwInit(void);	/* src/xlsx/open.c */
+/* src/warehouse/live.c */
+extern void WarehouseLiveInit(void);
+
+/* src/campaigns/webhook.c */
+extern void WebhookInit(void);
+extern bool CampaignsWorkerRound(MemoryContext cxt, bool first);
+/* src/mining/mining_pg.c: megamarket.mining_max_memory */
+extern void MiningInit(void);
 
 #endif							/* MEGAMARKET_H */

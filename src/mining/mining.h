@@ -63,10 +63,13 @@ typedef struct MiningEnv
 {
 	void	   *(*alloc) (void *ctx, size_t size);
 	void		(*free) (void *ctx, void *ptr);
+	/* may be NULL: MiningRealloc then allocates, copies and frees */
+	void	   *(*realloc) (void *ctx, void *ptr, size_t size);
 	bool		(*interrupted) (void *ctx);
 	void	   *ctx;
 	size_t		max_bytes;		/* budget for MiningAlloc; 0: no budget */
 	size_t		used_bytes;		/* charged so far (kept by MiningAlloc) */
+	size_t		peak_bytes;		/* the most used_bytes has been */
 } MiningEnv;
 
 /*
@@ -77,6 +80,17 @@ typedef struct MiningEnv
  */
 extern void *MiningAlloc(MiningEnv *env, size_t nmemb, size_t size, bool zero,
 						 const char *what, MiningError *err);
+/*
+ * Grow or shrink a block from MiningAlloc (or NULL: a new block) from
+ * old_nmemb to new_nmemb elements of size bytes, charging the difference. On
+ * failure fills err as MiningAlloc does and returns NULL; the old block is
+ * then still valid and still charged. A reader that does not know its row
+ * count grows its one block this way (palloc's realloc of a huge block moves
+ * pages, it does not copy them).
+ */
+extern void *MiningRealloc(MiningEnv *env, void *ptr, size_t old_nmemb,
+						   size_t new_nmemb, size_t size,
+						   const char *what, MiningError *err);
 /* Give back a block from MiningAlloc (size as allocated, for the budget). */
 extern void MiningFree(MiningEnv *env, void *ptr, size_t nmemb, size_t size);
 

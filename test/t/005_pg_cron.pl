@@ -43,13 +43,20 @@ my $bad = $node->safe_psql('postgres', qq{
 SELECT cron.schedule('megamarket-missing-file', '* * * * *',
     \$\$SELECT count(*) FROM megamarket.import_workbook('$dir/missing.xlsx')\$\$)});
 
+# docs/powerbi.md's job, in the same minute
+my $bi = $node->safe_psql('postgres', q{
+SELECT cron.schedule('megamarket-refresh-bi', '* * * * *', 'SELECT * FROM megamarket.refresh_bi()')});
+
 my $ok = $node->poll_query_until('postgres', qq{
 SELECT status FROM cron.job_run_details WHERE jobid = $job ORDER BY runid LIMIT 1}, 'succeeded');
 ok($ok, 'pg_cron ran the import and records it as succeeded');
 $ok = $node->poll_query_until('postgres', qq{
 SELECT status FROM cron.job_run_details WHERE jobid = $bad ORDER BY runid LIMIT 1}, 'failed');
 ok($ok, 'a missing workbook: the job fails');
-$node->safe_psql('postgres', "SELECT cron.unschedule($job), cron.unschedule($bad)");
+$ok = $node->poll_query_until('postgres', qq{
+SELECT status FROM cron.job_run_details WHERE jobid = $bi ORDER BY runid LIMIT 1}, 'succeeded');
+ok($ok, 'pg_cron ran refresh_bi()');
+$node->safe_psql('postgres', "SELECT cron.unschedule($job), cron.unschedule($bad), cron.unschedule($bi)");
 
 is($node->safe_psql('postgres', q{
 	SELECT count(*) || ' ' || bool_and(NOT dry_run) FROM megamarket.import_runs}),
