@@ -152,6 +152,13 @@ SELECT pg_temp.try($$SELECT * FROM kmeans('SELECT id, sepal_length FROM iris FOR
 SELECT pg_temp.try($$SELECT * FROM kmeans('VALUES (1, 1.0), (2, 2)', 1, tolerance => -1)$$);
 SELECT pg_temp.try($$SELECT * FROM kmeans('VALUES (1, 1.0), (2, 2)', 1, n_init => 0)$$);
 SELECT pg_temp.try($$SELECT * FROM kmeans('VALUES (1, 1.0), (2, 2)', 1, max_iterations => 0)$$);
+-- hostile sizes: the largest k, a 100,000-wide feature array against a
+-- small budget, a two-dimensional feature array (read in storage order)
+SELECT pg_temp.try($$SELECT * FROM kmeans('VALUES (1, 1.0), (2, 2)', 2147483647)$$);
+SET megamarket.mining_max_memory = '1MB';
+SELECT pg_temp.try($$SELECT * FROM kmeans('SELECT i, array_fill(i::float8, ARRAY[100000]) FROM generate_series(1, 10) i', 2)$$);
+RESET megamarket.mining_max_memory;
+SELECT * FROM kmeans($$VALUES (1, '{{0,0},{0,0}}'::float8[]), (2, '{{0,0},{0,2}}'), (3, '{{9,9},{9,9}}')$$, 2);
 SELECT count(*) AS iris_rows_still_there FROM iris;
 -- NULL arguments: STRICT, no rows
 SELECT count(*) FROM kmeans(NULL, 2);

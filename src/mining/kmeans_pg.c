@@ -44,14 +44,17 @@ point_error(MiningQuery *q, HeapTuple tuple, const char *what, const char *detai
 	MiningReportError("kmeans", &err);
 }
 
-/* room for one more row: grow the block by half (palloc's realloc moves pages) */
+/* room for one more row: grow the block by half (palloc's realloc of a huge block moves pages) */
 static double *
 next_row(MiningEnv *env, PointBlock *pb)
 {
 	if (pb->n == pb->cap)
 	{
 		MiningError err;
-		size_t		cap = pb->cap < 1024 ? 1024 : pb->cap + pb->cap / 2;
+		/* start with 64 kB worth of rows (at least one, at most 1024), then grow by half */
+		size_t		first = 65536 / ((size_t) pb->dim * sizeof(double));
+		size_t		cap = pb->cap > 0 ? pb->cap + pb->cap / 2 + 1
+			: (first < 1 ? 1 : first > 1024 ? 1024 : first);
 		double	   *v = MiningRealloc(env, pb->v, pb->cap * pb->dim, cap * pb->dim,
 									  sizeof(double), "points", &err);
 
