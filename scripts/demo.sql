@@ -46,10 +46,10 @@ ORDER BY s.store_id, d.year, d.month;
 
 -- products bought together: association rules over the tickets, stored for BI
 -- in product_associations (docs/mining.md#apriori)
-SELECT refresh_product_associations(min_support => 0.02, min_confidence => 0.3) AS rules;
+SELECT refresh_product_associations(min_support => 0.05, min_confidence => 0.4) AS rules;
 SELECT antecedent, consequent, tickets, round(confidence::numeric, 2) AS confidence,
        round(lift::numeric, 2) AS lift
-FROM product_associations ORDER BY lift DESC, antecedent_skus, consequent_skus LIMIT 8;
+FROM product_associations ORDER BY tickets DESC, lift DESC, antecedent_skus, consequent_skus LIMIT 8;
 
 -- importing the same file again changes nothing
 SELECT * FROM import_workbook(:'workbook');
