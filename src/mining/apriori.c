@@ -61,10 +61,23 @@ typedef struct KeyBlock
 	char		data[];
 } KeyBlock;
 
+/*
+ * A slot holds a key of up to 8 bytes itself, so that looking it up (an
+ * integer transaction key among a million, in random order) touches one
+ * cache line, not three.
+ */
+typedef struct KeySlot
+{
+	uint64_t	key8;			/* the key's bytes, zero-padded, if <= 8 */
+	uint32_t	id1;			/* entry index + 1; 0: empty */
+	uint32_t	tag;			/* hash with its low 4 bits replaced by the
+								 * length (15: longer than 8) */
+} KeySlot;
+
 typedef struct KeyTab
 {
 	const char *what;			/* for memory errors */
-	uint32_t   *slots;			/* entry index + 1; 0: empty */
+	KeySlot    *slots;
 	size_t		nslots;			/* a power of 2 */
 	KeyEnt	   *ents;
 	size_t		nents;
@@ -140,7 +153,7 @@ keytab_free(MiningEnv *env, KeyTab *t)
 		MiningFree(env, b, 1, sizeof(KeyBlock) + b->size);
 		b = next;
 	}
-	MiningFree(env, t->slots, t->nslots, sizeof(uint32_t));
+	MiningFree(env, t->slots, t->nslots, sizeof(KeySlot));
 	MiningFree(env, t->ents, t->capents, sizeof(KeyEnt));
 	keytab_init(t, t->what);
 }
@@ -178,28 +191,48 @@ keytab_store(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError
 	return p;
 }
 
+/* A slot's tag and inline key for a key of len bytes hashing to h */
+static inline uint32_t
+key_tag(uint32_t h, size_t len)
+{
+	return (h & ~UINT32_C(0xF)) | (uint32_t) (len <= 8 ? len : 15);
+}
+
+static inline uint64_t
+key_short(const char *key, size_t len)
+{
+	uint64_t	k = 0;
+
+	if (len <= 8)
+		memcpy(&k, key, len);
+	return k;
+}
+
 /* Double the slot array (or make the first) and rehash. */
 static bool
 keytab_rehash(MiningEnv *env, KeyTab *t, MiningError *err)
 {
 	size_t		n = t->nslots == 0 ? 1024 : t->nslots * 2;
-	uint32_t   *slots;
+	KeySlot    *slots;
 	size_t		i;
 
 	if (n < t->nslots)
 		return MiningSetError(err, MINING_ERR_LIMIT, "%s would need more memory than can be addressed", t->what);
-	slots = MiningAlloc(env, n, sizeof(uint32_t), true, t->what, err);
+	slots = MiningAlloc(env, n, sizeof(KeySlot), true, t->what, err);
 	if (slots == NULL)
 		return false;
 	for (i = 0; i < t->nents; i++)
 	{
-		size_t		s = t->ents[i].hash & (n - 1);
+		const KeyEnt *e = &t->ents[i];
+		size_t		s = e->hash & (n - 1);
 
-		while (slots[s] != 0)
+		while (slots[s].id1 != 0)
 			s = (s + 1) & (n - 1);
-		slots[s] = (uint32_t) (i + 1);
+		slots[s].id1 = (uint32_t) (i + 1);
+		slots[s].tag = key_tag(e->hash, e->len);
+		slots[s].key8 = key_short(e->key, e->len);
 	}
-	MiningFree(env, t->slots, t->nslots, sizeof(uint32_t));
+	MiningFree(env, t->slots, t->nslots, sizeof(KeySlot));
 	t->slots = slots;
 	t->nslots = n;
 	return true;
@@ -256,7 +289,9 @@ keytab_index(MiningEnv *env, KeyTab *t, MiningError *err)
 static uint32_t
 keytab_intern(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningError *err)
 {
-	uint32_t	h = hash_bytes(key, len);
+	uint32_t	h = hash_bytes(key, len),
+				tag;
+	uint64_t	k8;
 	size_t		s;
 	KeyEnt	   *e;
 
@@ -267,12 +302,27 @@ keytab_intern(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningErro
 	}
 	if (t->nslots == 0 && !keytab_rehash(env, t, err))
 		return UINT32_MAX;
+	tag = key_tag(h, len);
+	k8 = key_short(key, len);
 	s = h & (t->nslots - 1);
-	while (t->slots[s] != 0)
+	while (t->slots[s].id1 != 0)
 	{
-		e = &t->ents[t->slots[s] - 1];
-		if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
-			return t->slots[s] - 1;
+		const KeySlot *sl = &t->slots[s];
+
+		if (sl->tag == tag)
+		{
+			if (len <= 8)
+			{
+				if (sl->key8 == k8)
+					return sl->id1 - 1;
+			}
+			else
+			{
+				e = &t->ents[sl->id1 - 1];
+				if (e->len == len && memcmp(e->key, key, len) == 0)
+					return sl->id1 - 1;
+			}
+		}
 		s = (s + 1) & (t->nslots - 1);
 	}
 	/* new key: ids stay below UINT32_MAX - 1 */
@@ -290,7 +340,9 @@ keytab_intern(MiningEnv *env, KeyTab *t, const char *key, size_t len, MiningErro
 		return UINT32_MAX;
 	e->len = (uint32_t) len;
 	e->hash = h;
-	t->slots[s] = (uint32_t) (t->nents + 1);
+	t->slots[s].id1 = (uint32_t) (t->nents + 1);
+	t->slots[s].tag = tag;
+	t->slots[s].key8 = k8;
 	t->nents++;
 	/* keep the load at most 1/2 */
 	if (t->nents * 2 > t->nslots && !keytab_rehash(env, t, err))
@@ -352,6 +404,10 @@ struct Apriori
 	size_t		nruns;
 	size_t		capruns;
 	uint32_t	last_tid;		/* tid of the last run */
+	const char *last_key;		/* its key: in last_buf when short (hot in
+								 * cache), else in the table's arena */
+	size_t		last_len;
+	char		last_buf[16];
 	bool		ascending;		/* every new transaction key so far came
 								 * after the previous one (bytewise): no
 								 * key can have come before, no lookup */
@@ -469,15 +525,13 @@ AprioriAdd(Apriori *a, const char *tid, size_t tidlen,
 		return MiningSetError(err, MINING_ERR_INTERNAL, "rows added after mining");
 
 	/* the same transaction as the previous row: no lookup */
-	if (a->last_tid != UINT32_MAX &&
-		a->tids.ents[a->last_tid].len == tidlen &&
-		memcmp(a->tids.ents[a->last_tid].key, tid, tidlen) == 0)
+	if (a->last_tid != UINT32_MAX && a->last_len == tidlen &&
+		memcmp(a->last_key, tid, tidlen) == 0)
 		t = a->last_tid;
 	else
 	{
 		if (a->ascending && a->last_tid != UINT32_MAX &&
-			cmp_text(a->tids.ents[a->last_tid].key, a->tids.ents[a->last_tid].len,
-					 tid, tidlen) >= 0)
+			cmp_text(a->last_key, a->last_len, tid, tidlen) >= 0)
 		{
 			/* out of order: from now on every key is looked up */
 			a->ascending = false;
@@ -497,6 +551,14 @@ AprioriAdd(Apriori *a, const char *tid, size_t tidlen,
 		a->runs[a->nruns].start = a->nrows;
 		a->nruns++;
 		a->last_tid = t;
+		a->last_len = tidlen;
+		if (tidlen <= sizeof(a->last_buf))
+		{
+			memcpy(a->last_buf, tid, tidlen);
+			a->last_key = a->last_buf;
+		}
+		else
+			a->last_key = a->tids.ents[t].key;	/* the arena never moves */
 	}
 	if (item != NULL)
 	{

@@ -67,6 +67,15 @@ CREATE TABLE megamarket.product_association_refreshes (
 COMMENT ON TABLE megamarket.product_association_refreshes IS
 'one row per refresh_product_associations(): when, over which dates, with which thresholds, how many rules';
 
+COMMENT ON COLUMN megamarket.product_association_refreshes.refreshed_at IS 'when the refresh ran (its transaction''s start)';
+COMMENT ON COLUMN megamarket.product_association_refreshes.from_date IS 'first sales date considered; NULL: from the first';
+COMMENT ON COLUMN megamarket.product_association_refreshes.to_date IS 'last sales date considered; NULL: to the last';
+COMMENT ON COLUMN megamarket.product_association_refreshes.min_support IS 'support threshold passed to apriori() (below 1 a share of tickets, else a count)';
+COMMENT ON COLUMN megamarket.product_association_refreshes.min_confidence IS 'confidence threshold passed to apriori()';
+COMMENT ON COLUMN megamarket.product_association_refreshes.max_length IS 'most products in a rule (both sides together)';
+COMMENT ON COLUMN megamarket.product_association_refreshes.min_lift IS 'lift threshold passed to apriori()';
+COMMENT ON COLUMN megamarket.product_association_refreshes.rules IS 'rules stored in product_associations';
+
 SELECT pg_catalog.pg_extension_config_dump('megamarket.product_associations', '');
 SELECT pg_catalog.pg_extension_config_dump('megamarket.product_association_refreshes', '');
 

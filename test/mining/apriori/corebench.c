@@ -8,7 +8,8 @@
  *		seconds of this process (the item texts are formatted inside the
  *		add_s figure, as the server formats them).
  *
- *	  corebench [baskets [products [algorithm]]]	(algorithm: 1, 2, 3; 0 all)
+ *	  corebench [baskets [products [algorithm [shuffled]]]]
+ *		(algorithm: 1, 2, 3; 0 all; shuffled 1: the rows in random order)
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,7 +80,8 @@ main(int argc, char **argv)
 				b;
 	int			s,
 				algo,
-				only_algo = argc > 3 ? atoi(argv[3]) : 0;
+				only_algo = argc > 3 ? atoi(argv[3]) : 0,
+				shuffled = argc > 4 ? atoi(argv[4]) : 0;
 
 	rows_t = malloc(cap * sizeof(uint32_t));
 	rows_i = malloc(cap * sizeof(uint32_t));
@@ -105,8 +107,21 @@ main(int argc, char **argv)
 			rows_i[nrows++] = (uint32_t) item;
 		}
 	}
-	printf("%ld baskets, %ld rows (%.2f items a basket), %d products\n",
-		   nbaskets, nrows, (double) nrows / nbaskets, nproducts);
+	if (shuffled)
+	{
+		long		r;
+
+		for (r = nrows - 1; r > 0; r--)
+		{
+			long		j = (long) (rnd01() * (r + 1));
+			uint32_t	x;
+
+			x = rows_t[r], rows_t[r] = rows_t[j], rows_t[j] = x;
+			x = rows_i[r], rows_i[r] = rows_i[j], rows_i[j] = x;
+		}
+	}
+	printf("%ld baskets, %ld rows (%.2f items a basket), %d products%s\n",
+		   nbaskets, nrows, (double) nrows / nbaskets, nproducts, shuffled ? ", rows shuffled" : "");
 	printf("%-10s %-8s %8s %8s %8s %8s %10s %10s\n", "algorithm", "support", "add_s", "mine_s",
 		   "rules_s", "itemsets", "rules", "peak_MB");
 	for (s = 0; s < 2; s++)
