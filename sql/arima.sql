@@ -7,7 +7,9 @@
 -- reference_auto.txt forecast::auto.arima's choices. Both are read here and
 -- only the values that differ by more than 1 in 1000 are shown.
 --
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS megamarket;
+RESET client_min_messages;
 SET search_path = megamarket, public;
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set refdir :abs_srcdir '/test/mining/arima/'
@@ -155,6 +157,13 @@ FROM auto_ref a,
      arima_fit(format('SELECT data, t, y FROM obs WHERE data = %L', a.data), auto => true, period => a.s) aic
 WHERE o.term = 'model' AND aic.term = 'aicc' AND a.data IN ('lh', 'LakeHuron', 'WWWusage', 'USAccDeaths')
 ORDER BY a.data;
+
+-- the documented arima_fit example: R's arima(lh, order = c(1, 0, 0)) gives
+-- ar1 0.5739 (s.e. 0.1161), intercept 2.4133 (0.1466), sigma^2 0.1975,
+-- log likelihood -29.38, aic 64.76 (AICc and BIC by their formulas:
+-- 64.7583 + 2*3*4/44 = 65.3038, 64.7583 + 3*(log(48) - 2) = 70.3719)
+SELECT term, round(estimate::numeric, 4) AS estimate, round(std_error::numeric, 4) AS std_error, note
+FROM arima_fit('SELECT t, y FROM obs WHERE data = ''lh''', 1, 0, 0);
 
 -- several series in one call: each store its own model; the bad ones give a
 -- row with the reason and do not stop the others

@@ -1046,11 +1046,12 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 		/*
 		 * R's optim stops when the objective changes by less than reltol
 		 * (1e-8) of itself; we ask RELTOL for two iterations in a row, so
-		 * a flat ridge ends the search without ending it early.
+		 * a flat ridge ends the search without ending it early. The
+		 * automatic search's candidates (spec.quick) stop as R's optim.
 		 */
-		if (fabs(fprev - mz->f) <= RELTOL * (fabs(mz->f) + RELTOL))
+		if (fabs(fprev - mz->f) <= (w->spec.quick ? 1e-8 : RELTOL) * (fabs(mz->f) + RELTOL))
 		{
-			if (++flat >= 2)
+			if (++flat >= (w->spec.quick ? 1 : 2))
 			{
 				status = GSL_SUCCESS;
 				break;
@@ -2233,6 +2234,7 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 	spec.include_mean = constant && ac->d + ac->D == 0;
 	spec.include_drift = constant && ac->d + ac->D == 1;
 	spec.method = approx ? ARIMA_CSS : ARIMA_CSS_ML;
+	spec.quick = true;
 	if (!ArimaFit(ac->env, ac->y, ac->n, &spec, &m, &e2))
 	{
 		if (e2.code == MINING_ERR_CANCELED || e2.code == MINING_ERR_NOMEM ||
@@ -2550,6 +2552,26 @@ ArimaAuto(MiningEnv *env, const double *y, size_t n, const ArimaAutoSpec *spec,
 		}
 	}
 #undef STEP
+	/* the winner fitted again to full precision */
+	if (best != NULL)
+	{
+		ArimaSpec	fs = best->spec;
+		ArimaModel *f2;
+		MiningError e2;
+
+		fs.quick = false;
+		if (ArimaFit(env, y, n, &fs, &f2, &e2))
+		{
+			ArimaFree(env, best);
+			best = f2;
+		}
+		else if (e2.code == MINING_ERR_CANCELED || e2.code == MINING_ERR_NOMEM)
+		{
+			ArimaFree(env, best);
+			*err = e2;
+			return false;
+		}
+	}
 	if (best == NULL)
 	{
 		MiningSetError(err, MINING_ERR_NO_CONVERGENCE, "no suitable ARIMA model found");
