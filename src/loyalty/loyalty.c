@@ -367,10 +367,6 @@ LoyaltyInit(void)
 							   "Must be owned by the server's user, without group or world access.",
 							   &megamarket_signer_key_file, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
-	DefineCustomStringVariable("megamarket.dispatcher_databases",
-							   "Databases in which a loyalty dispatcher worker runs (comma-separated).",
-							   NULL, &megamarket_dispatcher_databases, "",
-							   PGC_POSTMASTER, GUC_LIST_INPUT, NULL, NULL, NULL);
 	DefineCustomIntVariable("megamarket.dispatcher_naptime",
 							"Time the dispatcher sleeps when it has nothing to do.",
 							NULL, &megamarket_dispatcher_naptime, 1000, 10, 3600000,
@@ -392,7 +388,18 @@ LoyaltyInit(void)
 							 NULL, &megamarket_loyalty_debug_pause, LOYALTY_PAUSE_NONE, pause_options,
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 
-	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+	/*
+	 * The worker's databases are read once, at server start: a postmaster
+	 * setting, which can only be defined while preloading (a backend that
+	 * loads the library later must not try: that is FATAL).
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomStringVariable("megamarket.dispatcher_databases",
+							   "Databases in which a loyalty dispatcher worker runs (comma-separated).",
+							   NULL, &megamarket_dispatcher_databases, "",
+							   PGC_POSTMASTER, GUC_LIST_INPUT, NULL, NULL, NULL);
+	if (IsBinaryUpgrade)
 		return;
 	register_workers();
 	prev_shmem_request_hook = shmem_request_hook;

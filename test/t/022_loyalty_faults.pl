@@ -27,6 +27,8 @@ my $adir = Cwd::abs_path(PostgreSQL::Test::Utils::tempdir);
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $anvil = start_anvil($port, "$adir/state.json", "$adir/anvil.log");
 my $url = "http://127.0.0.1:$port";
+# whatever happens, our anvil does not outlive the test
+END { kill 'CONT', $anvil if $anvil; kill 'TERM', $anvil if $anvil; }
 
 my ($node, $dir, $key) = LoyaltyTest::loyalty_node('faults', $url);
 my %expected;
@@ -190,6 +192,7 @@ kill 'CONT', $anvil;
 
 note 'SIGTERM stops the worker promptly, even in back-off';
 stop_anvil($anvil);
+$anvil = undef;
 award($node, 5, expected => \%expected);
 $node->safe_psql('postgres', 'SELECT pg_sleep(1)');
 my $t = time;
