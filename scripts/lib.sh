@@ -22,6 +22,7 @@ MM_APT_PACKAGES=(
     libsecp256k1-dev libcurl4-openssl-dev libgsl-dev libzip-dev zlib1g-dev libexpat1-dev
     libxlsxwriter-dev libipc-run-perl
     clang libclang-rt-14-dev python3 python3-openpyxl
+    libreoffice-calc-nogui
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi

@@ -36,6 +36,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.parse_day(text) IS
 'a day as a workbook holds it (a date cell read as text, yyyy-mm-dd, or text dd/mm/yyyy), or NULL when it is not a real day in 1900-2999';
 
+CREATE FUNCTION megamarket.header_distance(a text, b text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'warehouse_header_distance'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION megamarket.header_distance(text, text) IS
+'edit distance between the header keys of two texts (import_preview()''s "closest name")';
+
 CREATE FUNCTION megamarket.header_key(header text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'warehouse_header_key'
@@ -71,6 +78,11 @@ COMMENT ON FUNCTION megamarket.import_activity(text) IS
 REVOKE ALL ON FUNCTION megamarket.import_progress(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket.import_activity(text) FROM PUBLIC;
 
+-- The proposal's Clientes has a registration date; the warehouse keeps it
+-- here (a column of its own: nothing else in warehouse.sql changes).
+ALTER TABLE megamarket.customers ADD COLUMN registered_on date;
+COMMENT ON COLUMN megamarket.customers.registered_on IS 'the day the customer registered, when the workbook says';
+
 -- The workbook format ----------------------------------------------------------
 
 CREATE TABLE megamarket.import_sheets (
@@ -96,6 +108,7 @@ CREATE TABLE megamarket.import_fields (
                     'store', 'product', 'customer', 'campaign'])),
     required    boolean NOT NULL,
     natural_key boolean NOT NULL DEFAULT false,
+    stands_for  text[],
     description text NOT NULL,
     PRIMARY KEY (sheet, field),
     UNIQUE (sheet, position)
@@ -107,6 +120,7 @@ COMMENT ON COLUMN megamarket.import_fields.position IS 'order of the checks with
 COMMENT ON COLUMN megamarket.import_fields.kind IS 'how the cell is cleaned and checked (docs/import.md, "Cleaning rules")';
 COMMENT ON COLUMN megamarket.import_fields.required IS 'an empty cell rejects the row (missing_required)';
 COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on';
+COMMENT ON COLUMN megamarket.import_fields.stands_for IS 'fields of the same sheet this column feeds when the sheet has no column of their own (store_id stands for the code, sale_id for ticket and line)';
 COMMENT ON COLUMN megamarket.import_fields.description IS 'where the value goes';
 
 CREATE TABLE megamarket.import_names (
@@ -139,46 +153,53 @@ INSERT INTO megamarket.import_sheets VALUES
     ('sales',     5, 'dates, sales', 'a ticket line'),
     ('losses',    6, 'dates, loss_reasons, losses', 'a loss event');
 
-INSERT INTO megamarket.import_fields (sheet, field, position, kind, required, natural_key, description) VALUES
-    ('stores', 'code', 1, 'store_code', true, true, 'stores.code, upper-cased'),
-    ('stores', 'name', 2, 'name', true, false, 'stores.name'),
-    ('stores', 'city', 3, 'name', false, false, 'cities.name (needs the region)'),
-    ('stores', 'region', 4, 'name', false, false, 'regions.name'),
-    ('stores', 'address', 5, 'text', false, false, 'stores.location'),
-    ('stores', 'opened', 6, 'date', false, false, 'stores.opened_on'),
-    ('products', 'sku', 1, 'sku', true, true, 'products.sku'),
-    ('products', 'name', 2, 'name', true, false, 'products.name'),
-    ('products', 'category', 3, 'name', true, false, 'categories.name'),
-    ('products', 'department', 4, 'name', true, false, 'departments.name'),
-    ('products', 'price', 5, 'money', true, false, 'products.price'),
-    ('customers', 'code', 1, 'code', true, true, 'customers.code'),
-    ('customers', 'name', 2, 'name', true, false, 'customers.name'),
-    ('customers', 'email', 3, 'email', false, false, 'customers.email, lower-cased'),
-    ('customers', 'segment', 4, 'name', false, false, 'segments.name'),
-    ('customers', 'wallet', 5, 'wallet', false, false, 'customers.wallet_address, lower-cased'),
-    ('campaigns', 'code', 1, 'code', true, true, 'campaigns.code'),
-    ('campaigns', 'name', 2, 'name', true, false, 'campaigns.name'),
-    ('campaigns', 'channel', 3, 'name', false, false, 'channels.name'),
-    ('campaigns', 'target_segment', 4, 'name', false, false, 'segments.name of campaigns.target_segment_id'),
-    ('campaigns', 'start', 5, 'date', true, false, 'campaigns.start_date'),
-    ('campaigns', 'end', 6, 'date', true, false, 'campaigns.end_date'),
-    ('campaigns', 'budget', 7, 'money', true, false, 'campaigns.budget'),
-    ('sales', 'ticket', 1, 'ticket', true, true, 'sales.ticket_id'),
-    ('sales', 'line', 2, 'integer', true, true, 'sales.line_no'),
-    ('sales', 'date', 3, 'date', true, false, 'sales.date_id'),
-    ('sales', 'store', 4, 'store', true, false, 'sales.store_id, by store name or code'),
-    ('sales', 'customer', 5, 'customer', false, false, 'sales.customer_id, by customer code'),
-    ('sales', 'sku', 6, 'product', true, false, 'sales.product_id, by SKU'),
-    ('sales', 'quantity', 7, 'quantity', true, false, 'sales.quantity'),
-    ('sales', 'amount', 8, 'money', true, false, 'sales.amount'),
-    ('sales', 'campaign', 9, 'campaign', false, false, 'sales.campaign_id, by campaign code'),
-    ('losses', 'reference', 1, 'code', true, true, 'losses.loss_ref'),
-    ('losses', 'date', 2, 'date', true, false, 'losses.date_id'),
-    ('losses', 'store', 3, 'store', true, false, 'losses.store_id, by store name or code'),
-    ('losses', 'sku', 4, 'product', true, false, 'losses.product_id, by SKU'),
-    ('losses', 'reason', 5, 'name', true, false, 'loss_reasons.name'),
-    ('losses', 'quantity', 6, 'quantity', true, false, 'losses.quantity'),
-    ('losses', 'amount', 7, 'money', true, false, 'losses.amount');
+INSERT INTO megamarket.import_fields (sheet, field, position, kind, required, natural_key, stands_for, description) VALUES
+    ('stores', 'code', 1, 'store_code', true, true, NULL, 'stores.code, upper-cased'),
+    ('stores', 'name', 2, 'name', true, false, NULL, 'stores.name'),
+    ('stores', 'city', 3, 'name', false, false, NULL, 'cities.name (needs the region)'),
+    ('stores', 'region', 4, 'name', false, false, NULL, 'regions.name'),
+    ('stores', 'address', 5, 'text', false, false, NULL, 'stores.location'),
+    ('stores', 'opened', 6, 'date', false, false, NULL, 'stores.opened_on'),
+    ('stores', 'store_id', 7, 'store_code', false, true, '{code}', 'stores.code when the sheet has no Code column (the proposal''s store_id)'),
+    ('products', 'sku', 1, 'sku', true, true, NULL, 'products.sku'),
+    ('products', 'name', 2, 'name', true, false, NULL, 'products.name'),
+    ('products', 'category', 3, 'name', false, false, NULL, 'categories.name; none: "Sin asignar"'),
+    ('products', 'department', 4, 'name', false, false, NULL, 'departments.name; none: the category''s, else "Sin asignar"'),
+    ('products', 'price', 5, 'money', true, false, NULL, 'products.price'),
+    ('products', 'product_id', 6, 'sku', false, true, '{sku}', 'products.sku when the sheet has no SKU column (the proposal''s product_id)'),
+    ('customers', 'code', 1, 'code', true, true, NULL, 'customers.code'),
+    ('customers', 'name', 2, 'name', true, false, NULL, 'customers.name'),
+    ('customers', 'email', 3, 'email', false, false, NULL, 'customers.email, lower-cased'),
+    ('customers', 'segment', 4, 'name', false, false, NULL, 'segments.name'),
+    ('customers', 'wallet', 5, 'wallet', false, false, NULL, 'customers.wallet_address, lower-cased'),
+    ('customers', 'registered', 6, 'date', false, false, NULL, 'customers.registered_on'),
+    ('customers', 'customer_id', 7, 'code', false, true, '{code}', 'customers.code when the sheet has no Code column (the proposal''s customer_id)'),
+    ('campaigns', 'code', 1, 'code', true, true, NULL, 'campaigns.code'),
+    ('campaigns', 'name', 2, 'name', true, false, NULL, 'campaigns.name'),
+    ('campaigns', 'channel', 3, 'name', false, false, NULL, 'channels.name'),
+    ('campaigns', 'target_segment', 4, 'name', false, false, NULL, 'segments.name of campaigns.target_segment_id'),
+    ('campaigns', 'start', 5, 'date', true, false, NULL, 'campaigns.start_date'),
+    ('campaigns', 'end', 6, 'date', true, false, NULL, 'campaigns.end_date'),
+    ('campaigns', 'budget', 7, 'money', true, false, NULL, 'campaigns.budget'),
+    ('campaigns', 'campaign_id', 8, 'code', false, true, '{code}', 'campaigns.code when the sheet has no Code column (the proposal''s campaign_id)'),
+    ('sales', 'ticket', 1, 'ticket', true, true, NULL, 'sales.ticket_id'),
+    ('sales', 'line', 2, 'integer', true, true, NULL, 'sales.line_no'),
+    ('sales', 'date', 3, 'date', true, false, NULL, 'sales.date_id'),
+    ('sales', 'store', 4, 'store', true, false, NULL, 'sales.store_id, by store name or code'),
+    ('sales', 'customer', 5, 'customer', false, false, NULL, 'sales.customer_id, by customer code'),
+    ('sales', 'sku', 6, 'product', true, false, NULL, 'sales.product_id, by SKU'),
+    ('sales', 'quantity', 7, 'quantity', true, false, NULL, 'sales.quantity'),
+    ('sales', 'amount', 8, 'money', true, false, NULL, 'sales.amount'),
+    ('sales', 'campaign', 9, 'campaign', false, false, NULL, 'sales.campaign_id, by campaign code'),
+    ('sales', 'sale_id', 10, 'integer', false, true, '{line,ticket}', 'the line''s key when the sheet has no Line column: sales.line_no = sale_id, and sales.ticket_id too when it has no Ticket column (the proposal''s sale_id)'),
+    ('losses', 'reference', 1, 'code', true, true, NULL, 'losses.loss_ref'),
+    ('losses', 'date', 2, 'date', true, false, NULL, 'losses.date_id'),
+    ('losses', 'store', 3, 'store', true, false, NULL, 'losses.store_id, by store name or code'),
+    ('losses', 'sku', 4, 'product', true, false, NULL, 'losses.product_id, by SKU'),
+    ('losses', 'reason', 5, 'name', true, false, NULL, 'loss_reasons.name'),
+    ('losses', 'quantity', 6, 'quantity', true, false, NULL, 'losses.quantity'),
+    ('losses', 'amount', 7, 'money', true, false, NULL, 'losses.amount'),
+    ('losses', 'loss_id', 8, 'code', false, true, '{reference}', 'losses.loss_ref when the sheet has no Reference column (the proposal''s loss_id)');
 
 INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
     ('stores', NULL, 'Sucursales', true), ('stores', NULL, 'Stores', true),
@@ -226,6 +247,42 @@ INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
     ('losses', 'reason', 'Motivo', true), ('losses', 'reason', 'Reason', true),
     ('losses', 'quantity', 'Cantidad', true), ('losses', 'quantity', 'Quantity', true),
     ('losses', 'amount', 'Importe', true), ('losses', 'amount', 'Amount', true);
+
+-- The proposal's own layout (section 4.2: snake_case English, and the same in
+-- Spanish), with no setup: its *_id keys, name, location, dates and date_id.
+INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
+    ('stores', 'store_id', 'store_id', true), ('stores', 'store_id', 'id_sucursal', true),
+    ('stores', 'store_id', 'id', true),
+    ('stores', 'name', 'Name', true), ('stores', 'name', 'Nombre', true),
+    ('stores', 'address', 'Location', true), ('stores', 'address', 'Ubicación', true),
+    ('products', 'product_id', 'product_id', true), ('products', 'product_id', 'id_producto', true),
+    ('products', 'product_id', 'id', true),
+    ('products', 'name', 'Name', true), ('products', 'name', 'Nombre', true),
+    ('customers', 'customer_id', 'customer_id', true), ('customers', 'customer_id', 'id_cliente', true),
+    ('customers', 'customer_id', 'id', true),
+    ('customers', 'registered', 'registration_date', true), ('customers', 'registered', 'fecha_registro', true),
+    ('customers', 'registered', 'Registered', true), ('customers', 'registered', 'Alta', true),
+    ('customers', 'registered', 'fecha_alta', true),
+    ('campaigns', 'campaign_id', 'campaign_id', true), ('campaigns', 'campaign_id', 'id_campaña', true),
+    ('campaigns', 'campaign_id', 'id', true),
+    ('campaigns', 'name', 'Name', true), ('campaigns', 'name', 'Nombre', true),
+    ('campaigns', 'start', 'start_date', true), ('campaigns', 'start', 'fecha_inicio', true),
+    ('campaigns', 'end', 'end_date', true), ('campaigns', 'end', 'fecha_fin', true),
+    ('sales', 'sale_id', 'sale_id', true), ('sales', 'sale_id', 'id_venta', true),
+    ('sales', 'sale_id', 'id', true),
+    ('sales', 'ticket', 'ticket_id', true), ('sales', 'ticket', 'id_ticket', true),
+    ('sales', 'date', 'date_id', true), ('sales', 'date', 'id_fecha', true),
+    ('sales', 'store', 'store_id', true), ('sales', 'store', 'id_sucursal', true),
+    ('sales', 'customer', 'customer_id', true), ('sales', 'customer', 'id_cliente', true),
+    ('sales', 'sku', 'product_id', true), ('sales', 'sku', 'id_producto', true),
+    ('sales', 'campaign', 'campaign_id', true), ('sales', 'campaign', 'id_campaña', true),
+    ('sales', 'amount', 'Monto', true),
+    ('losses', 'loss_id', 'loss_id', true), ('losses', 'loss_id', 'id_pérdida', true),
+    ('losses', 'loss_id', 'id', true),
+    ('losses', 'date', 'date_id', true), ('losses', 'date', 'id_fecha', true),
+    ('losses', 'store', 'store_id', true), ('losses', 'store', 'id_sucursal', true),
+    ('losses', 'sku', 'product_id', true), ('losses', 'sku', 'id_producto', true),
+    ('losses', 'amount', 'Monto', true);
 
 -- Run log ----------------------------------------------------------------------
 
@@ -342,33 +399,57 @@ $$;
 COMMENT ON FUNCTION megamarket.column_letters(integer) IS
 'the A1-style letters of a column number: 1 is A, 27 is AA, 16384 is XFD';
 
--- (internal) Open one sheet of the workbook for the import: a temporary
--- foreign table over it, its header row found and matched against
--- import_names, and a temporary view pg_temp.mm_src_<sheet> with one text
--- column per field (NULL for an optional field the sheet lacks) and _row,
--- the sheet row. Returns {"header_row": n, "cells": {"field": "C", ...}}.
-CREATE FUNCTION megamarket._import_open(filename text, sheet_name text, sheet_position integer,
-                                        sheet_key text)
-RETURNS jsonb
+-- (internal) How a header row maps to a sheet's fields: one row per field,
+-- with the column that feeds it (col), a second column naming it too (col2,
+-- an error for the import), and via: the stand-in field whose column feeds it
+-- when the sheet has no column of its own (store_id for code). Used by the
+-- import and by import_preview(); reads only the reference tables.
+CREATE FUNCTION megamarket._import_map_header(sheet_key text, header text[])
+RETURNS TABLE (field text, required boolean, "position" smallint, col integer, col2 integer, via text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+    WITH h AS (
+        SELECT h.i::integer AS i, megamarket.header_key(h.t) AS k
+          FROM unnest(header) WITH ORDINALITY AS h(t, i)
+         WHERE megamarket.clean_text(h.t) IS NOT NULL
+    ), m AS (
+        SELECT f.field, f.required, f."position", f.stands_for,
+               (SELECT array_agg(h.i ORDER BY h.i) FROM h
+                 WHERE h.k IN (SELECT megamarket.header_key(n.name) FROM megamarket.import_names n
+                                WHERE n.sheet = sheet_key AND n.field = f.field)) AS cols
+          FROM megamarket.import_fields f
+         WHERE f.sheet = sheet_key
+    )
+    SELECT m.field, m.required, m."position",
+           coalesce(m.cols[1], s.cols[1]), m.cols[2],
+           CASE WHEN m.cols IS NULL THEN s.field END
+      FROM m
+      LEFT JOIN LATERAL (SELECT s.field, s.cols FROM m s
+                          WHERE m.field = ANY (s.stands_for) AND s.cols IS NOT NULL
+                          ORDER BY s."position" LIMIT 1) AS s ON true
+     ORDER BY m."position"
+$$;
+COMMENT ON FUNCTION megamarket._import_map_header(text, text[]) IS
+'(internal to import_workbook and import_preview) the columns of a header row that feed a sheet''s fields';
+
+-- (internal) The foreign table over a sheet (columns c1 .. c256 as text,
+-- _row the sheet row) and its header row: among the first 20 non-blank rows,
+-- the first that names every required field (title rows above the table are
+-- common); failing that, the first non-blank row. NULL when the sheet is
+-- blank. Used by the import and by import_preview().
+CREATE FUNCTION megamarket._import_sheet_header(filename text, sheet_position integer,
+                                                sheet_key text, ft text,
+                                                OUT header_row integer, OUT header text[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    ft text := 'mm_ft_' || sheet_key;
-    src text := 'mm_src_' || sheet_key;
     cols text;
     arr text;
     nonblank text;
-    header_row integer;
-    header text[];
-    f record;
-    matches integer[];
-    sel text := '_row';
-    cells jsonb := '{}';
-    known text;
     cand record;
 BEGIN
-    PERFORM megamarket._import_drop('VIEW', src);
     PERFORM megamarket._import_drop('FOREIGN TABLE', ft);
     SELECT string_agg(format('c%s text', i), ', ' ORDER BY i),
            string_agg(format('c%s', i), ', ' ORDER BY i),
@@ -380,10 +461,6 @@ BEGIN
     EXECUTE format('CREATE FOREIGN TABLE pg_temp.%I (_row integer OPTIONS (row_number %L), %s) '
                    'SERVER megamarket_import OPTIONS (filename %L, sheet %L, header %L)',
                    ft, 'true', cols, filename, sheet_position::text, 'false');
-
-    -- The header: among the first 20 non-blank rows, the first that names
-    -- every required field (title rows above the table are common); failing
-    -- that, the first non-blank row, whose missing columns are then reported.
     -- (COALESCE, not num_nonnulls(): a function takes at most 100 arguments)
     FOR cand IN EXECUTE format('SELECT _row, ARRAY[%s] AS cells FROM pg_temp.%I WHERE COALESCE(%s) IS NOT NULL LIMIT 20',
                                arr, ft, nonblank)
@@ -392,65 +469,90 @@ BEGIN
             header_row := cand._row;
             header := cand.cells;
         END IF;
-        IF NOT EXISTS (
-            SELECT 1 FROM megamarket.import_fields x
-             WHERE x.sheet = sheet_key AND x.required
-               AND NOT EXISTS (SELECT 1 FROM unnest(cand.cells) AS h(t), megamarket.import_names n
-                                WHERE n.sheet = sheet_key AND n.field = x.field
-                                  AND megamarket.header_key(h.t) = megamarket.header_key(n.name)))
-        THEN
+        IF NOT EXISTS (SELECT 1 FROM megamarket._import_map_header(sheet_key, cand.cells) m
+                        WHERE m.required AND m.col IS NULL) THEN
             header_row := cand._row;
             header := cand.cells;
             EXIT;
         END IF;
     END LOOP;
-    IF header_row IS NULL THEN
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) IS
+'(internal to import_workbook and import_preview) a temporary foreign table over a sheet, and its header row';
+
+-- (internal) Open one sheet of the workbook for the import: the foreign
+-- table and header of _import_sheet_header(), the header matched against
+-- import_names, and a temporary view pg_temp.mm_src_<sheet> with one text
+-- column per field (NULL for an optional field the sheet lacks; a stand-in's
+-- column for a field the sheet lacks, e.g. store_id for code) and _row, the
+-- sheet row. Returns {"header_row": n, "cells": {"field": "C", ...}}.
+CREATE FUNCTION megamarket._import_open(filename text, sheet_name text, sheet_position integer,
+                                        sheet_key text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    ft text := 'mm_ft_' || sheet_key;
+    src text := 'mm_src_' || sheet_key;
+    hr record;
+    f record;
+    sel text := '_row';
+    cells jsonb := '{}';
+    known text;
+    standins text;
+BEGIN
+    PERFORM megamarket._import_drop('VIEW', src);
+    hr := megamarket._import_sheet_header(filename, sheet_position, sheet_key, ft);
+    IF hr.header_row IS NULL THEN
         RAISE EXCEPTION 'import_workbook: sheet "%" is empty', sheet_name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A sheet needs a header row naming its columns.',
                   HINT = 'Leave the sheet out with the option "sheets".';
     END IF;
 
-    FOR f IN SELECT x.field, x.required FROM megamarket.import_fields x
-              WHERE x.sheet = sheet_key ORDER BY x.position
-    LOOP
-        SELECT array_agg(h.i ORDER BY h.i) INTO matches
-          FROM unnest(header) WITH ORDINALITY AS h(t, i)
-         WHERE megamarket.clean_text(h.t) IS NOT NULL
-           AND megamarket.header_key(h.t) IN (SELECT megamarket.header_key(n.name)
-                                                FROM megamarket.import_names n
-                                               WHERE n.sheet = sheet_key AND n.field = f.field);
-        IF cardinality(matches) > 1 THEN
+    FOR f IN SELECT * FROM megamarket._import_map_header(sheet_key, hr.header) LOOP
+        IF f.col2 IS NOT NULL THEN
             RAISE EXCEPTION 'import_workbook: sheet "%" has two columns for "%": % and %',
                     sheet_name, f.field,
-                    megamarket.column_letters(matches[1]) || header_row,
-                    megamarket.column_letters(matches[2]) || header_row
+                    megamarket.column_letters(f.col) || hr.header_row,
+                    megamarket.column_letters(f.col2) || hr.header_row
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Rename one of the header cells.';
+                      HINT = 'Rename one of the header cells, or run megamarket.import_preview() to see how each column is read.';
         END IF;
-        IF matches IS NULL THEN
+        IF f.col IS NULL THEN
             IF f.required THEN
                 SELECT string_agg(format('"%s"', n.name), ', ' ORDER BY n.builtin DESC, n.name) INTO known
                   FROM megamarket.import_names n WHERE n.sheet = sheet_key AND n.field = f.field;
+                SELECT string_agg(format('"%s"', x.field), ' or ') INTO standins
+                  FROM megamarket.import_fields x
+                 WHERE x.sheet = sheet_key AND f.field = ANY (x.stands_for);
                 RAISE EXCEPTION 'import_workbook: sheet "%" has no column for "%"', sheet_name, f.field
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = format('The header is row %s: %s. Known names for "%s": %s.',
-                                          header_row,
+                                          hr.header_row,
                                           (SELECT string_agg(format('"%s"', t), ', ')
-                                             FROM unnest(header) AS t WHERE t IS NOT NULL),
+                                             FROM unnest(hr.header) AS t WHERE t IS NOT NULL),
                                           f.field, known),
-                          HINT = 'Add the sheet''s header text to megamarket.import_names.';
+                          HINT = 'Add the sheet''s header text to megamarket.import_names'
+                                 || coalesce(format(' (or give the sheet a %s column)', standins), '')
+                                 || '; megamarket.import_preview() shows the closest names.';
             END IF;
             sel := sel || format(', NULL::text AS %I', f.field);
         ELSE
-            sel := sel || format(', c%s AS %I', matches[1], f.field);
-            cells := cells || jsonb_build_object(f.field, megamarket.column_letters(matches[1]));
+            sel := sel || format(', c%s AS %I', f.col, f.field);
+            cells := cells || jsonb_build_object(f.field, megamarket.column_letters(f.col));
+            IF f.via IS NOT NULL THEN
+                RAISE NOTICE 'import_workbook: sheet "%": column % ("%") is the sheet''s "%"',
+                    sheet_name, megamarket.column_letters(f.col), hr.header[f.col], f.field;
+            END IF;
         END IF;
     END LOOP;
 
     EXECUTE format('CREATE TEMP VIEW %I AS SELECT %s FROM pg_temp.%I WHERE _row > %s',
-                   src, sel, ft, header_row);
-    RETURN jsonb_build_object('header_row', header_row, 'cells', cells);
+                   src, sel, ft, hr.header_row);
+    RETURN jsonb_build_object('header_row', hr.header_row, 'cells', cells);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text) IS
@@ -532,6 +634,7 @@ AS $$
 DECLARE
     n_ins bigint;
     n_upd bigint;
+    adopted text[];
 BEGIN
     PERFORM _import_drop('TABLE', 'mm_stores');
     CREATE TEMP TABLE mm_stores ON COMMIT DROP AS
@@ -567,6 +670,27 @@ BEGIN
     PERFORM _import_duplicates('mm_stores', 'code_v', 'name_t, city_t, region_t, address_t, opened_v',
                                'code', 'code_raw');
 
+    -- The shipped branches (Norte, Centro, Sur) under the workbook's own keys
+    -- (the proposal numbers them 1, 2, 3): a row whose key is new and whose
+    -- name is a shipped branch that is still exactly as CREATE EXTENSION made
+    -- it takes that branch over, keeping its store_id: the branch's code
+    -- becomes the workbook's key. Not when the sheet also has a row with the
+    -- shipped code (then that row is the branch, and this one a clash).
+    WITH u AS (
+    UPDATE stores s
+       SET code = m.code_v
+      FROM (SELECT DISTINCT ON (m.name_t) m.name_t, m.code_v
+              FROM pg_temp.mm_stores m
+             WHERE m.err IS NULL
+             ORDER BY m.name_t, m._row) AS m
+     WHERE s.name = m.name_t
+       AND (s.store_id, s.code, s.name) IN ((1, 'NORTE', 'Norte'), (2, 'CENTRO', 'Centro'), (3, 'SUR', 'Sur'))
+       AND s.location IS NULL AND s.city_id IS NULL AND s.opened_on IS NULL
+       AND NOT EXISTS (SELECT 1 FROM stores x WHERE x.code = m.code_v)
+       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_stores o WHERE o.err IS NULL AND o.code_v = s.code)
+    RETURNING s.code)
+    SELECT coalesce(array_agg(u.code), '{}') INTO adopted FROM u;
+
     -- a store name is unique too: a row that would give another store's name
     -- (in the warehouse, or an earlier row of the sheet) to its code is refused
     UPDATE pg_temp.mm_stores m
@@ -587,6 +711,7 @@ BEGIN
      WHERE m.err IS NULL AND m.city_t IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM cities c WHERE c.name = m.city_t AND c.region_id = r.region_id);
 
+    WITH u AS (
     UPDATE stores s
        SET name = m.name_t, location = m.address_t, city_id = m.city_id, opened_on = m.opened_v
       FROM (SELECT m.*, ci.city_id
@@ -596,8 +721,11 @@ BEGIN
              WHERE m.err IS NULL) m
      WHERE s.code = m.code_v
        AND (s.name, s.location, s.city_id, s.opened_on)
-           IS DISTINCT FROM (m.name_t, m.address_t, m.city_id, m.opened_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
+           IS DISTINCT FROM (m.name_t, m.address_t, m.city_id, m.opened_v)
+    RETURNING s.code)
+    -- a branch taken over counts once as updated
+    SELECT count(*) + cardinality(adopted) - count(*) FILTER (WHERE u.code = ANY (adopted))
+      INTO n_upd FROM u;
 
     INSERT INTO stores (code, name, location, city_id, opened_on)
     SELECT m.code_v, m.name_t, m.address_t, ci.city_id, m.opened_v
@@ -630,21 +758,20 @@ BEGIN
         SELECT s._row, s.sku AS sku_raw, s.name AS name_raw, s.category AS category_raw,
                s.department AS department_raw, s.price AS price_raw,
                clean_text(s.sku) AS sku_t, clean_text(s.name) AS name_t,
-               clean_text(s.category) AS category_t, clean_text(s.department) AS department_t,
+               clean_text(s.category) AS category_c, clean_text(s.department) AS department_t,
                clean_text(s.price) AS price_t
           FROM pg_temp.mm_src_products s
          WHERE import_progress(sheet_name, every)
     ), p AS (
-        SELECT t.*, parse_decimal(price_t) AS price_n
+        -- no category: the "unassigned" member (docs/import.md, "Optional levels")
+        SELECT t.*, coalesce(category_c, 'Sin asignar') AS category_t, parse_decimal(price_t) AS price_n
           FROM t
-         WHERE num_nonnulls(sku_t, name_t, category_t, department_t, price_t) > 0
+         WHERE num_nonnulls(sku_t, name_t, category_c, department_t, price_t) > 0
     ), c AS (
         SELECT p.*,
                CASE
                    WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
                    WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN category_t IS NULL THEN ARRAY['missing_required', 'category', category_raw]
-                   WHEN department_t IS NULL THEN ARRAY['missing_required', 'department', department_raw]
                    WHEN price_t IS NULL THEN ARRAY['missing_required', 'price', price_raw]
                    WHEN length(category_t) > 200 THEN ARRAY['too_long', 'category', category_raw]
                    WHEN length(department_t) > 200 THEN ARRAY['too_long', 'department', department_raw]
@@ -659,17 +786,30 @@ BEGIN
     PERFORM _import_duplicates('mm_products', 'sku_t', 'name_t, category_t, department_t, price_v',
                                'sku', 'sku_raw');
 
+    -- a category named with no department anywhere: its department in the
+    -- warehouse, else "Sin asignar"
     INSERT INTO departments (name)
-    SELECT DISTINCT m.department_t FROM pg_temp.mm_products m
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = m.department_t);
+    SELECT DISTINCT coalesce(m.department_t, 'Sin asignar') FROM pg_temp.mm_products m
+     WHERE m.err IS NULL
+       AND (m.department_t IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_products o
+                            WHERE o.err IS NULL AND o.category_t = m.category_t AND o.department_t IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_t))
+       AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = coalesce(m.department_t, 'Sin asignar'));
 
-    -- a category belongs to one department: the first row naming it decides
+    -- a category belongs to one department: the first row naming one decides
     PERFORM _import_drop('TABLE', 'mm_categories');
     CREATE TEMP TABLE mm_categories ON COMMIT DROP AS
     SELECT DISTINCT ON (m.category_t) m.category_t AS name, d.department_id
       FROM pg_temp.mm_products m JOIN departments d ON d.name = m.department_t
      WHERE m.err IS NULL
      ORDER BY m.category_t, m._row;
+    INSERT INTO pg_temp.mm_categories (name, department_id)
+    SELECT DISTINCT m.category_t, d.department_id
+      FROM pg_temp.mm_products m, departments d
+     WHERE m.err IS NULL AND d.name = 'Sin asignar'
+       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_categories x WHERE x.name = m.category_t)
+       AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_t);
     UPDATE categories c SET department_id = m.department_id
       FROM pg_temp.mm_categories m
      WHERE c.name = m.name AND c.department_id <> m.department_id;
@@ -711,18 +851,19 @@ BEGIN
     CREATE TEMP TABLE mm_customers ON COMMIT DROP AS
     WITH t AS (
         SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.email AS email_raw,
-               s.segment AS segment_raw, s.wallet AS wallet_raw,
+               s.segment AS segment_raw, s.wallet AS wallet_raw, s.registered AS registered_raw,
                clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
                lower(clean_text(s.email)) AS email_t, clean_text(s.segment) AS segment_t,
-               lower(clean_text(s.wallet)) AS wallet_t
+               lower(clean_text(s.wallet)) AS wallet_t, clean_text(s.registered) AS registered_t
           FROM pg_temp.mm_src_customers s
          WHERE import_progress(sheet_name, every)
     ), p AS (
         SELECT t.*,
                email_t ~ '^[a-z0-9._%+''-]+@[a-z0-9.-]+\.[a-z]{2,}$' AS email_ok,
-               wallet_t ~ '^0x[0-9a-f]{40}$' AS wallet_ok
+               wallet_t ~ '^0x[0-9a-f]{40}$' AS wallet_ok,
+               parse_day(registered_t) AS registered_v
           FROM t
-         WHERE num_nonnulls(code_t, name_t, email_t, segment_t, wallet_t) > 0
+         WHERE num_nonnulls(code_t, name_t, email_t, segment_t, wallet_t, registered_t) > 0
     ), c AS (
         SELECT p.*,
                CASE
@@ -730,6 +871,7 @@ BEGIN
                    WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
                    WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
                    WHEN length(segment_t) > 200 THEN ARRAY['too_long', 'segment', segment_raw]
+                   WHEN registered_t IS NOT NULL AND registered_v IS NULL THEN ARRAY['bad_date', 'registered', registered_raw]
                END AS err0,
                CASE WHEN email_ok THEN email_t END AS email_v,
                CASE WHEN wallet_ok THEN wallet_t END AS wallet_v0
@@ -741,8 +883,8 @@ BEGIN
                CASE
                    WHEN err0 IS NOT NULL THEN err0
                    WHEN row_number() OVER w > 1 THEN
-                       CASE WHEN ROW(name_t, email_v, segment_t, wallet_v0)::text
-                                 = first_value(ROW(name_t, email_v, segment_t, wallet_v0)::text) OVER w
+                       CASE WHEN ROW(name_t, email_v, segment_t, wallet_v0, registered_v)::text
+                                 = first_value(ROW(name_t, email_v, segment_t, wallet_v0, registered_v)::text) OVER w
                             THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'code', code_raw] END
                END AS err
           FROM c
@@ -778,19 +920,22 @@ BEGIN
      WHERE m.err IS NULL AND m.segment_t IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.segment_t);
 
-    -- an empty Segmento keeps the customer's segment (segment_customers() may have set it)
+    -- an empty Segmento keeps the customer's segment (segment_customers() may
+    -- have set it); an empty registration date keeps the one known
     UPDATE customers c
        SET name = m.name_t, email = m.email_v, wallet_address = m.wallet_v,
-           segment_id = coalesce(m.segment_id, c.segment_id)
+           segment_id = coalesce(m.segment_id, c.segment_id),
+           registered_on = coalesce(m.registered_v, c.registered_on)
       FROM (SELECT m.*, g.segment_id FROM pg_temp.mm_customers m
               LEFT JOIN segments g ON g.name = m.segment_t WHERE m.err IS NULL) m
      WHERE c.code = m.code_t
-       AND (c.name, c.email, c.wallet_address, c.segment_id)
-           IS DISTINCT FROM (m.name_t, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id));
+       AND (c.name, c.email, c.wallet_address, c.segment_id, c.registered_on)
+           IS DISTINCT FROM (m.name_t, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id),
+                             coalesce(m.registered_v, c.registered_on));
     GET DIAGNOSTICS n_upd = ROW_COUNT;
 
-    INSERT INTO customers (code, name, email, segment_id, wallet_address)
-    SELECT m.code_t, m.name_t, m.email_v, g.segment_id, m.wallet_v
+    INSERT INTO customers (code, name, email, segment_id, wallet_address, registered_on)
+    SELECT m.code_t, m.name_t, m.email_v, g.segment_id, m.wallet_v, m.registered_v
       FROM pg_temp.mm_customers m LEFT JOIN segments g ON g.name = m.segment_t
      WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.code = m.code_t)
      ORDER BY m._row;
@@ -1375,6 +1520,8 @@ COMMENT ON FUNCTION megamarket.import_workbook(text, jsonb) IS
 -- functions are not either; docs/import.md lists the grants a loader role needs.
 REVOKE ALL ON FUNCTION megamarket.import_workbook(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_map_header(text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_stores(text, jsonb, bigint) FROM PUBLIC;
@@ -1384,3 +1531,248 @@ REVOKE ALL ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) FROM PU
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_sales(text, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_losses(text, jsonb, bigint) FROM PUBLIC;
+
+-- The preview -------------------------------------------------------------------
+
+CREATE FUNCTION megamarket.import_preview(filename text)
+RETURNS TABLE (sheet text, kind text, header_row integer, "column" text, header text,
+               field text, samples text[], rejected bigint, reasons text, note text,
+               closest_header text, closest_names text[], fix text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    w record;
+    hr record;
+    m record;
+    i integer;
+    h text;
+    ft text;
+    fed text;
+    samp text[];
+    loadable text[] := '{}';
+    hdrs jsonb := '{}';
+    hdr jsonb;
+    saved_result jsonb;
+    saved_rejects jsonb;
+    best record;
+BEGIN
+    IF filename IS NULL THEN
+        RAISE EXCEPTION 'import_preview: filename must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- the privilege check and a readable file, as the import would
+    PERFORM file_fingerprint(filename);
+    PERFORM pg_advisory_xact_lock(hashtext('megamarket.import_workbook'));
+
+    PERFORM _import_drop('TABLE', 'mm_preview');
+    CREATE TEMP TABLE mm_preview (
+        ord serial, sheet text, kind text, header_row integer, "column" text, header text,
+        field text, samples text[], rejected bigint, reasons text, note text,
+        closest_header text, closest_names text[], fix text
+    ) ON COMMIT DROP;
+
+    -- the workbook's sheets and the kind each matches
+    FOR w IN
+        SELECT x."position", x.name,
+               (SELECT n.sheet FROM import_names n
+                 WHERE n.field IS NULL AND header_key(n.name) = header_key(x.name)) AS kind,
+               (SELECT y.load_order FROM import_sheets y, import_names n
+                 WHERE n.field IS NULL AND header_key(n.name) = header_key(x.name)
+                   AND y.sheet = n.sheet) AS load_order
+          FROM xlsx_sheets(filename) AS x
+         ORDER BY 4 NULLS LAST, 1
+    LOOP
+        IF w.kind IS NULL THEN
+            INSERT INTO pg_temp.mm_preview (sheet, note, closest_names)
+            SELECT w.name, 'ignored: not a sheet the import reads'
+                   || CASE WHEN header_key(w.name) IN ('fechas', 'dates')
+                           THEN ' (the date dimension is made from the facts'' dates)' ELSE '' END,
+                   ARRAY(SELECT n.name FROM import_names n WHERE n.field IS NULL
+                          ORDER BY header_distance(n.name, w.name), n.name LIMIT 3);
+            CONTINUE;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_temp.mm_preview p WHERE p.kind = w.kind AND p.field IS NULL) THEN
+            INSERT INTO pg_temp.mm_preview (sheet, kind, note)
+            VALUES (w.name, w.kind, 'error: another sheet holds the same data; the import stops');
+            CONTINUE;
+        END IF;
+        ft := 'mm_pv_' || w.kind;
+        hr := _import_sheet_header(filename, w."position", w.kind, ft);
+        IF hr.header_row IS NULL THEN
+            INSERT INTO pg_temp.mm_preview (sheet, kind, note)
+            VALUES (w.name, w.kind, 'error: the sheet is empty; the import stops (leave it out with "sheets")');
+            CONTINUE;
+        END IF;
+        INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, note)
+        VALUES (w.name, w.kind, hr.header_row, 'the sheet');
+
+        -- each non-blank header cell: the fields it feeds, or why none
+        FOR i IN 1 .. coalesce(array_length(hr.header, 1), 0) LOOP
+            h := hr.header[i];
+            CONTINUE WHEN clean_text(h) IS NULL;
+            SELECT string_agg(x.field, ', ' ORDER BY x."position") INTO fed
+              FROM _import_map_header(w.kind, hr.header) x
+             WHERE x.col = i
+               AND NOT EXISTS (SELECT 1 FROM import_fields f
+                                WHERE f.sheet = w.kind AND f.field = x.field AND f.stands_for IS NOT NULL);
+            EXECUTE format('SELECT array_agg(v) FROM (SELECT megamarket.clean_text(c%s) AS v FROM pg_temp.%I '
+                           'WHERE _row > %s AND megamarket.clean_text(c%s) IS NOT NULL LIMIT 3) AS s',
+                           i, ft, hr.header_row, i)
+               INTO samp;
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, "column", header, field, samples, note)
+            SELECT w.name, w.kind, hr.header_row, column_letters(i), h, coalesce(fed, 'ignored'), samp,
+                   CASE
+                       WHEN fed IS NOT NULL AND EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x
+                                                         WHERE x.col = i AND x.via IS NOT NULL)
+                           THEN format('stands in for the missing %s (its "%s")', fed,
+                                       (SELECT min(x.via) FROM _import_map_header(w.kind, hr.header) x WHERE x.col = i))
+                       WHEN fed IS NOT NULL THEN NULL
+                       WHEN EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x WHERE x.col = i)
+                           THEN format('not used: the sheet has its own column for %s',
+                                       (SELECT string_agg(array_to_string(f.stands_for, ' and '), ', ')
+                                          FROM import_fields f, _import_map_header(w.kind, hr.header) x
+                                         WHERE x.col = i AND f.sheet = w.kind AND f.field = x.field))
+                       WHEN EXISTS (SELECT 1 FROM import_names n
+                                     WHERE n.field IS NOT NULL AND n.sheet <> w.kind
+                                       AND header_key(n.name) = header_key(h))
+                           THEN 'ambiguous, not used: on this sheet it names no field; elsewhere it is '
+                                || (SELECT string_agg(DISTINCT format('%s.%s', n.sheet, n.field), ', ')
+                                      FROM import_names n
+                                     WHERE n.field IS NOT NULL AND n.sheet <> w.kind
+                                       AND header_key(n.name) = header_key(h))
+                       ELSE 'not a known name'
+                   END;
+        END LOOP;
+
+        -- each field the sheet lacks: required ones stop the import
+        FOR m IN SELECT * FROM _import_map_header(w.kind, hr.header) x
+                  WHERE x.col IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM import_fields f
+                                     WHERE f.sheet = w.kind AND f.field = x.field AND f.stands_for IS NOT NULL)
+        LOOP
+            SELECT t.h, column_letters(t.i::integer) AS col,
+                   min(header_distance(t.h, n.name)) AS d
+              INTO best
+              FROM unnest(hr.header) WITH ORDINALITY AS t(h, i), import_names n
+             WHERE clean_text(t.h) IS NOT NULL AND n.sheet = w.kind AND n.field = m.field
+               AND NOT EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x WHERE x.col = t.i)
+             GROUP BY t.h, t.i
+             ORDER BY d, t.i
+             LIMIT 1;
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, field, note, closest_header,
+                                            closest_names, fix)
+            SELECT w.name, w.kind, hr.header_row, m.field,
+                   CASE WHEN m.required THEN 'missing: a required field; the import stops'
+                        WHEN m.field IN ('category', 'department')
+                            THEN 'absent, optional: products go to "Sin asignar"'
+                        ELSE 'absent, optional: left empty' END,
+                   CASE WHEN m.required AND best.h IS NOT NULL THEN format('%s (%s)', best.h, best.col) END,
+                   ARRAY(SELECT n.name FROM import_names n
+                          WHERE n.sheet = w.kind AND n.field = m.field
+                          ORDER BY CASE WHEN best.h IS NULL THEN 0 ELSE header_distance(best.h, n.name) END,
+                                   n.builtin DESC, n.name LIMIT 3),
+                   CASE WHEN m.required AND best.h IS NOT NULL
+                        THEN format('INSERT INTO megamarket.import_names (sheet, field, name) VALUES (%L, %L, %L);',
+                                    w.kind, m.field, best.h) END;
+        END LOOP;
+
+        IF NOT EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x
+                        WHERE x.required AND x.col IS NULL OR x.col2 IS NOT NULL) THEN
+            loadable := loadable || w.kind;
+        ELSE
+            UPDATE pg_temp.mm_preview p
+               SET note = 'the sheet: not loaded (see the rows below)'
+             WHERE p.sheet = w.name AND p.note = 'the sheet';
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, field, note)
+            SELECT w.name, w.kind, hr.header_row, x.field,
+                   format('error: two columns for %s: %s and %s; the import stops', x.field,
+                          column_letters(x.col), column_letters(x.col2))
+              FROM _import_map_header(w.kind, hr.header) x WHERE x.col2 IS NOT NULL;
+        END IF;
+    END LOOP;
+
+    -- the sheets the workbook lacks
+    INSERT INTO pg_temp.mm_preview (kind, note, closest_names)
+    SELECT y.sheet, 'no such sheet: the import stops unless the option "sheets" leaves it out',
+           ARRAY(SELECT n.name FROM import_names n WHERE n.sheet = y.sheet AND n.field IS NULL
+                  ORDER BY n.builtin DESC, n.name)
+      FROM import_sheets y
+     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.mm_preview p WHERE p.kind = y.sheet)
+     ORDER BY y.load_order;
+
+    -- what the import would reject: the loadable sheets loaded, in load
+    -- order, then undone (a subtransaction rolled back)
+    PERFORM _import_drop('TABLE', 'mm_result');
+    CREATE TEMP TABLE mm_result (
+        sheet text, name text, rows_read bigint, inserted bigint, updated bigint,
+        unchanged bigint, rejected bigint
+    ) ON COMMIT DROP;
+    PERFORM _import_drop('TABLE', 'mm_rejects');
+    CREATE TEMP TABLE mm_rejects (
+        sheet text, row_number integer, cell text, field text, value text, reason text, kept boolean
+    ) ON COMMIT DROP;
+    BEGIN
+        PERFORM set_config('client_min_messages', 'warning', true);
+        FOR w IN SELECT DISTINCT p.sheet AS name, p.kind, y.load_order, x."position"
+                   FROM pg_temp.mm_preview p
+                   JOIN import_sheets y ON y.sheet = p.kind
+                   JOIN xlsx_sheets(filename) AS x ON x.name = p.sheet
+                  WHERE p.kind = ANY (loadable) AND p.note = 'the sheet'
+                  ORDER BY y.load_order
+        LOOP
+            hdr := _import_open(filename, w.name, w."position", w.kind);
+            CASE w.kind
+                WHEN 'stores' THEN PERFORM _import_stores(w.name, hdr, 0);
+                WHEN 'products' THEN PERFORM _import_products(w.name, hdr, 0);
+                WHEN 'customers' THEN PERFORM _import_customers(w.name, hdr, 0);
+                WHEN 'campaigns' THEN PERFORM _import_campaigns(w.name, hdr, 0);
+                WHEN 'sales' THEN PERFORM _import_sales(w.name, hdr, 0);
+                WHEN 'losses' THEN PERFORM _import_losses(w.name, hdr, 0);
+            END CASE;
+        END LOOP;
+        SELECT jsonb_agg(r) INTO saved_result FROM pg_temp.mm_result r;
+        SELECT jsonb_agg(r) INTO saved_rejects FROM pg_temp.mm_rejects r;
+        RAISE SQLSTATE 'MMPRV';
+    EXCEPTION WHEN SQLSTATE 'MMPRV' THEN
+        NULL;
+    END;
+    PERFORM import_activity(NULL);
+
+    UPDATE pg_temp.mm_preview p
+       SET rejected = r.rejected,
+           note = format('the sheet: %s rows would be read, %s inserted, %s updated, %s unchanged, %s rejected',
+                         r.rows_read, r.inserted, r.updated, r.unchanged, r.rejected),
+           reasons = (SELECT string_agg(format('%s %s', x.reason, x.n), ', ' ORDER BY x.n DESC, x.reason)
+                        FROM (SELECT j.reason, count(*) AS n
+                                FROM jsonb_to_recordset(saved_rejects) AS j(sheet text, reason text, kept boolean)
+                               WHERE j.sheet = p.sheet AND NOT j.kept GROUP BY j.reason) AS x)
+      FROM jsonb_to_recordset(saved_result) AS r(sheet text, name text, rows_read bigint, inserted bigint,
+                                                  updated bigint, unchanged bigint, rejected bigint)
+     WHERE r.name = p.sheet AND p.note = 'the sheet';
+    UPDATE pg_temp.mm_preview p
+       SET rejected = x.n, reasons = x.reasons
+      FROM (SELECT j.sheet, regexp_replace(j.cell, '[0-9]+$', '') AS col, count(*) AS n,
+                   string_agg(DISTINCT j.reason, ', ') AS reasons
+              FROM jsonb_to_recordset(saved_rejects) AS j(sheet text, cell text, reason text, kept boolean)
+             WHERE j.cell IS NOT NULL
+             GROUP BY 1, 2) AS x
+     WHERE x.sheet = p.sheet AND x.col = p."column";
+
+    PERFORM _import_drop('TABLE', 'mm_result');
+    PERFORM _import_drop('TABLE', 'mm_rejects');
+    FOR w IN SELECT DISTINCT p.kind FROM pg_temp.mm_preview p WHERE p.kind IS NOT NULL LOOP
+        PERFORM _import_drop('FOREIGN TABLE', 'mm_pv_' || w.kind);
+    END LOOP;
+
+    RETURN QUERY
+    SELECT p.sheet, p.kind, p.header_row, p."column", p.header, p.field, p.samples, p.rejected,
+           p.reasons, p.note, p.closest_header, p.closest_names, p.fix
+      FROM pg_temp.mm_preview p
+     ORDER BY p.ord;
+    PERFORM _import_drop('TABLE', 'mm_preview');
+END
+$$;
+COMMENT ON FUNCTION megamarket.import_preview(text) IS
+'what import_workbook() would do with a workbook, writing nothing: per sheet and column, the field it feeds, samples, rejects and why, and the fix for each missing column; see docs/import.md';
+REVOKE ALL ON FUNCTION megamarket.import_preview(text) FROM PUBLIC;
