@@ -1656,6 +1656,9 @@ BEGIN
               INTO best
               FROM unnest(hr.header) WITH ORDINALITY AS t(h, i), import_names n
              WHERE clean_text(t.h) IS NOT NULL AND n.sheet = w.kind AND n.field = m.field
+               -- near enough to be a misspelling: at most half the longer key
+               AND header_distance(t.h, n.name) * 2
+                   <= greatest(length(header_key(t.h)), length(header_key(n.name)))
                AND NOT EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x WHERE x.col = t.i)
              GROUP BY t.h, t.i
              ORDER BY d, t.i
