@@ -103,12 +103,14 @@ CREATE TABLE megamarket.import_fields (
     position    smallint NOT NULL,
     kind        text NOT NULL
                 CONSTRAINT import_fields_kind CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY[
-                    'text', 'code', 'store_code', 'sku', 'name', 'email', 'wallet',
+                    'text', 'code', 'store_code', 'sku', 'name', 'label', 'email', 'wallet',
                     'date', 'integer', 'quantity', 'money', 'ticket',
                     'store', 'product', 'customer', 'campaign'])),
     required    boolean NOT NULL,
     natural_key boolean NOT NULL DEFAULT false,
     stands_for  text[],
+    max_value   numeric,
+    not_before  text,
     description text NOT NULL,
     PRIMARY KEY (sheet, field),
     UNIQUE (sheet, position)
@@ -117,9 +119,11 @@ COMMENT ON TABLE megamarket.import_fields IS 'the columns of each sheet, how the
 COMMENT ON COLUMN megamarket.import_fields.sheet IS 'the sheet (import_sheets)';
 COMMENT ON COLUMN megamarket.import_fields.field IS 'the column''s key; its header texts are in import_names';
 COMMENT ON COLUMN megamarket.import_fields.position IS 'order of the checks within a row';
-COMMENT ON COLUMN megamarket.import_fields.kind IS 'how the cell is cleaned and checked (docs/import.md, "Cleaning rules")';
+COMMENT ON COLUMN megamarket.import_fields.kind IS 'how the cell is cleaned and checked (docs/import.md, "Cleaning rules"); the loader reads it';
 COMMENT ON COLUMN megamarket.import_fields.required IS 'an empty cell rejects the row (missing_required)';
-COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on';
+COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on; repeated keys are duplicates';
+COMMENT ON COLUMN megamarket.import_fields.max_value IS 'money: the first value out of range (the target column''s precision)';
+COMMENT ON COLUMN megamarket.import_fields.not_before IS 'date: a field of the same sheet this one must not precede (reason <field>_before_<that field>)';
 COMMENT ON COLUMN megamarket.import_fields.stands_for IS 'fields of the same sheet this column feeds when the sheet has no column of their own (store_id stands for the code, sale_id for ticket and line)';
 COMMENT ON COLUMN megamarket.import_fields.description IS 'where the value goes';
 
@@ -162,20 +166,20 @@ INSERT INTO megamarket.import_fields (sheet, field, position, kind, required, na
     ('stores', 'opened', 6, 'date', false, false, NULL, 'stores.opened_on'),
     ('stores', 'store_id', 7, 'store_code', false, true, '{code}', 'stores.code when the sheet has no Code column (the proposal''s store_id)'),
     ('products', 'sku', 1, 'sku', true, true, NULL, 'products.sku'),
-    ('products', 'name', 2, 'name', true, false, NULL, 'products.name'),
+    ('products', 'name', 2, 'label', true, false, NULL, 'products.name'),
     ('products', 'category', 3, 'name', false, false, NULL, 'categories.name; none: "Sin asignar"'),
     ('products', 'department', 4, 'name', false, false, NULL, 'departments.name; none: the category''s, else "Sin asignar"'),
     ('products', 'price', 5, 'money', true, false, NULL, 'products.price'),
     ('products', 'product_id', 6, 'sku', false, true, '{sku}', 'products.sku when the sheet has no SKU column (the proposal''s product_id)'),
     ('customers', 'code', 1, 'code', true, true, NULL, 'customers.code'),
-    ('customers', 'name', 2, 'name', true, false, NULL, 'customers.name'),
+    ('customers', 'name', 2, 'label', true, false, NULL, 'customers.name'),
     ('customers', 'email', 3, 'email', false, false, NULL, 'customers.email, lower-cased'),
     ('customers', 'segment', 4, 'name', false, false, NULL, 'segments.name'),
     ('customers', 'wallet', 5, 'wallet', false, false, NULL, 'customers.wallet_address, lower-cased'),
     ('customers', 'registered', 6, 'date', false, false, NULL, 'customers.registered_on'),
     ('customers', 'customer_id', 7, 'code', false, true, '{code}', 'customers.code when the sheet has no Code column (the proposal''s customer_id)'),
     ('campaigns', 'code', 1, 'code', true, true, NULL, 'campaigns.code'),
-    ('campaigns', 'name', 2, 'name', true, false, NULL, 'campaigns.name'),
+    ('campaigns', 'name', 2, 'label', true, false, NULL, 'campaigns.name'),
     ('campaigns', 'channel', 3, 'name', false, false, NULL, 'channels.name'),
     ('campaigns', 'target_segment', 4, 'name', false, false, NULL, 'segments.name of campaigns.target_segment_id'),
     ('campaigns', 'start', 5, 'date', true, false, NULL, 'campaigns.start_date'),
@@ -247,6 +251,11 @@ INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
     ('losses', 'reason', 'Motivo', true), ('losses', 'reason', 'Reason', true),
     ('losses', 'quantity', 'Cantidad', true), ('losses', 'quantity', 'Quantity', true),
     ('losses', 'amount', 'Importe', true), ('losses', 'amount', 'Amount', true);
+
+-- money: beyond the target column's precision; a campaign ends on or after its start
+UPDATE megamarket.import_fields SET max_value = 1e10 WHERE kind = 'money' AND field <> 'budget';
+UPDATE megamarket.import_fields SET max_value = 1e12 WHERE sheet = 'campaigns' AND field = 'budget';
+UPDATE megamarket.import_fields SET not_before = 'start' WHERE sheet = 'campaigns' AND field = 'end';
 
 -- The proposal's own layout (section 4.2: snake_case English, and the same in
 -- Spanish), with no setup: its *_id keys, name, location, dates and date_id.
@@ -625,418 +634,9 @@ $$;
 COMMENT ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) IS
 '(internal to import_workbook) marks repeated natural keys in a stage table as duplicate_row or duplicate_key';
 
--- (internal) Sucursales: regions, cities, stores.
-CREATE FUNCTION megamarket._import_stores(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-    adopted text[];
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_stores');
-    CREATE TEMP TABLE mm_stores ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.city AS city_raw,
-               s.region AS region_raw, s.address AS address_raw, s.opened AS opened_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               clean_text(s.city) AS city_t, clean_text(s.region) AS region_t,
-               clean_text(s.address) AS address_t, clean_text(s.opened) AS opened_t
-          FROM pg_temp.mm_src_stores s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, upper(code_t) AS code_v, parse_day(opened_t) AS opened_v
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, city_t, region_t, address_t, opened_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN length(name_t) > 200 THEN ARRAY['too_long', 'name', name_raw]
-                   WHEN length(city_t) > 200 THEN ARRAY['too_long', 'city', city_raw]
-                   WHEN length(region_t) > 200 THEN ARRAY['too_long', 'region', region_raw]
-                   WHEN code_v !~ '^[A-Z0-9_-]{1,32}$' THEN ARRAY['bad_code', 'code', code_raw]
-                   WHEN opened_t IS NOT NULL AND opened_v IS NULL THEN ARRAY['bad_date', 'opened', opened_raw]
-               END AS err0,
-               CASE WHEN city_t IS NOT NULL AND region_t IS NULL
-                    THEN jsonb_build_array(jsonb_build_array('missing_region', 'city', city_raw))
-               END AS notes
-          FROM p
-    )
-    SELECT c.*, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_stores', 'code_v', 'name_t, city_t, region_t, address_t, opened_v',
-                               'code', 'code_raw');
-
-    -- The shipped branches (Norte, Centro, Sur) under the workbook's own keys
-    -- (the proposal numbers them 1, 2, 3): a row whose key is new and whose
-    -- name is a shipped branch that is still exactly as CREATE EXTENSION made
-    -- it takes that branch over, keeping its store_id: the branch's code
-    -- becomes the workbook's key. Not when the sheet also has a row with the
-    -- shipped code (then that row is the branch, and this one a clash).
-    WITH u AS (
-    UPDATE stores s
-       SET code = m.code_v
-      FROM (SELECT DISTINCT ON (m.name_t) m.name_t, m.code_v
-              FROM pg_temp.mm_stores m
-             WHERE m.err IS NULL
-             ORDER BY m.name_t, m._row) AS m
-     WHERE s.name = m.name_t
-       AND (s.store_id, s.code, s.name) IN ((1, 'NORTE', 'Norte'), (2, 'CENTRO', 'Centro'), (3, 'SUR', 'Sur'))
-       AND s.location IS NULL AND s.city_id IS NULL AND s.opened_on IS NULL
-       AND NOT EXISTS (SELECT 1 FROM stores x WHERE x.code = m.code_v)
-       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_stores o WHERE o.err IS NULL AND o.code_v = s.code)
-    RETURNING s.code)
-    SELECT coalesce(array_agg(u.code), '{}') INTO adopted FROM u;
-
-    -- a store name is unique too: a row that would give another store's name
-    -- (in the warehouse, or an earlier row of the sheet) to its code is refused
-    UPDATE pg_temp.mm_stores m
-       SET err = ARRAY['duplicate_name', 'name', m.name_raw]
-     WHERE m.err IS NULL
-       AND (EXISTS (SELECT 1 FROM stores s WHERE s.name = m.name_t AND s.code <> m.code_v)
-            OR EXISTS (SELECT 1 FROM pg_temp.mm_stores o
-                        WHERE o.err IS NULL AND o.name_t = m.name_t AND o.code_v <> m.code_v
-                          AND o._row < m._row));
-
-    INSERT INTO regions (name)
-    SELECT DISTINCT m.region_t FROM pg_temp.mm_stores m
-     WHERE m.err IS NULL AND m.region_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM regions r WHERE r.name = m.region_t);
-    INSERT INTO cities (name, region_id)
-    SELECT DISTINCT m.city_t, r.region_id
-      FROM pg_temp.mm_stores m JOIN regions r ON r.name = m.region_t
-     WHERE m.err IS NULL AND m.city_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM cities c WHERE c.name = m.city_t AND c.region_id = r.region_id);
-
-    WITH u AS (
-    UPDATE stores s
-       SET name = m.name_t, location = m.address_t, city_id = m.city_id, opened_on = m.opened_v
-      FROM (SELECT m.*, ci.city_id
-              FROM pg_temp.mm_stores m
-              LEFT JOIN regions r ON r.name = m.region_t
-              LEFT JOIN cities ci ON ci.name = m.city_t AND ci.region_id = r.region_id
-             WHERE m.err IS NULL) m
-     WHERE s.code = m.code_v
-       AND (s.name, s.location, s.city_id, s.opened_on)
-           IS DISTINCT FROM (m.name_t, m.address_t, m.city_id, m.opened_v)
-    RETURNING s.code)
-    -- a branch taken over counts once as updated
-    SELECT count(*) + cardinality(adopted) - count(*) FILTER (WHERE u.code = ANY (adopted))
-      INTO n_upd FROM u;
-
-    INSERT INTO stores (code, name, location, city_id, opened_on)
-    SELECT m.code_v, m.name_t, m.address_t, ci.city_id, m.opened_v
-      FROM pg_temp.mm_stores m
-      LEFT JOIN regions r ON r.name = m.region_t
-      LEFT JOIN cities ci ON ci.name = m.city_t AND ci.region_id = r.region_id
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.code = m.code_v)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('stores', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_stores(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the stores sheet';
-
--- (internal) Productos: departments, categories, products.
-CREATE FUNCTION megamarket._import_products(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_products');
-    CREATE TEMP TABLE mm_products ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.sku AS sku_raw, s.name AS name_raw, s.category AS category_raw,
-               s.department AS department_raw, s.price AS price_raw,
-               clean_text(s.sku) AS sku_t, clean_text(s.name) AS name_t,
-               clean_text(s.category) AS category_c, clean_text(s.department) AS department_t,
-               clean_text(s.price) AS price_t
-          FROM pg_temp.mm_src_products s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        -- no category: the "unassigned" member (docs/import.md, "Optional levels")
-        SELECT t.*, coalesce(category_c, 'Sin asignar') AS category_t, parse_decimal(price_t) AS price_n
-          FROM t
-         WHERE num_nonnulls(sku_t, name_t, category_c, department_t, price_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN price_t IS NULL THEN ARRAY['missing_required', 'price', price_raw]
-                   WHEN length(category_t) > 200 THEN ARRAY['too_long', 'category', category_raw]
-                   WHEN length(department_t) > 200 THEN ARRAY['too_long', 'department', department_raw]
-                   WHEN sku_t !~ '^[A-Za-z0-9_.-]{1,64}$' THEN ARRAY['bad_code', 'sku', sku_raw]
-                   WHEN price_n IS NULL THEN ARRAY['bad_number', 'price', price_raw]
-                   WHEN price_n < 0 OR price_n >= 1e10 THEN ARRAY['out_of_range', 'price', price_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-    )
-    SELECT c.*, round(price_n, 2) AS price_v, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_products', 'sku_t', 'name_t, category_t, department_t, price_v',
-                               'sku', 'sku_raw');
-
-    -- a category named with no department anywhere: its department in the
-    -- warehouse, else "Sin asignar"
-    INSERT INTO departments (name)
-    SELECT DISTINCT coalesce(m.department_t, 'Sin asignar') FROM pg_temp.mm_products m
-     WHERE m.err IS NULL
-       AND (m.department_t IS NOT NULL
-            OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_products o
-                            WHERE o.err IS NULL AND o.category_t = m.category_t AND o.department_t IS NOT NULL)
-               AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_t))
-       AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = coalesce(m.department_t, 'Sin asignar'));
-
-    -- a category belongs to one department: the first row naming one decides
-    PERFORM _import_drop('TABLE', 'mm_categories');
-    CREATE TEMP TABLE mm_categories ON COMMIT DROP AS
-    SELECT DISTINCT ON (m.category_t) m.category_t AS name, d.department_id
-      FROM pg_temp.mm_products m JOIN departments d ON d.name = m.department_t
-     WHERE m.err IS NULL
-     ORDER BY m.category_t, m._row;
-    INSERT INTO pg_temp.mm_categories (name, department_id)
-    SELECT DISTINCT m.category_t, d.department_id
-      FROM pg_temp.mm_products m, departments d
-     WHERE m.err IS NULL AND d.name = 'Sin asignar'
-       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_categories x WHERE x.name = m.category_t)
-       AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_t);
-    UPDATE categories c SET department_id = m.department_id
-      FROM pg_temp.mm_categories m
-     WHERE c.name = m.name AND c.department_id <> m.department_id;
-    INSERT INTO categories (name, department_id)
-    SELECT m.name, m.department_id FROM pg_temp.mm_categories m
-     WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.name);
-
-    UPDATE products p
-       SET name = m.name_t, category_id = c.category_id, price = m.price_v
-      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_t
-     WHERE m.err IS NULL AND p.sku = m.sku_t
-       AND (p.name, p.category_id, p.price) IS DISTINCT FROM (m.name_t, c.category_id, m.price_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO products (sku, name, category_id, price)
-    SELECT m.sku_t, m.name_t, c.category_id, m.price_v
-      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = m.sku_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('products', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_products(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the products sheet';
-
--- (internal) Clientes: segments, customers.
-CREATE FUNCTION megamarket._import_customers(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_customers');
-    CREATE TEMP TABLE mm_customers ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.email AS email_raw,
-               s.segment AS segment_raw, s.wallet AS wallet_raw, s.registered AS registered_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               lower(clean_text(s.email)) AS email_t, clean_text(s.segment) AS segment_t,
-               lower(clean_text(s.wallet)) AS wallet_t, clean_text(s.registered) AS registered_t
-          FROM pg_temp.mm_src_customers s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*,
-               email_t ~ '^[a-z0-9._%+''-]+@[a-z0-9.-]+\.[a-z]{2,}$' AS email_ok,
-               wallet_t ~ '^0x[0-9a-f]{40}$' AS wallet_ok,
-               parse_day(registered_t) AS registered_v
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, email_t, segment_t, wallet_t, registered_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
-                   WHEN length(segment_t) > 200 THEN ARRAY['too_long', 'segment', segment_raw]
-                   WHEN registered_t IS NOT NULL AND registered_v IS NULL THEN ARRAY['bad_date', 'registered', registered_raw]
-               END AS err0,
-               CASE WHEN email_ok THEN email_t END AS email_v,
-               CASE WHEN wallet_ok THEN wallet_t END AS wallet_v0
-          FROM p
-    ), d AS (
-        -- duplicates inline, not with _import_duplicates(): which row keeps
-        -- a wallet (below) depends on which rows are duplicates
-        SELECT c.*,
-               CASE
-                   WHEN err0 IS NOT NULL THEN err0
-                   WHEN row_number() OVER w > 1 THEN
-                       CASE WHEN ROW(name_t, email_v, segment_t, wallet_v0, registered_v)::text
-                                 = first_value(ROW(name_t, email_v, segment_t, wallet_v0, registered_v)::text) OVER w
-                            THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'code', code_raw] END
-               END AS err
-          FROM c
-        WINDOW w AS (PARTITION BY err0 IS NULL, code_t ORDER BY _row)
-    ), e AS (
-        -- a wallet belongs to one customer: the first accepted row that has it,
-        -- unless another customer of the warehouse already does
-        SELECT d.*,
-               CASE WHEN wallet_v0 IS NOT NULL AND err IS NULL
-                    THEN row_number() OVER (PARTITION BY err IS NULL, wallet_v0 ORDER BY _row) > 1
-                         OR EXISTS (SELECT 1 FROM customers x
-                                     WHERE x.wallet_address = d.wallet_v0 AND x.code <> d.code_t)
-                    ELSE false
-               END AS wallet_taken
-          FROM d
-    )
-    SELECT e.*,
-           CASE WHEN wallet_taken THEN NULL ELSE wallet_v0 END AS wallet_v,
-           NULLIF(
-               CASE WHEN email_t IS NOT NULL AND NOT email_ok
-                    THEN jsonb_build_array(jsonb_build_array('bad_email', 'email', email_raw))
-                    ELSE '[]'::jsonb END
-            || CASE WHEN wallet_t IS NOT NULL AND NOT wallet_ok
-                    THEN jsonb_build_array(jsonb_build_array('bad_wallet', 'wallet', wallet_raw))
-                    WHEN wallet_taken
-                    THEN jsonb_build_array(jsonb_build_array('duplicate_wallet', 'wallet', wallet_raw))
-                    ELSE '[]'::jsonb END,
-               '[]'::jsonb) AS notes
-      FROM e;
-
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.segment_t FROM pg_temp.mm_customers m
-     WHERE m.err IS NULL AND m.segment_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.segment_t);
-
-    -- an empty Segmento keeps the customer's segment (segment_customers() may
-    -- have set it); an empty registration date keeps the one known
-    UPDATE customers c
-       SET name = m.name_t, email = m.email_v, wallet_address = m.wallet_v,
-           segment_id = coalesce(m.segment_id, c.segment_id),
-           registered_on = coalesce(m.registered_v, c.registered_on)
-      FROM (SELECT m.*, g.segment_id FROM pg_temp.mm_customers m
-              LEFT JOIN segments g ON g.name = m.segment_t WHERE m.err IS NULL) m
-     WHERE c.code = m.code_t
-       AND (c.name, c.email, c.wallet_address, c.segment_id, c.registered_on)
-           IS DISTINCT FROM (m.name_t, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id),
-                             coalesce(m.registered_v, c.registered_on));
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO customers (code, name, email, segment_id, wallet_address, registered_on)
-    SELECT m.code_t, m.name_t, m.email_v, g.segment_id, m.wallet_v, m.registered_v
-      FROM pg_temp.mm_customers m LEFT JOIN segments g ON g.name = m.segment_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.code = m.code_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('customers', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_customers(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the customers sheet';
-
--- (internal) Campañas: channels, segments, campaigns.
-CREATE FUNCTION megamarket._import_campaigns(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_campaigns');
-    CREATE TEMP TABLE mm_campaigns ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.channel AS channel_raw,
-               s.target_segment AS target_raw, s.start AS start_raw,
-               s."end" AS end_raw, s.budget AS budget_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               clean_text(s.channel) AS channel_t, clean_text(s.target_segment) AS target_t,
-               clean_text(s.start) AS start_t, clean_text(s."end") AS end_t,
-               clean_text(s.budget) AS budget_t
-          FROM pg_temp.mm_src_campaigns s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, parse_day(start_t) AS start_v, parse_day(end_t) AS end_v,
-               parse_decimal(budget_t) AS budget_n
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, channel_t, target_t, start_t, end_t, budget_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN start_t IS NULL THEN ARRAY['missing_required', 'start', start_raw]
-                   WHEN end_t IS NULL THEN ARRAY['missing_required', 'end', end_raw]
-                   WHEN budget_t IS NULL THEN ARRAY['missing_required', 'budget', budget_raw]
-                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
-                   WHEN length(channel_t) > 200 THEN ARRAY['too_long', 'channel', channel_raw]
-                   WHEN length(target_t) > 200 THEN ARRAY['too_long', 'target_segment', target_raw]
-                   WHEN start_v IS NULL THEN ARRAY['bad_date', 'start', start_raw]
-                   WHEN end_v IS NULL THEN ARRAY['bad_date', 'end', end_raw]
-                   WHEN budget_n IS NULL THEN ARRAY['bad_number', 'budget', budget_raw]
-                   WHEN end_v < start_v THEN ARRAY['end_before_start', 'end', end_raw]
-                   WHEN budget_n < 0 OR budget_n >= 1e12 THEN ARRAY['out_of_range', 'budget', budget_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-    )
-    SELECT c.*, round(budget_n, 2) AS budget_v, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_campaigns', 'code_t',
-                               'name_t, channel_t, target_t, start_v, end_v, budget_v', 'code', 'code_raw');
-
-    INSERT INTO channels (name)
-    SELECT DISTINCT m.channel_t FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.channel_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM channels h WHERE h.name = m.channel_t);
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.target_t FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.target_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.target_t);
-
-    UPDATE campaigns c
-       SET name = m.name_t, channel_id = m.channel_id, target_segment_id = m.segment_id,
-           start_date = m.start_v, end_date = m.end_v, budget = m.budget_v
-      FROM (SELECT m.*, h.channel_id, g.segment_id FROM pg_temp.mm_campaigns m
-              LEFT JOIN channels h ON h.name = m.channel_t
-              LEFT JOIN segments g ON g.name = m.target_t
-             WHERE m.err IS NULL) m
-     WHERE c.code = m.code_t
-       AND (c.name, c.channel_id, c.target_segment_id, c.start_date, c.end_date, c.budget)
-           IS DISTINCT FROM (m.name_t, m.channel_id, m.segment_id, m.start_v, m.end_v, m.budget_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO campaigns (code, name, channel_id, target_segment_id, start_date, end_date, budget)
-    SELECT m.code_t, m.name_t, h.channel_id, g.segment_id, m.start_v, m.end_v, m.budget_v
-      FROM pg_temp.mm_campaigns m
-      LEFT JOIN channels h ON h.name = m.channel_t
-      LEFT JOIN segments g ON g.name = m.target_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.code = m.code_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('campaigns', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the campaigns sheet';
-
--- (internal) Store names and codes by their header_key (case, accents and
--- spaces aside), to match a Sucursal cell. A name wins over another store's
--- code.
+-- (internal) Stores by the header_key (case, accents and spaces aside) of
+-- their name or code, to match a store cell of a fact. A name wins over
+-- another store's code.
 CREATE FUNCTION megamarket._import_store_keys()
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -1055,235 +655,552 @@ $$;
 COMMENT ON FUNCTION megamarket._import_store_keys() IS
 '(internal to import_workbook) the lookup of stores by name or code';
 
--- (internal) Ventas: dates, sales.
-CREATE FUNCTION megamarket._import_sales(sheet_name text, hdr jsonb, every bigint)
+-- (internal) The loader's first half, the same for every sheet and driven by
+-- import_fields: read the sheet's view pg_temp.mm_src_<sheet>, clean each
+-- cell by its field's kind, check the rows, resolve references, and mark
+-- repeated natural keys. The result is the stage table pg_temp.mm_<sheet>:
+-- _row; for each field f (stand-ins aside) f_raw (the cell's text), f_t
+-- (trimmed) and f_v (the clean value: text, date, integer, numeric(…,2), or
+-- the referenced dimension's key); err, the first rule a row breaks as
+-- {reason, field, raw text}, NULL when accepted; notes, values dropped from
+-- a kept row as [[reason, field, raw], ...].
+--
+-- The rules, in this order (docs/import.md, "Cleaning rules"): missing
+-- required fields, keys too long, values that do not parse, values out of
+-- range, references to nothing; then duplicates of an earlier row's key.
+-- Within a rule, fields go by import_fields.position.
+--
+-- The query is one style throughout: levels fenced with OFFSET 0, so that
+-- each cell is cleaned and parsed once per row (inlined, the planner would
+-- repeat the expressions wherever a later level uses them).
+CREATE FUNCTION megamarket._import_stage(sheet_key text, sheet_name text, every bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_ins bigint;
-    n_upd bigint;
+    stage text := 'mm_' || sheet_key;
+    maxlen integer := megamarket.key_max_length();
+    f record;
+    l1 text := 's._row';       -- raw and trimmed
+    l2 text := 't.*';          -- parsed
+    refcols text := '';        -- references
+    joins text := '';
+    l4 text := '_row';         -- clean values
+    nonblank text := '';
+    req text := '';
+    toolong text := '';
+    parse text := '';
+    range text := '';
+    refs text := '';
+    notes text := '';
+    keys text := '';
+    vals text := '';
+    key_field text;
+    r text;                    -- f_raw
+    t text;                    -- f_t
+    n text;                    -- f_n, a parsed number
+    v text;                    -- f_v
+    j text;                    -- the join alias of a reference
+BEGIN
+    FOR f IN SELECT x.* FROM import_fields x
+              WHERE x.sheet = sheet_key AND x.stands_for IS NULL
+              ORDER BY x."position"
+    LOOP
+        r := f.field || '_raw';
+        t := f.field || '_t';
+        n := f.field || '_n';
+        v := f.field || '_v';
+        j := 'j_' || f.field;
+        l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
+                           CASE WHEN f.kind IN ('email', 'wallet')
+                                THEN format('lower(megamarket.clean_text(s.%I))', f.field)
+                                WHEN f.kind = 'store_code'
+                                THEN format('upper(megamarket.clean_text(s.%I))', f.field)
+                                ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
+        nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
+        l4 := l4 || format(', %I, %I', r, t);
+
+        IF f.required THEN
+            req := req || format(' WHEN %I IS NULL THEN ARRAY[''missing_required'', %L, %I]', t, f.field, r);
+        END IF;
+        IF f.kind IN ('name', 'code', 'ticket') THEN
+            toolong := toolong || format(' WHEN length(%I) > %s THEN ARRAY[''too_long'', %L, %I]',
+                                         t, maxlen, f.field, r);
+        END IF;
+
+        CASE f.kind
+        WHEN 'store_code' THEN
+            parse := parse || format(' WHEN NOT megamarket.is_store_code(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
+            l4 := l4 || format(', %I AS %I', t, v);
+        WHEN 'sku' THEN
+            parse := parse || format(' WHEN NOT megamarket.is_sku(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
+            l4 := l4 || format(', %I AS %I', t, v);
+        WHEN 'date' THEN
+            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', t, v);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_date'', %L, %I]', t, v, f.field, r);
+            l4 := l4 || format(', %I', v);
+            IF f.not_before IS NOT NULL THEN
+                range := range || format(' WHEN %I < %I THEN ARRAY[%L, %L, %I]',
+                                         v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
+            END IF;
+        WHEN 'integer', 'quantity' THEN
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND (%I IS NULL OR %I <> trunc(%I)) THEN ARRAY[''bad_number'', %L, %I]',
+                                     t, n, n, n, f.field, r);
+            IF f.kind = 'quantity' THEN
+                range := range || format(' WHEN %I <= 0 THEN ARRAY[''negative_quantity'', %L, %I]', n, f.field, r);
+            ELSE
+                range := range || format(' WHEN %I < 1 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
+            END IF;
+            range := range || format(' WHEN %I > 2147483647 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', n, v);
+        WHEN 'money' THEN
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_number'', %L, %I]', t, n, f.field, r);
+            range := range || format(' WHEN %I < 0 OR %I >= %s THEN ARRAY[''out_of_range'', %L, %I]',
+                                     n, n, f.max_value, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN round(%I, 2) END AS %I', n, v);
+        WHEN 'ticket' THEN
+            -- a whole number is its digits (a number cell or text); other text is the ticket's code
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I <> trunc(%I) THEN ARRAY[''bad_number'', %L, %I]',
+                                     n, n, n, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %I) END AS %I', n, t, v);
+        WHEN 'email', 'wallet' THEN
+            -- a bad one is dropped, the row kept (a note)
+            l2 := l2 || format(', %I ~ %L AS %I', t,
+                               CASE f.kind WHEN 'email' THEN '^[a-z0-9._%+''-]+@[a-z0-9.-]+\.[a-z]{2,}$'
+                                           ELSE '^0x[0-9a-f]{40}$' END, f.field || '_ok');
+            notes := notes || format(' || CASE WHEN %I IS NOT NULL AND NOT %I THEN jsonb_build_array(jsonb_build_array(%L, %L, %I)) ELSE ''[]'' END',
+                                     t, f.field || '_ok', 'bad_' || f.kind, f.field, r);
+            l4 := l4 || format(', CASE WHEN %I THEN %I END AS %I', f.field || '_ok', t, v);
+        WHEN 'store' THEN
+            joins := joins || format(' LEFT JOIN pg_temp.mm_store_keys %I ON %I.key = megamarket.header_key(p.%I)', j, j, t);
+            refcols := refcols || format(', %I.store_id AS %I', j, v);
+        WHEN 'product' THEN
+            joins := joins || format(' LEFT JOIN megamarket.products %I ON %I.sku = p.%I', j, j, t);
+            refcols := refcols || format(', %I.product_id AS %I', j, v);
+        WHEN 'customer' THEN
+            joins := joins || format(' LEFT JOIN megamarket.customers %I ON %I.code = p.%I', j, j, t);
+            refcols := refcols || format(', %I.customer_id AS %I', j, v);
+        WHEN 'campaign' THEN
+            joins := joins || format(' LEFT JOIN megamarket.campaigns %I ON %I.code = p.%I', j, j, t);
+            refcols := refcols || format(', %I.campaign_id AS %I', j, v);
+        ELSE
+            -- text, name, label, code: the trimmed text
+            l4 := l4 || format(', %I AS %I', t, v);
+        END CASE;
+        IF f.kind IN ('store', 'product', 'customer', 'campaign') THEN
+            refs := refs || format(' WHEN %I IS NOT NULL AND %I.%I IS NULL THEN ARRAY[%L, %L, %I]',
+                                   t, j, CASE f.kind WHEN 'store' THEN 'store_id' WHEN 'product' THEN 'product_id'
+                                                     WHEN 'customer' THEN 'customer_id' ELSE 'campaign_id' END,
+                                   'unknown_' || f.kind, f.field, r);
+            l4 := l4 || format(', %I', v);
+        END IF;
+
+        IF f.natural_key THEN
+            keys := keys || CASE WHEN keys = '' THEN '' ELSE ', ' END || quote_ident(v);
+            key_field := f.field;     -- the last: a sale's line, as the sheet shows it
+        ELSE
+            vals := vals || CASE WHEN vals = '' THEN '' ELSE ', ' END || quote_ident(v);
+        END IF;
+    END LOOP;
+    IF keys = '' THEN
+        RAISE EXCEPTION 'import_workbook: sheet kind "%" has no natural key in megamarket.import_fields', sheet_key
+            USING ERRCODE = 'internal_error';
+    END IF;
+
+    PERFORM _import_drop('TABLE', stage);
+    EXECUTE format($q$
+        CREATE TEMP TABLE %1$I ON COMMIT DROP AS
+        SELECT %2$s, err, NULLIF('[]'::jsonb %3$s, '[]'::jsonb) AS notes
+          FROM (
+            SELECT p.*%4$s,
+                   CASE %5$s END AS err
+              FROM (
+                SELECT %6$s
+                  FROM (
+                    SELECT %7$s
+                      FROM pg_temp.%8$I s
+                     WHERE megamarket.import_progress(%9$L, %10$s)
+                    OFFSET 0) AS t
+                 WHERE num_nonnulls(%11$s) > 0
+                OFFSET 0) AS p %12$s
+            OFFSET 0) AS c$q$,
+        stage, l4, CASE WHEN notes = '' THEN '' ELSE notes END,
+        refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
+        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins);
+
+    -- duplicates: among accepted rows, an earlier row with the same key wins
+    PERFORM import_activity(sheet_name || ': checking for duplicate keys');
+    PERFORM _import_duplicates(stage, keys, vals, key_field, key_field || '_raw');
+    EXECUTE format('ANALYZE pg_temp.%I', stage);
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
+'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects';
+
+-- The loader's second half: each sheet's writes, from its stage table of
+-- accepted rows (err IS NULL) with clean values. Each returns the rows it
+-- inserted and updated; rules that need the warehouse (a store's name, a
+-- customer's wallet) are applied here first.
+
+-- (internal) Sucursales: regions, cities, stores.
+CREATE FUNCTION megamarket._import_apply_stores(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    adopted text[];
+BEGIN
+    -- a city needs its region: without one, the store is loaded with no city
+    UPDATE pg_temp.mm_stores m
+       SET notes = coalesce(m.notes, '[]') || jsonb_build_array(jsonb_build_array('missing_region', 'city', m.city_raw)),
+           city_v = NULL
+     WHERE m.err IS NULL AND m.city_v IS NOT NULL AND m.region_v IS NULL;
+
+    -- The shipped branches (Norte, Centro, Sur) under the workbook's own keys
+    -- (the proposal numbers them 1, 2, 3): a row whose key is new and whose
+    -- name is a shipped branch that is still exactly as CREATE EXTENSION made
+    -- it takes that branch over, keeping its store_id: the branch's code
+    -- becomes the workbook's key. Not when the sheet also has a row with the
+    -- shipped code (then that row is the branch, and this one a clash).
+    WITH u AS (
+        UPDATE stores s
+           SET code = m.code_v
+          FROM (SELECT DISTINCT ON (m.name_v) m.name_v, m.code_v
+                  FROM pg_temp.mm_stores m
+                 WHERE m.err IS NULL
+                 ORDER BY m.name_v, m._row) AS m
+         WHERE s.name = m.name_v
+           AND (s.store_id, s.code, s.name) IN ((1, 'NORTE', 'Norte'), (2, 'CENTRO', 'Centro'), (3, 'SUR', 'Sur'))
+           AND s.location IS NULL AND s.city_id IS NULL AND s.opened_on IS NULL
+           AND NOT EXISTS (SELECT 1 FROM stores x WHERE x.code = m.code_v)
+           AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_stores o WHERE o.err IS NULL AND o.code_v = s.code)
+        RETURNING s.code)
+    SELECT coalesce(array_agg(u.code), '{}') INTO adopted FROM u;
+
+    -- a store name is unique too: a row that would give another store's name
+    -- (in the warehouse, or an earlier row of the sheet) to its code is refused
+    UPDATE pg_temp.mm_stores m
+       SET err = ARRAY['duplicate_name', 'name', m.name_raw]
+     WHERE m.err IS NULL
+       AND (EXISTS (SELECT 1 FROM stores s WHERE s.name = m.name_v AND s.code <> m.code_v)
+            OR EXISTS (SELECT 1 FROM pg_temp.mm_stores o
+                        WHERE o.err IS NULL AND o.name_v = m.name_v AND o.code_v <> m.code_v
+                          AND o._row < m._row));
+
+    INSERT INTO regions (name)
+    SELECT DISTINCT m.region_v FROM pg_temp.mm_stores m
+     WHERE m.err IS NULL AND m.region_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM regions r WHERE r.name = m.region_v);
+    INSERT INTO cities (name, region_id)
+    SELECT DISTINCT m.city_v, r.region_id
+      FROM pg_temp.mm_stores m JOIN regions r ON r.name = m.region_v
+     WHERE m.err IS NULL AND m.city_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM cities c WHERE c.name = m.city_v AND c.region_id = r.region_id);
+
+    WITH u AS (
+        UPDATE stores s
+           SET name = m.name_v, location = m.address_v, city_id = m.city_id, opened_on = m.opened_v
+          FROM (SELECT m.*, ci.city_id
+                  FROM pg_temp.mm_stores m
+                  LEFT JOIN regions r ON r.name = m.region_v
+                  LEFT JOIN cities ci ON ci.name = m.city_v AND ci.region_id = r.region_id
+                 WHERE m.err IS NULL) m
+         WHERE s.code = m.code_v
+           AND (s.name, s.location, s.city_id, s.opened_on)
+               IS DISTINCT FROM (m.name_v, m.address_v, m.city_id, m.opened_v)
+        RETURNING s.code)
+    -- a branch taken over counts once as updated
+    SELECT count(*) + cardinality(adopted) - count(*) FILTER (WHERE u.code = ANY (adopted))
+      INTO updated FROM u;
+
+    INSERT INTO stores (code, name, location, city_id, opened_on)
+    SELECT m.code_v, m.name_v, m.address_v, ci.city_id, m.opened_v
+      FROM pg_temp.mm_stores m
+      LEFT JOIN regions r ON r.name = m.region_v
+      LEFT JOIN cities ci ON ci.name = m.city_v AND ci.region_id = r.region_id
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_stores(text) IS
+'(internal to import_workbook) writes the stores sheet''s accepted rows';
+
+-- (internal) Productos: departments, categories, products. No category: the
+-- "unassigned" member "Sin asignar"; no department: the category's, else
+-- "Sin asignar" (docs/import.md, "Optional levels").
+CREATE FUNCTION megamarket._import_apply_products(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    UPDATE pg_temp.mm_products m SET category_v = 'Sin asignar'
+     WHERE m.err IS NULL AND m.category_v IS NULL;
+
+    INSERT INTO departments (name)
+    SELECT DISTINCT coalesce(m.department_v, 'Sin asignar') FROM pg_temp.mm_products m
+     WHERE m.err IS NULL
+       AND (m.department_v IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_products o
+                            WHERE o.err IS NULL AND o.category_v = m.category_v AND o.department_v IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_v))
+       AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = coalesce(m.department_v, 'Sin asignar'));
+
+    -- a category belongs to one department: the first row naming one decides
+    PERFORM _import_drop('TABLE', 'mm_categories');
+    CREATE TEMP TABLE mm_categories ON COMMIT DROP AS
+    SELECT DISTINCT ON (m.category_v) m.category_v AS name, d.department_id
+      FROM pg_temp.mm_products m JOIN departments d ON d.name = m.department_v
+     WHERE m.err IS NULL
+     ORDER BY m.category_v, m._row;
+    INSERT INTO pg_temp.mm_categories (name, department_id)
+    SELECT DISTINCT m.category_v, d.department_id
+      FROM pg_temp.mm_products m, departments d
+     WHERE m.err IS NULL AND d.name = 'Sin asignar'
+       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_categories x WHERE x.name = m.category_v)
+       AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_v);
+    UPDATE categories c SET department_id = m.department_id
+      FROM pg_temp.mm_categories m
+     WHERE c.name = m.name AND c.department_id <> m.department_id;
+    INSERT INTO categories (name, department_id)
+    SELECT m.name, m.department_id FROM pg_temp.mm_categories m
+     WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.name);
+
+    UPDATE products p
+       SET name = m.name_v, category_id = c.category_id, price = m.price_v
+      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_v
+     WHERE m.err IS NULL AND p.sku = m.sku_v
+       AND (p.name, p.category_id, p.price) IS DISTINCT FROM (m.name_v, c.category_id, m.price_v);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO products (sku, name, category_id, price)
+    SELECT m.sku_v, m.name_v, c.category_id, m.price_v
+      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = m.sku_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_products(text) IS
+'(internal to import_workbook) writes the products sheet''s accepted rows';
+
+-- (internal) Clientes: segments, customers.
+CREATE FUNCTION megamarket._import_apply_customers(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    -- a wallet belongs to one customer: the first accepted row that has it,
+    -- unless another customer of the warehouse already does
+    UPDATE pg_temp.mm_customers m
+       SET wallet_v = NULL,
+           notes = coalesce(m.notes, '[]') || jsonb_build_array(jsonb_build_array('duplicate_wallet', 'wallet', m.wallet_raw))
+      FROM (SELECT x._row,
+                   row_number() OVER (PARTITION BY x.wallet_v ORDER BY x._row) > 1
+                   OR EXISTS (SELECT 1 FROM customers c
+                               WHERE c.wallet_address = x.wallet_v AND c.code <> x.code_v) AS taken
+              FROM pg_temp.mm_customers x
+             WHERE x.err IS NULL AND x.wallet_v IS NOT NULL) AS w
+     WHERE m._row = w._row AND w.taken;
+
+    INSERT INTO segments (name)
+    SELECT DISTINCT m.segment_v FROM pg_temp.mm_customers m
+     WHERE m.err IS NULL AND m.segment_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.segment_v);
+
+    -- an empty Segmento keeps the customer's segment (segment_customers() may
+    -- have set it); an empty registration date keeps the one known
+    UPDATE customers c
+       SET name = m.name_v, email = m.email_v, wallet_address = m.wallet_v,
+           segment_id = coalesce(m.segment_id, c.segment_id),
+           registered_on = coalesce(m.registered_v, c.registered_on)
+      FROM (SELECT m.*, g.segment_id FROM pg_temp.mm_customers m
+              LEFT JOIN segments g ON g.name = m.segment_v WHERE m.err IS NULL) m
+     WHERE c.code = m.code_v
+       AND (c.name, c.email, c.wallet_address, c.segment_id, c.registered_on)
+           IS DISTINCT FROM (m.name_v, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id),
+                             coalesce(m.registered_v, c.registered_on));
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO customers (code, name, email, segment_id, wallet_address, registered_on)
+    SELECT m.code_v, m.name_v, m.email_v, g.segment_id, m.wallet_v, m.registered_v
+      FROM pg_temp.mm_customers m LEFT JOIN segments g ON g.name = m.segment_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_customers(text) IS
+'(internal to import_workbook) writes the customers sheet''s accepted rows';
+
+-- (internal) Campañas: channels, segments, campaigns.
+CREATE FUNCTION megamarket._import_apply_campaigns(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    INSERT INTO channels (name)
+    SELECT DISTINCT m.channel_v FROM pg_temp.mm_campaigns m
+     WHERE m.err IS NULL AND m.channel_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM channels h WHERE h.name = m.channel_v);
+    INSERT INTO segments (name)
+    SELECT DISTINCT m.target_segment_v FROM pg_temp.mm_campaigns m
+     WHERE m.err IS NULL AND m.target_segment_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.target_segment_v);
+
+    UPDATE campaigns c
+       SET name = m.name_v, channel_id = m.channel_id, target_segment_id = m.segment_id,
+           start_date = m.start_v, end_date = m.end_v, budget = m.budget_v
+      FROM (SELECT m.*, h.channel_id, g.segment_id FROM pg_temp.mm_campaigns m
+              LEFT JOIN channels h ON h.name = m.channel_v
+              LEFT JOIN segments g ON g.name = m.target_segment_v
+             WHERE m.err IS NULL) m
+     WHERE c.code = m.code_v
+       AND (c.name, c.channel_id, c.target_segment_id, c.start_date, c.end_date, c.budget)
+           IS DISTINCT FROM (m.name_v, m.channel_id, m.segment_id, m.start_v, m.end_v, m.budget_v);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO campaigns (code, name, channel_id, target_segment_id, start_date, end_date, budget)
+    SELECT m.code_v, m.name_v, h.channel_id, g.segment_id, m.start_v, m.end_v, m.budget_v
+      FROM pg_temp.mm_campaigns m
+      LEFT JOIN channels h ON h.name = m.channel_v
+      LEFT JOIN segments g ON g.name = m.target_segment_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_campaigns(text) IS
+'(internal to import_workbook) writes the campaigns sheet''s accepted rows';
+
+-- (internal) Ventas: dates, sales. The accepted rows become
+-- pg_temp.mm_sales_rows, shaped as megamarket.sales (resolved dimension keys,
+-- date_id); from it, two delimited steps write the facts: update the lines
+-- that differ, insert the new ones. (The insert step is the one a bulk path
+-- for facts replaces.)
+CREATE FUNCTION megamarket._import_apply_sales(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
     lo date;
     hi date;
 BEGIN
-    PERFORM _import_store_keys();
-    PERFORM _import_drop('TABLE', 'mm_sales');
-    -- Each level is a subquery fenced with OFFSET 0, so that every cell is
-    -- cleaned and parsed once per row: inlined, the planner would repeat the
-    -- expressions wherever a later level uses them.
-    CREATE TEMP TABLE mm_sales ON COMMIT DROP AS
-    SELECT v._row, v.line_raw, v.ticket_id, v.line_no, v.date_v, v.date_id, v.store_id,
-           v.customer_id, v.product_id, v.campaign_id, v.quantity_v, v.amount_v,
-           v.notes, v.err0 AS err
-      FROM (
-        SELECT c.*,
-               CASE WHEN err0 IS NULL THEN
-                   CASE WHEN ticket_n IS NOT NULL THEN trunc(ticket_n)::text ELSE ticket_t END
-               END AS ticket_id,
-               CASE WHEN err0 IS NULL THEN line_n::integer END AS line_no,
-               CASE WHEN err0 IS NULL THEN
-                   (date_part('year', date_v) * 10000 + date_part('month', date_v) * 100
-                    + date_part('day', date_v))::integer
-               END AS date_id,
-               CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
-               CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM (
-            SELECT p.*, k.store_id, pr.product_id, cu.customer_id, ca.campaign_id,
-                   CASE
-                       WHEN ticket_t IS NULL THEN ARRAY['missing_required', 'ticket', ticket_raw]
-                       WHEN line_t IS NULL THEN ARRAY['missing_required', 'line', line_raw]
-                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                       WHEN length(ticket_t) > 200 THEN ARRAY['too_long', 'ticket', ticket_raw]
-                       WHEN ticket_n IS NOT NULL AND ticket_n <> trunc(ticket_n) THEN ARRAY['bad_number', 'ticket', ticket_raw]
-                       WHEN line_n IS NULL OR line_n <> trunc(line_n) THEN ARRAY['bad_number', 'line', line_raw]
-                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                       WHEN line_n < 1 OR line_n > 2147483647 THEN ARRAY['out_of_range', 'line', line_raw]
-                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-                       WHEN customer_t IS NOT NULL AND cu.customer_id IS NULL THEN ARRAY['unknown_customer', 'customer', customer_raw]
-                       WHEN campaign_t IS NOT NULL AND ca.campaign_id IS NULL THEN ARRAY['unknown_campaign', 'campaign', campaign_raw]
-                   END AS err0,
-                   NULL::jsonb AS notes
-              FROM (
-                SELECT t.*, parse_decimal(ticket_t) AS ticket_n, parse_decimal(line_t) AS line_n,
-                       parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-                       parse_decimal(amount_t) AS amount_n
-                  FROM (
-                    SELECT s._row, s.ticket AS ticket_raw, s.line AS line_raw, s.date AS date_raw,
-                           s.store AS store_raw, s.customer AS customer_raw, s.sku AS sku_raw,
-                           s.quantity AS quantity_raw, s.amount AS amount_raw, s.campaign AS campaign_raw,
-                           clean_text(s.ticket) AS ticket_t, clean_text(s.line) AS line_t,
-                           clean_text(s.date) AS date_t, clean_text(s.store) AS store_t,
-                           clean_text(s.customer) AS customer_t, clean_text(s.sku) AS sku_t,
-                           clean_text(s.quantity) AS quantity_t, clean_text(s.amount) AS amount_t,
-                           clean_text(s.campaign) AS campaign_t
-                      FROM pg_temp.mm_src_sales s
-                     WHERE import_progress(sheet_name, every)
-                    OFFSET 0) AS t
-                 WHERE num_nonnulls(ticket_t, line_t, date_t, store_t, customer_t, sku_t,
-                                    quantity_t, amount_t, campaign_t) > 0
-                OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
-              LEFT JOIN products pr ON pr.sku = p.sku_t
-              LEFT JOIN customers cu ON cu.code = p.customer_t
-              LEFT JOIN campaigns ca ON ca.code = p.campaign_t
-            OFFSET 0) AS c
-      ) AS v;
-
-    PERFORM import_activity(sheet_name || ': checking for duplicate lines');
-    PERFORM _import_duplicates('mm_sales', 'ticket_id, line_no',
-                               'date_id, store_id, customer_id, product_id, campaign_id, quantity_v, amount_v',
-                               'line', 'line_raw');
-    ANALYZE pg_temp.mm_sales;
-
+    PERFORM _import_drop('TABLE', 'mm_sales_rows');
+    CREATE TEMP TABLE mm_sales_rows ON COMMIT DROP AS
+    SELECT m.ticket_v AS ticket_id, m.line_v AS line_no, m.customer_v AS customer_id,
+           m.sku_v AS product_id, m.store_v AS store_id, date_id(m.date_v) AS date_id,
+           m.campaign_v AS campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
+      FROM pg_temp.mm_sales m
+     WHERE m.err IS NULL;
+    ANALYZE pg_temp.mm_sales_rows;
     PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_sales m WHERE m.err IS NULL) || ' rows');
+                            || (SELECT count(*) FROM pg_temp.mm_sales_rows) || ' rows');
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
     END IF;
 
+    -- step: update the fact rows that differ
     UPDATE sales s
        SET date_id = m.date_id, store_id = m.store_id, customer_id = m.customer_id,
            product_id = m.product_id, campaign_id = m.campaign_id,
-           quantity = m.quantity_v, amount = m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL AND s.ticket_id = m.ticket_id AND s.line_no = m.line_no
+           quantity = m.quantity, amount = m.amount
+      FROM pg_temp.mm_sales_rows m
+     WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no
        AND (s.date_id, s.store_id, s.customer_id, s.product_id, s.campaign_id, s.quantity, s.amount)
            IS DISTINCT FROM (m.date_id, m.store_id, m.customer_id, m.product_id, m.campaign_id,
-                             m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
+                             m.quantity, m.amount);
+    GET DIAGNOSTICS updated = ROW_COUNT;
 
+    -- step: insert the new fact rows
     INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id,
                        campaign_id, quantity, amount)
     SELECT m.ticket_id, m.line_no, m.customer_id, m.product_id, m.store_id, m.date_id,
-           m.campaign_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL
-       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('sales', sheet_name, hdr, n_ins, n_upd);
+           m.campaign_id, m.quantity, m.amount
+      FROM pg_temp.mm_sales_rows m
+     WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
+    GET DIAGNOSTICS inserted = ROW_COUNT;
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_sales(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the sales sheet';
+COMMENT ON FUNCTION megamarket._import_apply_sales(text) IS
+'(internal to import_workbook) writes the sales sheet''s accepted rows';
 
--- (internal) Pérdidas: dates, loss_reasons, losses.
-CREATE FUNCTION megamarket._import_losses(sheet_name text, hdr jsonb, every bigint)
+-- (internal) Pérdidas: dates, loss_reasons, losses; as sales, from
+-- pg_temp.mm_losses_rows shaped as megamarket.losses.
+CREATE FUNCTION megamarket._import_apply_losses(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    lo date;
+    hi date;
+BEGIN
+    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
+    IF lo IS NOT NULL THEN
+        PERFORM fill_dates(lo, hi);
+    END IF;
+    INSERT INTO loss_reasons (name)
+    SELECT DISTINCT m.reason_v FROM pg_temp.mm_losses m
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM loss_reasons r WHERE r.name = m.reason_v);
+
+    PERFORM _import_drop('TABLE', 'mm_losses_rows');
+    CREATE TEMP TABLE mm_losses_rows ON COMMIT DROP AS
+    SELECT m.reference_v AS loss_ref, m.sku_v AS product_id, m.store_v AS store_id,
+           date_id(m.date_v) AS date_id, r.reason_id, m.quantity_v AS quantity, m.amount_v AS amount
+      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_v
+     WHERE m.err IS NULL;
+    ANALYZE pg_temp.mm_losses_rows;
+    PERFORM import_activity(sheet_name || ': updating and inserting '
+                            || (SELECT count(*) FROM pg_temp.mm_losses_rows) || ' rows');
+
+    -- step: update the fact rows that differ
+    UPDATE losses l
+       SET date_id = m.date_id, store_id = m.store_id, product_id = m.product_id,
+           reason_id = m.reason_id, quantity = m.quantity, amount = m.amount
+      FROM pg_temp.mm_losses_rows m
+     WHERE l.loss_ref = m.loss_ref
+       AND (l.date_id, l.store_id, l.product_id, l.reason_id, l.quantity, l.amount)
+           IS DISTINCT FROM (m.date_id, m.store_id, m.product_id, m.reason_id, m.quantity, m.amount);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    -- step: insert the new fact rows
+    INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
+    SELECT m.loss_ref, m.product_id, m.store_id, m.date_id, m.reason_id, m.quantity, m.amount
+      FROM pg_temp.mm_losses_rows m
+     WHERE NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.loss_ref);
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_losses(text) IS
+'(internal to import_workbook) writes the losses sheet''s accepted rows';
+
+-- (internal) The loader: one sheet, any kind. The cleaning half is
+-- _import_stage() (driven by import_fields); the writes are the sheet's
+-- _import_apply_<sheet>(); then its rejects and counts.
+CREATE FUNCTION megamarket._import_sheet(sheet_key text, sheet_name text, hdr jsonb, every bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_ins bigint;
-    n_upd bigint;
-    lo date;
-    hi date;
+    res record;
 BEGIN
-    PERFORM _import_store_keys();
-    PERFORM _import_drop('TABLE', 'mm_losses');
-    -- fenced levels and a separate duplicate check, as in _import_sales()
-    CREATE TEMP TABLE mm_losses ON COMMIT DROP AS
-    SELECT v._row, v.reference_raw, v.reference_t, v.date_v, v.date_id, v.store_id,
-           v.product_id, v.reason_t, v.quantity_v, v.amount_v, v.notes, v.err0 AS err
-      FROM (
-        SELECT c.*,
-               CASE WHEN err0 IS NULL THEN
-                   (date_part('year', date_v) * 10000 + date_part('month', date_v) * 100
-                    + date_part('day', date_v))::integer
-               END AS date_id,
-               CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
-               CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM (
-            SELECT p.*, k.store_id, pr.product_id,
-                   CASE
-                       WHEN reference_t IS NULL THEN ARRAY['missing_required', 'reference', reference_raw]
-                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                       WHEN reason_t IS NULL THEN ARRAY['missing_required', 'reason', reason_raw]
-                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                       WHEN length(reference_t) > 200 THEN ARRAY['too_long', 'reference', reference_raw]
-                       WHEN length(reason_t) > 200 THEN ARRAY['too_long', 'reason', reason_raw]
-                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-                   END AS err0,
-                   NULL::jsonb AS notes
-              FROM (
-                SELECT t.*, parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-                       parse_decimal(amount_t) AS amount_n
-                  FROM (
-                    SELECT s._row, s.reference AS reference_raw, s.date AS date_raw, s.store AS store_raw,
-                           s.sku AS sku_raw, s.reason AS reason_raw, s.quantity AS quantity_raw,
-                           s.amount AS amount_raw,
-                           clean_text(s.reference) AS reference_t, clean_text(s.date) AS date_t,
-                           clean_text(s.store) AS store_t, clean_text(s.sku) AS sku_t,
-                           clean_text(s.reason) AS reason_t, clean_text(s.quantity) AS quantity_t,
-                           clean_text(s.amount) AS amount_t
-                      FROM pg_temp.mm_src_losses s
-                     WHERE import_progress(sheet_name, every)
-                    OFFSET 0) AS t
-                 WHERE num_nonnulls(reference_t, date_t, store_t, sku_t, reason_t, quantity_t, amount_t) > 0
-                OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
-              LEFT JOIN products pr ON pr.sku = p.sku_t
-            OFFSET 0) AS c
-      ) AS v;
-
-    PERFORM _import_duplicates('mm_losses', 'reference_t',
-                               'date_id, store_id, product_id, reason_t, quantity_v, amount_v',
-                               'reference', 'reference_raw');
-    ANALYZE pg_temp.mm_losses;
-
-    PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_losses m WHERE m.err IS NULL) || ' rows');
-    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
-    IF lo IS NOT NULL THEN
-        PERFORM fill_dates(lo, hi);
+    IF EXISTS (SELECT 1 FROM import_fields f WHERE f.sheet = sheet_key AND f.kind = 'store') THEN
+        PERFORM _import_store_keys();
     END IF;
-
-    INSERT INTO loss_reasons (name)
-    SELECT DISTINCT m.reason_t FROM pg_temp.mm_losses m
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM loss_reasons r WHERE r.name = m.reason_t);
-
-    UPDATE losses l
-       SET date_id = m.date_id, store_id = m.store_id, product_id = m.product_id,
-           reason_id = r.reason_id, quantity = m.quantity_v, amount = m.amount_v
-      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND l.loss_ref = m.reference_t
-       AND (l.date_id, l.store_id, l.product_id, l.reason_id, l.quantity, l.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.product_id, r.reason_id, m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
-    SELECT m.reference_t, m.product_id, m.store_id, m.date_id, r.reason_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.reference_t);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('losses', sheet_name, hdr, n_ins, n_upd);
+    PERFORM _import_stage(sheet_key, sheet_name, every);
+    EXECUTE format('SELECT * FROM megamarket.%I($1)', '_import_apply_' || sheet_key)
+       INTO res USING sheet_name;
+    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated);
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_losses(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the losses sheet';
+COMMENT ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) IS
+'(internal to import_workbook) loads one sheet: stage, then its writes, then its rejects and counts';
 
 -- The import -------------------------------------------------------------------
 
@@ -1434,14 +1351,7 @@ BEGIN
         FOR s IN SELECT * FROM pg_temp.mm_plan p ORDER BY p.load_order LOOP
             RAISE NOTICE 'import_workbook: loading sheet "%" (%)', s.name, s.sheet;
             hdr := _import_open(filename, s.name, s."position", s.sheet);
-            CASE s.sheet
-                WHEN 'stores' THEN PERFORM _import_stores(s.name, hdr, o_every);
-                WHEN 'products' THEN PERFORM _import_products(s.name, hdr, o_every);
-                WHEN 'customers' THEN PERFORM _import_customers(s.name, hdr, o_every);
-                WHEN 'campaigns' THEN PERFORM _import_campaigns(s.name, hdr, o_every);
-                WHEN 'sales' THEN PERFORM _import_sales(s.name, hdr, o_every);
-                WHEN 'losses' THEN PERFORM _import_losses(s.name, hdr, o_every);
-            END CASE;
+            PERFORM _import_sheet(s.sheet, s.name, hdr, o_every);
             SELECT sum(r.rejected) INTO n_rej FROM pg_temp.mm_result r;
             IF o_max_rejects IS NOT NULL AND n_rej > o_max_rejects AND NOT o_dry_run THEN
                 RAISE EXCEPTION 'import_workbook: % rows rejected, more than max_rejects (%); nothing was imported',
@@ -1524,13 +1434,15 @@ REVOKE ALL ON FUNCTION megamarket._import_map_header(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_stores(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_products(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_customers(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_sales(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_losses(text, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_stage(text, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_stores(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_products(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_customers(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_campaigns(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_sales(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_losses(text) FROM PUBLIC;
 
 -- The preview -------------------------------------------------------------------
 
@@ -1725,14 +1637,7 @@ BEGIN
                   ORDER BY y.load_order
         LOOP
             hdr := _import_open(filename, w.name, w."position", w.kind);
-            CASE w.kind
-                WHEN 'stores' THEN PERFORM _import_stores(w.name, hdr, 0);
-                WHEN 'products' THEN PERFORM _import_products(w.name, hdr, 0);
-                WHEN 'customers' THEN PERFORM _import_customers(w.name, hdr, 0);
-                WHEN 'campaigns' THEN PERFORM _import_campaigns(w.name, hdr, 0);
-                WHEN 'sales' THEN PERFORM _import_sales(w.name, hdr, 0);
-                WHEN 'losses' THEN PERFORM _import_losses(w.name, hdr, 0);
-            END CASE;
+            PERFORM _import_sheet(w.kind, w.name, hdr, 0);
         END LOOP;
         SELECT jsonb_agg(r) INTO saved_result FROM pg_temp.mm_result r;
         SELECT jsonb_agg(r) INTO saved_rejects FROM pg_temp.mm_rejects r;

@@ -43,7 +43,7 @@ COMMENT ON COLUMN megamarket.cities.region_id IS 'the region the city belongs to
 CREATE TABLE megamarket.stores (
     store_id    serial PRIMARY KEY,
     code        text NOT NULL UNIQUE
-                CONSTRAINT stores_code_format CHECK (code OPERATOR(pg_catalog.~) '^[A-Z0-9_-]{1,32}$'),
+                CONSTRAINT stores_code_format CHECK (megamarket.is_store_code(code)),
     name        text NOT NULL UNIQUE
                 CONSTRAINT stores_name_not_blank CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)),
     location    text,
@@ -85,7 +85,7 @@ COMMENT ON COLUMN megamarket.categories.department_id IS 'the department the cat
 CREATE TABLE megamarket.products (
     product_id  serial PRIMARY KEY,
     sku         text NOT NULL UNIQUE
-                CONSTRAINT products_sku_format CHECK (sku OPERATOR(pg_catalog.~) '^[A-Za-z0-9_.-]{1,64}$'),
+                CONSTRAINT products_sku_format CHECK (megamarket.is_sku(sku)),
     name        text NOT NULL
                 CONSTRAINT products_name_not_blank CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)),
     category_id integer NOT NULL REFERENCES megamarket.categories,
@@ -168,9 +168,7 @@ CREATE TABLE megamarket.dates (
     -- Every attribute is a function of "date"; the constraint keeps rows honest
     -- however they were written (fill_dates, COPY, a hand-made INSERT).
     CONSTRAINT dates_consistent CHECK (
-        date_id OPERATOR(pg_catalog.=) (pg_catalog.date_part('year', date) * 10000
-                   + pg_catalog.date_part('month', date) * 100
-                   + pg_catalog.date_part('day', date))::integer
+        date_id OPERATOR(pg_catalog.=) megamarket.date_id(date)
         AND day OPERATOR(pg_catalog.=) pg_catalog.date_part('day', date)
         AND month OPERATOR(pg_catalog.=) pg_catalog.date_part('month', date)
         AND month_name OPERATOR(pg_catalog.=) megamarket.month_name_es(month)
@@ -214,8 +212,7 @@ BEGIN
 
     INSERT INTO megamarket.dates (date_id, date, day, month, month_name, quarter,
                                   year, weekday, weekday_name, is_weekend)
-    SELECT (date_part('year', d) * 10000 + date_part('month', d) * 100
-            + date_part('day', d))::integer,
+    SELECT megamarket.date_id(d),
            d,
            date_part('day', d),
            date_part('month', d),
