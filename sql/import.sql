@@ -60,6 +60,14 @@ SELECT left(a, 20) AS a, length(a) AS len, b, header_distance(a, b)
 FROM (VALUES ('Importe total', 'Importe'), ('CATEGORÍA', 'categoria'), ('Fecha', 'Fechas'),
              ('', 'abc'), (repeat('x', 300), 'x')) AS t(a, b);
 
+-- the shared definitions (src/warehouse/definitions.sql)
+SELECT key_max_length(),
+       is_store_code('NORTE') AS norte, is_store_code('norte') AS lower, is_store_code('') AS empty,
+       is_store_code(repeat('A', 32)) AS a32, is_store_code(repeat('A', 33)) AS a33,
+       is_sku('LAC-001') AS sku, is_sku('LAC 001') AS sku_space, is_sku('a.b_c-1') AS sku_marks,
+       date_id('2025-01-31') AS jan31, date_id('1900-01-01') AS first, date_id('2999-12-31') AS last,
+       date_id(NULL) IS NULL AS strict;
+
 SELECT n, column_letters(n) FROM (VALUES (1), (26), (27), (52), (702), (703), (16384)) AS t(n);
 SELECT column_letters(0);
 SELECT column_letters(16385);

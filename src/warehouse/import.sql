@@ -559,6 +559,24 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- a header that names no field of this sheet but fields of others is
+    -- not guessed at: said, and ignored
+    SELECT string_agg(format('%s ("%s": %s)', column_letters(h.i::integer), h.t, h.fields), ', ' ORDER BY h.i)
+      INTO known
+      FROM (SELECT t.i, t.t, string_agg(DISTINCT format('%s.%s', n.sheet, n.field), ' or ') AS fields
+              FROM unnest(hr.header) WITH ORDINALITY AS t(t, i), megamarket.import_names n
+             WHERE megamarket.clean_text(t.t) IS NOT NULL
+               AND n.field IS NOT NULL AND n.sheet <> sheet_key
+               AND megamarket.header_key(n.name) = megamarket.header_key(t.t)
+               AND NOT EXISTS (SELECT 1 FROM megamarket.import_names o
+                                WHERE o.sheet = sheet_key AND o.field IS NOT NULL
+                                  AND megamarket.header_key(o.name) = megamarket.header_key(t.t))
+             GROUP BY t.i, t.t) AS h;
+    IF known IS NOT NULL THEN
+        RAISE NOTICE 'import_workbook: sheet "%": ambiguous columns ignored: %', sheet_name, known
+            USING HINT = 'They name no field of this sheet. Map one in megamarket.import_names if it is meant.';
+    END IF;
+
     EXECUTE format('CREATE TEMP VIEW %I AS SELECT %s FROM pg_temp.%I WHERE _row > %s',
                    src, sel, ft, hr.header_row);
     RETURN jsonb_build_object('header_row', hr.header_row, 'cells', cells);
@@ -1463,7 +1481,7 @@ DECLARE
     fed text;
     samp text[];
     loadable text[] := '{}';
-    hdrs jsonb := '{}';
+    seqs jsonb := '{}';
     hdr jsonb;
     saved_result jsonb;
     saved_rejects jsonb;
@@ -1627,6 +1645,23 @@ BEGIN
     CREATE TEMP TABLE mm_rejects (
         sheet text, row_number integer, cell text, field text, value text, reason text, kept boolean
     ) ON COMMIT DROP;
+    -- A rolled-back insert still takes serial numbers. So that the preview
+    -- leaves the warehouse's sequences as they were too, it keeps writers out
+    -- of the tables it loads (readers go on) until it ends, notes each
+    -- sequence's position, and puts it back after the rollback: no one else
+    -- can have taken a number meanwhile. (A caller without UPDATE on a
+    -- sequence cannot put it back: then that sequence may have moved.)
+    LOCK TABLE regions, cities, stores, departments, categories, products, segments, customers,
+               channels, campaigns, loss_reasons, sales, losses IN EXCLUSIVE MODE;
+    FOR w IN SELECT format('%I.%I', q.schemaname, q.sequencename) AS seq
+               FROM pg_sequences q
+              WHERE q.schemaname = 'megamarket' AND q.sequencename NOT LIKE 'import\_%'
+                AND has_sequence_privilege(format('%I.%I', q.schemaname, q.sequencename), 'SELECT, UPDATE')
+    LOOP
+        EXECUTE format('SELECT jsonb_build_object(%L, jsonb_build_array(last_value, is_called)) FROM %s',
+                       w.seq, w.seq) INTO hdr;
+        seqs := seqs || hdr;
+    END LOOP;
     BEGIN
         PERFORM set_config('client_min_messages', 'warning', true);
         FOR w IN SELECT DISTINCT p.sheet AS name, p.kind, y.load_order, x."position"
@@ -1645,6 +1680,8 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'MMPRV' THEN
         NULL;
     END;
+    PERFORM setval(q.key::regclass, (q.value ->> 0)::bigint, (q.value ->> 1)::boolean)
+       FROM jsonb_each(seqs) AS q;
     PERFORM import_activity(NULL);
 
     UPDATE pg_temp.mm_preview p
