@@ -1546,7 +1546,9 @@ BEGIN
              WHERE x.col = i
                AND NOT EXISTS (SELECT 1 FROM import_fields f
                                 WHERE f.sheet = w.kind AND f.field = x.field AND f.stands_for IS NOT NULL);
-            EXECUTE format('SELECT array_agg(v) FROM (SELECT megamarket.clean_text(c%s) AS v FROM pg_temp.%I '
+            -- (a sample is cut to 100 characters: a cell may hold 32,767)
+            EXECUTE format('SELECT array_agg(CASE WHEN length(v) > 100 THEN left(v, 99) || ''…'' ELSE v END) '
+                           'FROM (SELECT megamarket.clean_text(c%s) AS v FROM pg_temp.%I '
                            'WHERE _row > %s AND megamarket.clean_text(c%s) IS NOT NULL LIMIT 3) AS s',
                            i, ft, hr.header_row, i)
                INTO samp;

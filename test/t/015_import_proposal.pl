@@ -207,6 +207,38 @@ my $want_rej = grep { $_->{outcome} eq 'rejected' } @{ $tm->{dirt} };
 is($rej, $want_rej, "preview of today's workbook: the planted rejects");
 is(sql('today', 'SELECT count(*) FROM megamarket.import_runs'), 0, 'preview: no run logged');
 
+note 'import_preview on hostile cells: a huge header, huge values, a formula';
+my $huge = "$dir/huge.xlsx";
+system($python, '-c', q{
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+v = wb['Ventas']
+v['K1'] = 'x' * 30000
+v['K2'] = 'y' * 30000
+v['B2'] = 'T' * 5000
+v['H3'] = '=1/0'
+wb.save(sys.argv[2])
+}, $es, $huge) == 0 or die 'openpyxl failed';
+is(sql('pv', "SELECT format('%s %s %s', length(header), note, length(samples[1])) FROM megamarket.import_preview('$huge') WHERE sheet = 'Ventas' AND \"column\" = 'K'"),
+	'30000 not a known name 100', 'a huge header is shown, its sample cut to 100 characters');
+is(sql('pv', "SELECT rejected || ' ' || reasons FROM megamarket.import_preview('$huge') WHERE sheet = 'Ventas' AND \"column\" = 'B'"),
+	'1 too_long', 'a 5,000-character ticket: too_long, on its column');
+is(sql('pv', "SELECT rejected || ' ' || reasons FROM megamarket.import_preview('$huge') WHERE sheet = 'Ventas' AND \"column\" = 'H'"),
+	'1 missing_required', 'a formula without a cached value: missing_required');
+
+note 'import_preview is cancellable and leaves nothing behind';
+my $medium = "$dir/medium.xlsx";
+system('tools/mkworkbook', '--seed', '5', '--scale', 'medium', '--clean', $medium, "$dir/medium.json") == 0
+  or die 'mkworkbook failed';
+fresh_db('cancel');
+sql('cancel', "SELECT count(*) FROM megamarket.import_workbook('$today', '{\"max_reject_ratio\": 1}')");
+my $cfp = fingerprint('cancel') . sql('cancel', $seqs);
+($rc, $o, $e) = $node->psql('cancel', "SET statement_timeout = '1s'; SELECT count(*) FROM megamarket.import_preview('$medium')");
+like($e, qr/canceling statement due to statement timeout/, 'a preview that runs too long is cancelled');
+is(fingerprint('cancel') . sql('cancel', $seqs), $cfp, 'a cancelled preview changes nothing, sequences included');
+is(sql('cancel', "SELECT count(*) FROM megamarket.import_preview('$today') WHERE note LIKE 'missing%'"), 0,
+	'the next preview runs (no lock or temporary table left)');
+
 note 'shipped branches: a workbook that keeps the shipped codes and one that clashes';
 fresh_db('clash');
 my $clash = "$dir/clash.xlsx";
