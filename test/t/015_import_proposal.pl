@@ -259,6 +259,16 @@ is(sql('clash', 'SELECT string_agg(store_id || \' \' || code || \' \' || name, \
 is(sql('clash', q{SELECT string_agg(cell || ' ' || reason, ', ') FROM megamarket.import_rejects}),
 	'B3 duplicate_name', 'a new key under a branch\'s name is still a clash');
 
+note 'pg_dump and restore keep the branches taken over and everything imported';
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+my $dump = "$dir/o2.sql";
+$node->command_ok([ 'pg_dump', '-d', $node->connstr('o2'), '-f', $dump ], 'pg_dump of an imported proposal workbook');
+$node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('restored'), '-f', $dump ],
+	'restored into an empty database');
+is(fingerprint('restored'), fingerprint('o2'), 'the restored warehouse is the imported one');
+is(sql('restored', q{SELECT string_agg(store_id || ' ' || code || ' ' || name, ', ' ORDER BY store_id) FROM megamarket.stores}),
+	'1 1 Norte, 2 2 Centro, 3 3 Sur, 4 4 Este', 'the branches keep the workbook\'s keys');
+
 note 'least privilege';
 sql('pv', 'CREATE ROLE nobody_pv LOGIN');
 ($rc, $o, $e) = $node->psql('pv', "SET ROLE nobody_pv; SELECT * FROM megamarket.import_preview('$es')");
