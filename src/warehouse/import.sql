@@ -111,6 +111,7 @@ CREATE TABLE megamarket.import_fields (
     stands_for  text[],
     max_value   numeric,
     not_before  text,
+    dimension   text,
     description text NOT NULL,
     PRIMARY KEY (sheet, field),
     UNIQUE (sheet, position)
@@ -124,6 +125,7 @@ COMMENT ON COLUMN megamarket.import_fields.required IS 'an empty cell rejects th
 COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on; repeated keys are duplicates';
 COMMENT ON COLUMN megamarket.import_fields.max_value IS 'money: the first value out of range (the target column''s precision)';
 COMMENT ON COLUMN megamarket.import_fields.not_before IS 'date: a field of the same sheet this one must not precede (reason <field>_before_<that field>)';
+COMMENT ON COLUMN megamarket.import_fields.dimension IS 'name: the dimension table (one row per name) the value is a member of; names not there yet are added';
 COMMENT ON COLUMN megamarket.import_fields.stands_for IS 'fields of the same sheet this column feeds when the sheet has no column of their own (store_id stands for the code, sale_id for ticket and line)';
 COMMENT ON COLUMN megamarket.import_fields.description IS 'where the value goes';
 
@@ -256,6 +258,13 @@ INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
 UPDATE megamarket.import_fields SET max_value = 1e10 WHERE kind = 'money' AND field <> 'budget';
 UPDATE megamarket.import_fields SET max_value = 1e12 WHERE sheet = 'campaigns' AND field = 'budget';
 UPDATE megamarket.import_fields SET not_before = 'start' WHERE sheet = 'campaigns' AND field = 'end';
+-- names that are members of a flat dimension (cities, categories and
+-- departments have parents: their sheets' writes add them)
+UPDATE megamarket.import_fields SET dimension = 'regions' WHERE sheet = 'stores' AND field = 'region';
+UPDATE megamarket.import_fields SET dimension = 'segments' WHERE sheet = 'customers' AND field = 'segment';
+UPDATE megamarket.import_fields SET dimension = 'channels' WHERE sheet = 'campaigns' AND field = 'channel';
+UPDATE megamarket.import_fields SET dimension = 'segments' WHERE sheet = 'campaigns' AND field = 'target_segment';
+UPDATE megamarket.import_fields SET dimension = 'loss_reasons' WHERE sheet = 'losses' AND field = 'reason';
 
 -- The proposal's own layout (section 4.2: snake_case English, and the same in
 -- Spanish), with no setup: its *_id keys, name, location, dates and date_id.
@@ -864,6 +873,31 @@ COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
 -- inserted and updated; rules that need the warehouse (a store's name, a
 -- customer's wallet) are applied here first.
 
+-- (internal) The members of flat dimensions a sheet names (import_fields.
+-- dimension: regions, segments, channels, loss reasons), added when new,
+-- from the accepted rows of its stage table.
+CREATE FUNCTION megamarket._import_add_members(sheet_key text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN SELECT x.field, x.dimension FROM import_fields x
+              WHERE x.sheet = sheet_key AND x.dimension IS NOT NULL ORDER BY x."position"
+    LOOP
+        EXECUTE format('INSERT INTO megamarket.%1$I (name) '
+                       'SELECT DISTINCT m.%2$I FROM pg_temp.%3$I m '
+                       'WHERE m.err IS NULL AND m.%2$I IS NOT NULL '
+                       'AND NOT EXISTS (SELECT 1 FROM megamarket.%1$I d WHERE d.name = m.%2$I)',
+                       f.dimension, f.field || '_v', 'mm_' || sheet_key);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_add_members(text) IS
+'(internal to import_workbook) adds the new members of the flat dimensions a sheet names';
+
 -- (internal) Sucursales: regions, cities, stores.
 CREATE FUNCTION megamarket._import_apply_stores(sheet_name text, OUT inserted bigint, OUT updated bigint)
 LANGUAGE plpgsql VOLATILE
@@ -909,10 +943,7 @@ BEGIN
                         WHERE o.err IS NULL AND o.name_v = m.name_v AND o.code_v <> m.code_v
                           AND o._row < m._row));
 
-    INSERT INTO regions (name)
-    SELECT DISTINCT m.region_v FROM pg_temp.mm_stores m
-     WHERE m.err IS NULL AND m.region_v IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM regions r WHERE r.name = m.region_v);
+    PERFORM _import_add_members('stores');
     INSERT INTO cities (name, region_id)
     SELECT DISTINCT m.city_v, r.region_id
       FROM pg_temp.mm_stores m JOIN regions r ON r.name = m.region_v
@@ -1025,10 +1056,7 @@ BEGIN
              WHERE x.err IS NULL AND x.wallet_v IS NOT NULL) AS w
      WHERE m._row = w._row AND w.taken;
 
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.segment_v FROM pg_temp.mm_customers m
-     WHERE m.err IS NULL AND m.segment_v IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.segment_v);
+    PERFORM _import_add_members('customers');
 
     -- an empty Segmento keeps the customer's segment (segment_customers() may
     -- have set it); an empty registration date keeps the one known
@@ -1061,14 +1089,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 BEGIN
-    INSERT INTO channels (name)
-    SELECT DISTINCT m.channel_v FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.channel_v IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM channels h WHERE h.name = m.channel_v);
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.target_segment_v FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.target_segment_v IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.target_segment_v);
+    PERFORM _import_add_members('campaigns');
 
     UPDATE campaigns c
        SET name = m.name_v, channel_id = m.channel_id, target_segment_id = m.segment_id,
@@ -1162,9 +1183,7 @@ BEGIN
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
     END IF;
-    INSERT INTO loss_reasons (name)
-    SELECT DISTINCT m.reason_v FROM pg_temp.mm_losses m
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM loss_reasons r WHERE r.name = m.reason_v);
+    PERFORM _import_add_members('losses');
 
     PERFORM _import_drop('TABLE', 'mm_losses_rows');
     CREATE TEMP TABLE mm_losses_rows ON COMMIT DROP AS
@@ -1455,6 +1474,7 @@ REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, tex
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_stage(text, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_add_members(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_apply_stores(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_apply_products(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_apply_customers(text) FROM PUBLIC;
