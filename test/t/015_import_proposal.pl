@@ -74,6 +74,10 @@ sub libreoffice
 sub check_import
 {
 	my ($db, $xlsx, $m, $what) = @_;
+	is(sql($db, "SELECT sum(rejected) FROM megamarket.import_preview('$xlsx') WHERE \"column\" IS NULL AND field IS NULL AND kind IS NOT NULL"),
+		scalar(@{ $m->{rejected} }), "$what: the preview foretells the rejects");
+	is(sql($db, "SELECT count(*) FROM megamarket.import_preview('$xlsx') WHERE note ~ '^(missing|error)'"),
+		0, "$what: the preview finds every required field");
 	my ($rc, $out, $err) = $node->psql($db, "SELECT * FROM megamarket.import_workbook('$xlsx')");
 	is($rc, 0, "$what: imports with no mapping rows") or diag $err;
 	my $c = $m->{counts};
