@@ -21,6 +21,7 @@ OBJS = \
 SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/warehouse.sql \
+	src/warehouse/partition.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql
 

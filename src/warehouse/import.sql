@@ -1008,25 +1008,13 @@ BEGIN
         PERFORM fill_dates(lo, hi);
     END IF;
 
-    UPDATE sales s
-       SET date_id = m.date_id, store_id = m.store_id, customer_id = m.customer_id,
-           product_id = m.product_id, campaign_id = m.campaign_id,
-           quantity = m.quantity_v, amount = m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL AND s.ticket_id = m.ticket_id AND s.line_no = m.line_no
-       AND (s.date_id, s.store_id, s.customer_id, s.product_id, s.campaign_id, s.quantity, s.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.customer_id, m.product_id, m.campaign_id,
-                             m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id,
-                       campaign_id, quantity, amount)
+    -- the facts: upsert, new months in bulk (partition.sql)
+    PERFORM _import_drop('TABLE', 'mm_sales_facts');
+    CREATE TEMP TABLE mm_sales_facts ON COMMIT DROP AS
     SELECT m.ticket_id, m.line_no, m.customer_id, m.product_id, m.store_id, m.date_id,
-           m.campaign_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL
-       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
+           m.campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
+      FROM pg_temp.mm_sales m WHERE m.err IS NULL;
+    SELECT f.inserted, f.updated INTO n_ins, n_upd FROM _import_facts('sales', 'pg_temp.mm_sales_facts') f;
 
     PERFORM _import_record('sales', sheet_name, hdr, n_ins, n_upd);
 END
@@ -1119,20 +1107,14 @@ BEGIN
     SELECT DISTINCT m.reason_t FROM pg_temp.mm_losses m
      WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM loss_reasons r WHERE r.name = m.reason_t);
 
-    UPDATE losses l
-       SET date_id = m.date_id, store_id = m.store_id, product_id = m.product_id,
-           reason_id = r.reason_id, quantity = m.quantity_v, amount = m.amount_v
+    -- the facts: upsert, new months in bulk (partition.sql)
+    PERFORM _import_drop('TABLE', 'mm_losses_facts');
+    CREATE TEMP TABLE mm_losses_facts ON COMMIT DROP AS
+    SELECT m.reference_t AS loss_ref, m.product_id, m.store_id, m.date_id, r.reason_id,
+           m.quantity_v AS quantity, m.amount_v AS amount
       FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND l.loss_ref = m.reference_t
-       AND (l.date_id, l.store_id, l.product_id, l.reason_id, l.quantity, l.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.product_id, r.reason_id, m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
-    SELECT m.reference_t, m.product_id, m.store_id, m.date_id, r.reason_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.reference_t);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
+     WHERE m.err IS NULL;
+    SELECT f.inserted, f.updated INTO n_ins, n_upd FROM _import_facts('losses', 'pg_temp.mm_losses_facts') f;
 
     PERFORM _import_record('losses', sheet_name, hdr, n_ins, n_upd);
 END
