@@ -258,6 +258,8 @@ DECLARE
     part regclass;
     n bigint;
     n_moved bigint := 0;
+    any_rows boolean;
+    old_work_mem text;
     bulk text := '_bulk_' || kind;
 BEGIN
     IF NOT has_table_privilege(session_user, meta.parent, 'INSERT, UPDATE') THEN
@@ -288,47 +290,83 @@ BEGIN
                    FROM unnest(string_to_array(data_cols, ', ')) AS c);
     key_join := (SELECT string_agg(format('f.%1$I = m.%1$I', c), ' AND ')
                    FROM unnest(string_to_array(meta.key_cols, ', ')) AS c);
+    inserted := 0;
+    updated := 0;
+    IF to_regclass('pg_temp.mm_facts_moved') IS NOT NULL THEN
+        DROP TABLE pg_temp.mm_facts_moved;
+    END IF;
 
     -- one maker of partitions at a time (add_months takes the same lock)
     PERFORM pg_advisory_xact_lock(hashtext('megamarket.fact_partitions'));
-    EXECUTE format('SELECT array_agg(DISTINCT date_id / 100) FROM %s', staging) INTO months;
-    fresh := megamarket._facts_missing_months(meta.parent, coalesce(months, '{}'));
+    -- the comparison below hashes a million rows: give it the maintenance
+    -- budget (maintenance_work_mem) when that is the larger, for this call
+    old_work_mem := current_setting('work_mem');
+    IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(old_work_mem) THEN
+        PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+    END IF;
 
-    -- months the warehouse holds: the upsert (moves between them included)
-    EXECUTE format('UPDATE %s f SET %s FROM %s m WHERE %s AND NOT (m.date_id / 100 = ANY ($1))
-                      AND (%s) IS DISTINCT FROM (%s)',
-                   meta.parent, set_list, staging, key_join,
-                   (SELECT string_agg('f.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
-                   (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c))
-        USING fresh;
-    GET DIAGNOSTICS updated = ROW_COUNT;
-    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s m WHERE NOT (m.date_id / 100 = ANY ($1))
-                      AND NOT EXISTS (SELECT 1 FROM %s f WHERE %s)',
-                   meta.parent, meta.cols,
-                   (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
-                   staging, meta.key_table, key_join)
-        USING fresh;
-    GET DIAGNOSTICS inserted = ROW_COUNT;
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT date_id / 100 FROM %s)', staging) INTO months;
+    fresh := megamarket._facts_missing_months(meta.parent, months);
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', meta.parent) INTO any_rows;
+
+    IF to_regclass('pg_temp.mm_facts_todo') IS NOT NULL THEN
+        DROP TABLE pg_temp.mm_facts_todo;
+    END IF;
+    IF any_rows THEN
+        -- one comparison of every staged row with the warehouse: what is new
+        -- (old_id NULL) or differs; a re-import that changes nothing keeps
+        -- nothing here
+        EXECUTE format('CREATE TEMP TABLE mm_facts_todo ON COMMIT DROP AS
+                        SELECT %s, f.%I AS old_id, f.date_id AS old_date
+                          FROM %s m LEFT JOIN %s f ON %s
+                         WHERE f.%I IS NULL OR (%s) IS DISTINCT FROM (%s)',
+                       (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.key_cols, ', ')) c),
+                       meta.id_col, staging, meta.parent, key_join, meta.id_col,
+                       (SELECT string_agg('f.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
+                       (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            -- months the warehouse holds: update what differs (a line moving to
+            -- another of these months moves with its id), insert the new
+            EXECUTE format('UPDATE %s f SET %s FROM mm_facts_todo t JOIN %s m USING (%s)
+                             WHERE t.old_id IS NOT NULL AND f.%I = t.old_id AND f.date_id = t.old_date
+                               AND NOT (m.date_id / 100 = ANY ($1))',
+                           meta.parent, set_list, staging, meta.key_cols, meta.id_col)
+                USING fresh;
+            GET DIAGNOSTICS updated = ROW_COUNT;
+            EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM mm_facts_todo t JOIN %s m USING (%s)
+                             WHERE t.old_id IS NULL AND NOT (m.date_id / 100 = ANY ($1))',
+                           meta.parent, meta.cols,
+                           (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
+                           staging, meta.key_cols)
+                USING fresh;
+            GET DIAGNOSTICS inserted = ROW_COUNT;
+            -- lines moving into a month the warehouse does not hold: out of
+            -- their old month now (their keys go with them), into the bulk
+            -- load with their id
+            IF cardinality(fresh) > 0 THEN
+                EXECUTE format('CREATE TEMP TABLE mm_facts_moved ON COMMIT DROP AS
+                                WITH d AS (DELETE FROM %s f USING mm_facts_todo t, %s m
+                                            WHERE t.old_id IS NOT NULL AND f.%I = t.old_id AND f.date_id = t.old_date
+                                              AND %s AND m.date_id / 100 = ANY ($1)
+                                           RETURNING f.%I AS id, %s)
+                                SELECT * FROM d',
+                               meta.parent, staging, meta.id_col,
+                               (SELECT string_agg(format('m.%1$I = t.%1$I', c), ' AND ')
+                                  FROM unnest(string_to_array(meta.key_cols, ', ')) c),
+                               meta.id_col,
+                               (SELECT string_agg('f.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.key_cols, ', ')) c))
+                    USING fresh;
+                GET DIAGNOSTICS n_moved = ROW_COUNT;
+                updated := updated + n_moved;
+            END IF;
+        END IF;
+    END IF;
+    PERFORM set_config('work_mem', old_work_mem, true);
 
     IF cardinality(fresh) = 0 THEN
         RETURN;
     END IF;
-
-    -- lines moving into a month the warehouse does not hold: out of their
-    -- old month now (their keys go with them), into the bulk load with their
-    -- surrogate key
-    IF to_regclass('pg_temp.mm_facts_moved') IS NOT NULL THEN
-        DROP TABLE pg_temp.mm_facts_moved;
-    END IF;
-    EXECUTE format('CREATE TEMP TABLE mm_facts_moved ON COMMIT DROP AS
-                    WITH d AS (DELETE FROM %s f USING %s m WHERE %s AND m.date_id / 100 = ANY ($1)
-                               RETURNING f.%I AS id, %s)
-                    SELECT * FROM d',
-                   meta.parent, staging, key_join, meta.id_col,
-                   (SELECT string_agg('f.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.key_cols, ', ')) c))
-        USING fresh;
-    GET DIAGNOSTICS n_moved = ROW_COUNT;
-    updated := updated + n_moved;
 
     -- the new months: fresh tables under a private parent, so that one scan
     -- of the staging rows routes them all; then detached from it
@@ -340,14 +378,20 @@ BEGIN
                        bulk, part, m * 100 + 1,
                        (CASE WHEN m % 100 = 12 THEN (m / 100 + 1) * 100 + 1 ELSE m + 1 END) * 100 + 1);
     END LOOP;
-    EXECUTE format('INSERT INTO megamarket.%I (%I, %s)
-                    SELECT coalesce(v.id, nextval(%L)), %s
-                      FROM %s m LEFT JOIN mm_facts_moved v USING (%s)
-                     WHERE m.date_id / 100 = ANY ($1)',
-                   bulk, meta.id_col, meta.cols, meta.id_seq,
-                   (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
-                   staging, meta.key_cols)
-        USING fresh;
+    IF n_moved > 0 THEN
+        EXECUTE format('INSERT INTO megamarket.%I (%I, %s)
+                        SELECT coalesce(v.id, nextval(%L)), %s
+                          FROM %s m LEFT JOIN mm_facts_moved v USING (%s)
+                         WHERE m.date_id / 100 = ANY ($1)',
+                       bulk, meta.id_col, meta.cols, meta.id_seq,
+                       (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
+                       staging, meta.key_cols)
+            USING fresh;
+    ELSE
+        EXECUTE format('INSERT INTO megamarket.%I (%s) SELECT %s FROM %s m WHERE m.date_id / 100 = ANY ($1)',
+                       bulk, meta.cols, meta.cols, staging)
+            USING fresh;
+    END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
     inserted := inserted + n - n_moved;
     -- their natural keys: a key another month already has fails here (23505)
