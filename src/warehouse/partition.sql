@@ -298,8 +298,9 @@ BEGIN
 
     -- one maker of partitions at a time (add_months takes the same lock)
     PERFORM pg_advisory_xact_lock(hashtext('megamarket.fact_partitions'));
-    -- the comparison below hashes a million rows: give it the maintenance
-    -- budget (maintenance_work_mem) when that is the larger, for this call
+    -- the comparison below hashes a million rows, the keys are sorted: give
+    -- them the maintenance budget (maintenance_work_mem) when that is the
+    -- larger, for this call
     old_work_mem := current_setting('work_mem');
     IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(old_work_mem) THEN
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
@@ -362,9 +363,8 @@ BEGIN
             END IF;
         END IF;
     END IF;
-    PERFORM set_config('work_mem', old_work_mem, true);
-
     IF cardinality(fresh) = 0 THEN
+        PERFORM set_config('work_mem', old_work_mem, true);
         RETURN;
     END IF;
 
@@ -404,6 +404,7 @@ BEGIN
         PERFORM megamarket._facts_attach(kind, part);
     END LOOP;
     EXECUTE format('DROP TABLE megamarket.%I', bulk);
+    PERFORM set_config('work_mem', old_work_mem, true);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_facts(text, regclass) IS
