@@ -267,22 +267,29 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Loading facts needs INSERT and UPDATE on the fact table.';
     END IF;
-    -- a plain table without row security: this function runs as the owner,
-    -- and a view or policy would run the caller's functions with its rights
+    -- This function runs as the owner: the staging must be a plain table
+    -- the caller may read, without row security, whose columns have the
+    -- fact's own types (a view, a policy, or a cast or operator of the
+    -- caller's own type would run the caller's code with the owner's rights).
+    IF NOT has_table_privilege(session_user, staging, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', staging
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF (SELECT c.relkind <> 'r' OR c.relrowsecurity FROM pg_class c WHERE c.oid = staging) THEN
         RAISE EXCEPTION '_import_facts: staging % must be a table without row security', staging
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Copy the rows into a temporary table first.';
     END IF;
-    SELECT string_agg(format('"%s"', c), ', ') INTO missing
+    SELECT string_agg(format('"%s" %s', c, format_type(p.atttypid, NULL)), ', ' ORDER BY p.attnum) INTO missing
       FROM unnest(string_to_array(meta.cols, ', ')) AS c
+      JOIN pg_attribute p ON p.attrelid = meta.parent AND p.attname = c
      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
-                        WHERE a.attrelid = staging AND a.attname = c
+                        WHERE a.attrelid = staging AND a.attname = c AND a.atttypid = p.atttypid
                           AND a.attnum > 0 AND NOT a.attisdropped);
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION '_import_facts: staging % lacks columns %', staging, missing
             USING ERRCODE = 'undefined_column',
-                  HINT = format('It needs: %s.', meta.cols);
+                  HINT = format('It needs: %s, with the fact table''s types.', meta.cols);
     END IF;
     data_cols := (SELECT string_agg(c, ', ') FROM unnest(string_to_array(meta.cols, ', ')) AS c
                    WHERE c <> ALL (string_to_array(meta.key_cols, ', ')));
