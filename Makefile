@@ -22,6 +22,7 @@ SQL_PARTS = \
 	src/megamarket.sql \
 	src/warehouse/definitions.sql \
 	src/warehouse/warehouse.sql \
+	src/warehouse/partition.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql
 

@@ -1118,9 +1118,9 @@ COMMENT ON FUNCTION megamarket._import_apply_campaigns(text) IS
 
 -- (internal) Ventas: dates, sales. The accepted rows become
 -- pg_temp.mm_sales_rows, shaped as megamarket.sales (resolved dimension keys,
--- date_id); from it, two delimited steps write the facts: update the lines
--- that differ, insert the new ones. (The insert step is the one a bulk path
--- for facts replaces.)
+-- date_id); _import_facts() (partition.sql) writes the facts from it: the
+-- lines that differ are updated, the new ones inserted, months the
+-- warehouse does not hold loaded in bulk.
 CREATE FUNCTION megamarket._import_apply_sales(sheet_name text, OUT inserted bigint, OUT updated bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
@@ -1144,26 +1144,10 @@ BEGIN
         PERFORM fill_dates(lo, hi);
     END IF;
 
-    -- step: update the fact rows that differ
-    UPDATE sales s
-       SET date_id = m.date_id, store_id = m.store_id, customer_id = m.customer_id,
-           product_id = m.product_id, campaign_id = m.campaign_id,
-           quantity = m.quantity, amount = m.amount
-      FROM pg_temp.mm_sales_rows m
-     WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no
-       AND (s.date_id, s.store_id, s.customer_id, s.product_id, s.campaign_id, s.quantity, s.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.customer_id, m.product_id, m.campaign_id,
-                             m.quantity, m.amount);
-    GET DIAGNOSTICS updated = ROW_COUNT;
-
-    -- step: insert the new fact rows
-    INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id,
-                       campaign_id, quantity, amount)
-    SELECT m.ticket_id, m.line_no, m.customer_id, m.product_id, m.store_id, m.date_id,
-           m.campaign_id, m.quantity, m.amount
-      FROM pg_temp.mm_sales_rows m
-     WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
-    GET DIAGNOSTICS inserted = ROW_COUNT;
+    -- the fact rows: upsert by (ticket_id, line_no) into the months the
+    -- warehouse holds, months it does not hold loaded in bulk (partition.sql)
+    SELECT f.inserted, f.updated INTO inserted, updated
+      FROM _import_facts('sales', 'pg_temp.mm_sales_rows') f;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_apply_sales(text) IS
@@ -1195,22 +1179,10 @@ BEGIN
     PERFORM import_activity(sheet_name || ': updating and inserting '
                             || (SELECT count(*) FROM pg_temp.mm_losses_rows) || ' rows');
 
-    -- step: update the fact rows that differ
-    UPDATE losses l
-       SET date_id = m.date_id, store_id = m.store_id, product_id = m.product_id,
-           reason_id = m.reason_id, quantity = m.quantity, amount = m.amount
-      FROM pg_temp.mm_losses_rows m
-     WHERE l.loss_ref = m.loss_ref
-       AND (l.date_id, l.store_id, l.product_id, l.reason_id, l.quantity, l.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.product_id, m.reason_id, m.quantity, m.amount);
-    GET DIAGNOSTICS updated = ROW_COUNT;
-
-    -- step: insert the new fact rows
-    INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
-    SELECT m.loss_ref, m.product_id, m.store_id, m.date_id, m.reason_id, m.quantity, m.amount
-      FROM pg_temp.mm_losses_rows m
-     WHERE NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.loss_ref);
-    GET DIAGNOSTICS inserted = ROW_COUNT;
+    -- the fact rows: upsert by loss_ref into the months the warehouse
+    -- holds, months it does not hold loaded in bulk (partition.sql)
+    SELECT f.inserted, f.updated INTO inserted, updated
+      FROM _import_facts('losses', 'pg_temp.mm_losses_rows') f;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_apply_losses(text) IS
@@ -1699,8 +1671,16 @@ BEGIN
         SELECT jsonb_agg(r) INTO saved_result FROM pg_temp.mm_result r;
         SELECT jsonb_agg(r) INTO saved_rejects FROM pg_temp.mm_rejects r;
         RAISE SQLSTATE 'MMPRV';
-    EXCEPTION WHEN SQLSTATE 'MMPRV' THEN
-        NULL;
+    EXCEPTION
+        WHEN SQLSTATE 'MMPRV' THEN
+            NULL;
+        WHEN query_canceled THEN
+            -- cancelled mid-load (statement_timeout, pg_cancel_backend): the
+            -- numbers taken are not rolled back; put the sequences back
+            -- (still alone on the tables), then cancel as asked
+            PERFORM setval(q.key::regclass, (q.value ->> 0)::bigint, (q.value ->> 1)::boolean)
+               FROM jsonb_each(seqs) AS q;
+            RAISE;
     END;
     PERFORM setval(q.key::regclass, (q.value ->> 0)::bigint, (q.value ->> 1)::boolean)
        FROM jsonb_each(seqs) AS q;
