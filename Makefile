@@ -29,7 +29,9 @@ OBJS = \
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \
+	src/warehouse/definitions.sql \
 	src/warehouse/warehouse.sql \
+	src/warehouse/partition.sql \
 	src/xlsx/xlsx.sql \
 	src/warehouse/import.sql \
 	src/mining/mining.sql \

@@ -23,6 +23,7 @@ MM_APT_PACKAGES=(
     libxlsxwriter-dev libipc-run-perl
     clang libclang-rt-14-dev python3 python3-openpyxl
     chromium
+    libreoffice-calc-nogui
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi

@@ -47,11 +47,26 @@ SELECT v, parse_day(v) AS d
 FROM (VALUES ('2024-02-29'), ('2023-02-29'), ('2024-01-05 13:45:00'), ('28/01/2023'),
              ('1/2/2024'), ('31/02/2024'), ('00/05/2024'), ('32/01/2023'), ('29/02/1900'),
              ('28/01/23'), ('2023/01/28'), ('1899-12-31'), ('1900-01-01'), ('2999-12-31'),
-             ('3000-01-01'), ('ayer'), ('45000'), (' 05/06/2024 '), ('05/06/2024x'), ('')) AS t(v);
+             ('3000-01-01'), ('ayer'), ('45000'), (' 05/06/2024 '), ('05/06/2024x'), (''),
+             ('20230128'), ('20240229'), ('20230229'), ('2023012'), ('202301280'), ('19991301'),
+             ('03/04/2025'), ('04/15/2025')) AS t(v);
 
 -- header_key: how headers are matched (as xlsx_fdw does)
 SELECT v, header_key(v) FROM (VALUES ('Segmento objetivo'), ('CATEGORÍA'), ('Línea'),
                                      ('Campaña'), ('segmento_objetivo'), (E'Fecha\u00a0')) AS t(v);
+
+-- header_distance: edit distance of the header keys
+SELECT left(a, 20) AS a, length(a) AS len, b, header_distance(a, b)
+FROM (VALUES ('Importe total', 'Importe'), ('CATEGORÍA', 'categoria'), ('Fecha', 'Fechas'),
+             ('', 'abc'), (repeat('x', 300), 'x')) AS t(a, b);
+
+-- the shared definitions (src/warehouse/definitions.sql)
+SELECT key_max_length(),
+       is_store_code('NORTE') AS norte, is_store_code('norte') AS lower, is_store_code('') AS empty,
+       is_store_code(repeat('A', 32)) AS a32, is_store_code(repeat('A', 33)) AS a33,
+       is_sku('LAC-001') AS sku, is_sku('LAC 001') AS sku_space, is_sku('a.b_c-1') AS sku_marks,
+       date_id('2025-01-31') AS jan31, date_id('1900-01-01') AS first, date_id('2999-12-31') AS last,
+       date_id(NULL) IS NULL AS strict;
 
 SELECT n, column_letters(n) FROM (VALUES (1), (26), (27), (52), (702), (703), (16384)) AS t(n);
 SELECT column_letters(0);
@@ -83,7 +98,17 @@ SELECT * FROM import_workbook(:'types', '{"max_rejects": 1.5}');
 SELECT * FROM import_workbook(:'types', '{"max_reject_ratio": 2}');
 SELECT * FROM import_workbook(:'types', '{"sheets": ["Inventario"]}');
 SELECT * FROM import_workbook(NULL);
+SELECT * FROM import_preview(NULL);
+-- the preview of a workbook without the chain's sheets: what it has and lacks
+SELECT sheet, kind, "column", header, field, samples, note, closest_header, closest_names, fix
+FROM import_preview(:'types') ORDER BY sheet NULLS LAST, kind, "column", field NULLS FIRST;
+SELECT count(*) AS runs_after_preview FROM import_runs;
 SELECT f, pg_temp.try(format('SELECT import_workbook(%L)', :'hostile' || f))
+FROM (VALUES ('no-such.xlsx'), ('text-renamed.xlsx'), ('truncated-half.xlsx'),
+             ('encrypted.xlsx'), ('zip-bomb.xlsx'), ('billion-laughs.xlsx'),
+             ('empty.xlsx')) AS t(f);
+-- the preview fails as the import does, with the same errors
+SELECT f, pg_temp.try(format('SELECT import_preview(%L)', :'hostile' || f))
 FROM (VALUES ('no-such.xlsx'), ('text-renamed.xlsx'), ('truncated-half.xlsx'),
              ('encrypted.xlsx'), ('zip-bomb.xlsx'), ('billion-laughs.xlsx'),
              ('empty.xlsx')) AS t(f);
@@ -93,6 +118,7 @@ SELECT count(*) AS runs FROM import_runs;
 CREATE ROLE import_nobody;
 SET ROLE import_nobody;
 SELECT * FROM megamarket.import_workbook(:'types');
+SELECT * FROM megamarket.import_preview(:'types');
 SELECT * FROM megamarket.file_fingerprint(:'types');
 SELECT * FROM megamarket.xlsx_sheets(:'types');
 SELECT megamarket.import_activity('nothing to see here');

@@ -7,6 +7,7 @@ SET search_path = megamarket, public;
 
 -- a small, valid snowflake
 SELECT fill_dates('2025-01-30', '2025-02-02');
+SELECT add_months('2025-01-30', '2025-02-02');  -- the month partitions of sales and losses
 INSERT INTO regions (name) VALUES ('Noroeste'), ('Centro-Sur');
 INSERT INTO cities (name, region_id) VALUES ('Villaverde', 1), ('Puerto Sol', 2);
 UPDATE stores SET city_id = 1, location = 'Av. del Norte 10' WHERE code = 'NORTE';
@@ -84,6 +85,14 @@ INSERT INTO products (sku, name, category_id, price) VALUES ('LAC-002', 'Yogur',
 -- natural keys
 INSERT INTO sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
 VALUES ('N-1', 2, 3, 1, 20250130, 1, 7.95);
+-- ... in another month (another partition) too: the key table refuses it
+INSERT INTO sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
+VALUES ('N-1', 2, 3, 1, 20250201, 1, 7.95);
+-- ... and so in one statement with a new line
+INSERT INTO sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
+VALUES ('N-9', 1, 3, 1, 20250130, 1, 1.00), ('N-9', 1, 3, 1, 20250202, 1, 1.00);
+INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
+VALUES ('P-1', 1, 1, 20250201, 1, 1, 1.00);
 INSERT INTO products (sku, name, category_id, price) VALUES ('LAC-001', 'Otra leche', 1, 1);
 INSERT INTO stores (code, name) VALUES ('NORTE', 'Norte bis');
 INSERT INTO customers (code, name, wallet_address) VALUES ('C-0009', 'Otro', '0x' || repeat('ab', 20));
@@ -92,6 +101,26 @@ INSERT INTO customers (code, name, wallet_address) VALUES ('C-0009', 'Otro', '0x
 SELECT (SELECT count(*) FROM sales) AS sales, (SELECT count(*) FROM losses) AS losses,
        (SELECT count(*) FROM products) AS products, (SELECT count(*) FROM customers) AS customers,
        (SELECT count(*) FROM campaigns) AS campaigns, (SELECT count(*) FROM stores) AS stores;
+
+-- a line that moves to another day, in another month: the row moves to the
+-- February partition with its sale_id, its key stays the one key row
+SELECT sale_id, tableoid::regclass FROM sales WHERE (ticket_id, line_no) = ('N-1', 2);
+UPDATE sales SET date_id = 20250201 WHERE (ticket_id, line_no) = ('N-1', 2);
+SELECT sale_id, tableoid::regclass, date_id FROM sales WHERE (ticket_id, line_no) = ('N-1', 2);
+SELECT count(*) FROM sale_keys WHERE (ticket_id, line_no) = ('N-1', 2);
+-- the key tables follow the facts: keys equal, row for row
+SELECT (SELECT count(*) FROM sales) = (SELECT count(*) FROM sale_keys)
+   AND NOT EXISTS (SELECT ticket_id, line_no FROM sales EXCEPT SELECT ticket_id, line_no FROM sale_keys)
+   AND (SELECT count(*) FROM losses) = (SELECT count(*) FROM loss_keys)
+   AND NOT EXISTS (SELECT loss_ref FROM losses EXCEPT SELECT loss_ref FROM loss_keys) AS keys_match;
+-- a renumbered line, and a deleted one, take their keys along
+UPDATE sales SET line_no = 7 WHERE (ticket_id, line_no) = ('N-1', 2);
+SELECT ticket_id, line_no FROM sale_keys WHERE ticket_id = 'N-1' ORDER BY 2;
+BEGIN;
+DELETE FROM sales WHERE ticket_id = 'N-1';
+SELECT count(*) FROM sale_keys WHERE ticket_id = 'N-1';
+ROLLBACK;
+UPDATE sales SET line_no = 2 WHERE (ticket_id, line_no) = ('N-1', 7);
 
 -- shipped branches: an INSERT of one that is still exactly as shipped
 -- replaces it (this is what pg_restore does after CREATE EXTENSION) ...

@@ -12,7 +12,7 @@ SELECT c.relname AS "table", a.attname AS "column",
 FROM pg_class c
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind = 'r'
+WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind IN ('r', 'p')
 ORDER BY c.relname, a.attnum;
 
 -- check constraints
@@ -53,7 +53,7 @@ WHERE c.contype = 'f' AND c.connamespace = 'megamarket'::regnamespace
 SELECT c.relname, a.attname
 FROM pg_class c
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind = 'r'
+WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind IN ('r', 'p')
   AND (obj_description(c.oid, 'pg_class') IS NULL
        OR (a.attnum IS NOT NULL AND col_description(c.oid, a.attnum) IS NULL));
 
@@ -61,7 +61,7 @@ WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind = 'r'
 -- import's format tables, fixed reference data that CREATE EXTENSION makes)
 SELECT c.oid::regclass
 FROM pg_class c
-WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind IN ('r', 'S')
+WHERE c.relnamespace = 'megamarket'::regnamespace AND c.relkind IN ('r', 'p', 'S')
   AND c.oid <> ALL (SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'megamarket')
   AND c.oid NOT IN ('megamarket.import_sheets'::regclass, 'megamarket.import_fields'::regclass);
 
@@ -70,6 +70,28 @@ SELECT p.oid::regprocedure
 FROM pg_proc p
 WHERE p.pronamespace = 'megamarket'::regnamespace
   AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- the facts' keys, foreign keys and indexes belong to each month partition
+-- (partition.sql; warehouse.sql says why): the ones of a month add_months() makes
+SELECT megamarket.add_months('2025-03-10', '2025-03-10') AS made;
+SELECT c.relname AS partition, pg_get_expr(c.relpartbound, c.oid) AS bound
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent IN ('megamarket.sales'::regclass, 'megamarket.losses'::regclass)
+ORDER BY 1;
+SELECT conrelid::regclass AS "table", conname, pg_get_constraintdef(oid) AS definition
+FROM pg_constraint
+WHERE conrelid IN ('megamarket.sales_2025_03'::regclass, 'megamarket.losses_2025_03'::regclass)
+  AND contype <> 'c'
+ORDER BY 1, 2;
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS definition
+FROM pg_index
+WHERE indrelid IN ('megamarket.sales_2025_03'::regclass, 'megamarket.losses_2025_03'::regclass)
+ORDER BY 1;
+-- the partitions are not extension members: pg_dump keeps them as tables of
+-- their own (definition, data, then keys and foreign keys after all data)
+SELECT count(*) AS members FROM pg_depend
+WHERE classid = 'pg_class'::regclass AND deptype = 'e'
+  AND objid IN ('megamarket.sales_2025_03'::regclass, 'megamarket.losses_2025_03'::regclass);
 
 -- the shipped branches
 SELECT store_id, code, name FROM megamarket.stores ORDER BY store_id;

@@ -19,6 +19,7 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/fd.h"
@@ -29,10 +30,12 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "xlsx/xlsx_fdw.h"
 
 PG_FUNCTION_INFO_V1(warehouse_header_key);
+PG_FUNCTION_INFO_V1(warehouse_header_distance);
 PG_FUNCTION_INFO_V1(warehouse_clean_text);
 PG_FUNCTION_INFO_V1(warehouse_parse_decimal);
 PG_FUNCTION_INFO_V1(warehouse_parse_day);
@@ -92,6 +95,25 @@ warehouse_header_key(PG_FUNCTION_ARGS)
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	PG_RETURN_TEXT_P(cstring_to_text(XlsxNormaliseName(s)));
+}
+
+/*
+ * header_distance(a, b) -> integer
+ *		Levenshtein distance between the header keys of two texts (so case,
+ *		accents, spaces and underscores cost nothing), for import_preview()'s
+ *		"closest name". Keys are cut to 255 bytes (at a character boundary),
+ *		the limit of core's varstr_levenshtein(): a header longer than that
+ *		is no one's near miss.
+ */
+Datum
+warehouse_header_distance(PG_FUNCTION_ARGS)
+{
+	char	   *a = XlsxNormaliseName(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char	   *b = XlsxNormaliseName(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	int			la = pg_mbcliplen(a, strlen(a), 255);
+	int			lb = pg_mbcliplen(b, strlen(b), 255);
+
+	PG_RETURN_INT32(varstr_levenshtein(a, la, b, lb, 1, 1, 1, false));
 }
 
 /*
@@ -171,14 +193,27 @@ take_int(const char **p, const char *end, int maxlen, int *out)
 	return len > 0 && !(*p < end && isdigit((unsigned char) **p));
 }
 
+/* Whether [p, end) is digits only. */
+static bool
+all_digits(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (!isdigit((unsigned char) *p))
+			return false;
+	return true;
+}
+
 /*
  * parse_day(text) -> date
  *		A day as it comes out of a workbook, or NULL when the text is not one:
  *		ISO "yyyy-mm-dd" (what xlsx_fdw makes of a date cell in a text column,
- *		optionally followed by a time, which is dropped) or "dd/mm/yyyy" (a
+ *		optionally followed by a time, which is dropped), "dd/mm/yyyy" (a
  *		date typed as text, day first as in Spain; one-digit day and month
- *		allowed). The day must exist and lie in the date dimension's range,
- *		1900-01-01 to 2999-12-31. No guessing at other orders.
+ *		allowed), or "yyyymmdd", eight digits (a date_id, as the proposal's
+ *		Ventas carry it). The day must exist and lie in the date dimension's
+ *		range, 1900-01-01 to 2999-12-31. No guessing at other orders: a slash
+ *		date is always day first, "03/04/2025" is 3 April even though it could
+ *		be read month first, and "04/15/2025" is not a day.
  */
 Datum
 warehouse_parse_day(PG_FUNCTION_ARGS)
@@ -191,7 +226,14 @@ warehouse_parse_day(PG_FUNCTION_ARGS)
 				d;
 
 	trimmed(t, &p, &end);
-	if (end - p >= 10 && p[4] == '-')
+	if (end - p == 8 && all_digits(p, end))
+	{
+		/* yyyymmdd: a date_id, as a number cell or text */
+		y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+		m = (p[4] - '0') * 10 + (p[5] - '0');
+		d = (p[6] - '0') * 10 + (p[7] - '0');
+	}
+	else if (end - p >= 10 && p[4] == '-')
 	{
 		/* yyyy-mm-dd[ time] */
 		if (!take_int(&p, end, 4, &y) || p >= end || *p++ != '-' ||

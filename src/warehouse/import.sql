@@ -36,6 +36,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.parse_day(text) IS
 'a day as a workbook holds it (a date cell read as text, yyyy-mm-dd, or text dd/mm/yyyy), or NULL when it is not a real day in 1900-2999';
 
+CREATE FUNCTION megamarket.header_distance(a text, b text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'warehouse_header_distance'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION megamarket.header_distance(text, text) IS
+'edit distance between the header keys of two texts (import_preview()''s "closest name")';
+
 CREATE FUNCTION megamarket.header_key(header text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'warehouse_header_key'
@@ -71,6 +78,11 @@ COMMENT ON FUNCTION megamarket.import_activity(text) IS
 REVOKE ALL ON FUNCTION megamarket.import_progress(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket.import_activity(text) FROM PUBLIC;
 
+-- The proposal's Clientes has a registration date; the warehouse keeps it
+-- here (a column of its own: nothing else in warehouse.sql changes).
+ALTER TABLE megamarket.customers ADD COLUMN registered_on date;
+COMMENT ON COLUMN megamarket.customers.registered_on IS 'the day the customer registered, when the workbook says';
+
 -- The workbook format ----------------------------------------------------------
 
 CREATE TABLE megamarket.import_sheets (
@@ -91,11 +103,15 @@ CREATE TABLE megamarket.import_fields (
     position    smallint NOT NULL,
     kind        text NOT NULL
                 CONSTRAINT import_fields_kind CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY[
-                    'text', 'code', 'store_code', 'sku', 'name', 'email', 'wallet',
+                    'text', 'code', 'store_code', 'sku', 'name', 'label', 'email', 'wallet',
                     'date', 'integer', 'quantity', 'money', 'ticket',
                     'store', 'product', 'customer', 'campaign'])),
     required    boolean NOT NULL,
     natural_key boolean NOT NULL DEFAULT false,
+    stands_for  text[],
+    max_value   numeric,
+    not_before  text,
+    dimension   text,
     description text NOT NULL,
     PRIMARY KEY (sheet, field),
     UNIQUE (sheet, position)
@@ -104,9 +120,13 @@ COMMENT ON TABLE megamarket.import_fields IS 'the columns of each sheet, how the
 COMMENT ON COLUMN megamarket.import_fields.sheet IS 'the sheet (import_sheets)';
 COMMENT ON COLUMN megamarket.import_fields.field IS 'the column''s key; its header texts are in import_names';
 COMMENT ON COLUMN megamarket.import_fields.position IS 'order of the checks within a row';
-COMMENT ON COLUMN megamarket.import_fields.kind IS 'how the cell is cleaned and checked (docs/import.md, "Cleaning rules")';
+COMMENT ON COLUMN megamarket.import_fields.kind IS 'how the cell is cleaned and checked (docs/import.md, "Cleaning rules"); the loader reads it';
 COMMENT ON COLUMN megamarket.import_fields.required IS 'an empty cell rejects the row (missing_required)';
-COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on';
+COMMENT ON COLUMN megamarket.import_fields.natural_key IS 'part of the key rows are upserted on; repeated keys are duplicates';
+COMMENT ON COLUMN megamarket.import_fields.max_value IS 'money: the first value out of range (the target column''s precision)';
+COMMENT ON COLUMN megamarket.import_fields.not_before IS 'date: a field of the same sheet this one must not precede (reason <field>_before_<that field>)';
+COMMENT ON COLUMN megamarket.import_fields.dimension IS 'name: the dimension table (one row per name) the value is a member of; names not there yet are added';
+COMMENT ON COLUMN megamarket.import_fields.stands_for IS 'fields of the same sheet this column feeds when the sheet has no column of their own (store_id stands for the code, sale_id for ticket and line)';
 COMMENT ON COLUMN megamarket.import_fields.description IS 'where the value goes';
 
 CREATE TABLE megamarket.import_names (
@@ -139,46 +159,53 @@ INSERT INTO megamarket.import_sheets VALUES
     ('sales',     5, 'dates, sales', 'a ticket line'),
     ('losses',    6, 'dates, loss_reasons, losses', 'a loss event');
 
-INSERT INTO megamarket.import_fields (sheet, field, position, kind, required, natural_key, description) VALUES
-    ('stores', 'code', 1, 'store_code', true, true, 'stores.code, upper-cased'),
-    ('stores', 'name', 2, 'name', true, false, 'stores.name'),
-    ('stores', 'city', 3, 'name', false, false, 'cities.name (needs the region)'),
-    ('stores', 'region', 4, 'name', false, false, 'regions.name'),
-    ('stores', 'address', 5, 'text', false, false, 'stores.location'),
-    ('stores', 'opened', 6, 'date', false, false, 'stores.opened_on'),
-    ('products', 'sku', 1, 'sku', true, true, 'products.sku'),
-    ('products', 'name', 2, 'name', true, false, 'products.name'),
-    ('products', 'category', 3, 'name', true, false, 'categories.name'),
-    ('products', 'department', 4, 'name', true, false, 'departments.name'),
-    ('products', 'price', 5, 'money', true, false, 'products.price'),
-    ('customers', 'code', 1, 'code', true, true, 'customers.code'),
-    ('customers', 'name', 2, 'name', true, false, 'customers.name'),
-    ('customers', 'email', 3, 'email', false, false, 'customers.email, lower-cased'),
-    ('customers', 'segment', 4, 'name', false, false, 'segments.name'),
-    ('customers', 'wallet', 5, 'wallet', false, false, 'customers.wallet_address, lower-cased'),
-    ('campaigns', 'code', 1, 'code', true, true, 'campaigns.code'),
-    ('campaigns', 'name', 2, 'name', true, false, 'campaigns.name'),
-    ('campaigns', 'channel', 3, 'name', false, false, 'channels.name'),
-    ('campaigns', 'target_segment', 4, 'name', false, false, 'segments.name of campaigns.target_segment_id'),
-    ('campaigns', 'start', 5, 'date', true, false, 'campaigns.start_date'),
-    ('campaigns', 'end', 6, 'date', true, false, 'campaigns.end_date'),
-    ('campaigns', 'budget', 7, 'money', true, false, 'campaigns.budget'),
-    ('sales', 'ticket', 1, 'ticket', true, true, 'sales.ticket_id'),
-    ('sales', 'line', 2, 'integer', true, true, 'sales.line_no'),
-    ('sales', 'date', 3, 'date', true, false, 'sales.date_id'),
-    ('sales', 'store', 4, 'store', true, false, 'sales.store_id, by store name or code'),
-    ('sales', 'customer', 5, 'customer', false, false, 'sales.customer_id, by customer code'),
-    ('sales', 'sku', 6, 'product', true, false, 'sales.product_id, by SKU'),
-    ('sales', 'quantity', 7, 'quantity', true, false, 'sales.quantity'),
-    ('sales', 'amount', 8, 'money', true, false, 'sales.amount'),
-    ('sales', 'campaign', 9, 'campaign', false, false, 'sales.campaign_id, by campaign code'),
-    ('losses', 'reference', 1, 'code', true, true, 'losses.loss_ref'),
-    ('losses', 'date', 2, 'date', true, false, 'losses.date_id'),
-    ('losses', 'store', 3, 'store', true, false, 'losses.store_id, by store name or code'),
-    ('losses', 'sku', 4, 'product', true, false, 'losses.product_id, by SKU'),
-    ('losses', 'reason', 5, 'name', true, false, 'loss_reasons.name'),
-    ('losses', 'quantity', 6, 'quantity', true, false, 'losses.quantity'),
-    ('losses', 'amount', 7, 'money', true, false, 'losses.amount');
+INSERT INTO megamarket.import_fields (sheet, field, position, kind, required, natural_key, stands_for, description) VALUES
+    ('stores', 'code', 1, 'store_code', true, true, NULL, 'stores.code, upper-cased'),
+    ('stores', 'name', 2, 'name', true, false, NULL, 'stores.name'),
+    ('stores', 'city', 3, 'name', false, false, NULL, 'cities.name (needs the region)'),
+    ('stores', 'region', 4, 'name', false, false, NULL, 'regions.name'),
+    ('stores', 'address', 5, 'text', false, false, NULL, 'stores.location'),
+    ('stores', 'opened', 6, 'date', false, false, NULL, 'stores.opened_on'),
+    ('stores', 'store_id', 7, 'store_code', false, true, '{code}', 'stores.code when the sheet has no Code column (the proposal''s store_id)'),
+    ('products', 'sku', 1, 'sku', true, true, NULL, 'products.sku'),
+    ('products', 'name', 2, 'label', true, false, NULL, 'products.name'),
+    ('products', 'category', 3, 'name', false, false, NULL, 'categories.name; none: "Sin asignar"'),
+    ('products', 'department', 4, 'name', false, false, NULL, 'departments.name; none: the category''s, else "Sin asignar"'),
+    ('products', 'price', 5, 'money', true, false, NULL, 'products.price'),
+    ('products', 'product_id', 6, 'sku', false, true, '{sku}', 'products.sku when the sheet has no SKU column (the proposal''s product_id)'),
+    ('customers', 'code', 1, 'code', true, true, NULL, 'customers.code'),
+    ('customers', 'name', 2, 'label', true, false, NULL, 'customers.name'),
+    ('customers', 'email', 3, 'email', false, false, NULL, 'customers.email, lower-cased'),
+    ('customers', 'segment', 4, 'name', false, false, NULL, 'segments.name'),
+    ('customers', 'wallet', 5, 'wallet', false, false, NULL, 'customers.wallet_address, lower-cased'),
+    ('customers', 'registered', 6, 'date', false, false, NULL, 'customers.registered_on'),
+    ('customers', 'customer_id', 7, 'code', false, true, '{code}', 'customers.code when the sheet has no Code column (the proposal''s customer_id)'),
+    ('campaigns', 'code', 1, 'code', true, true, NULL, 'campaigns.code'),
+    ('campaigns', 'name', 2, 'label', true, false, NULL, 'campaigns.name'),
+    ('campaigns', 'channel', 3, 'name', false, false, NULL, 'channels.name'),
+    ('campaigns', 'target_segment', 4, 'name', false, false, NULL, 'segments.name of campaigns.target_segment_id'),
+    ('campaigns', 'start', 5, 'date', true, false, NULL, 'campaigns.start_date'),
+    ('campaigns', 'end', 6, 'date', true, false, NULL, 'campaigns.end_date'),
+    ('campaigns', 'budget', 7, 'money', true, false, NULL, 'campaigns.budget'),
+    ('campaigns', 'campaign_id', 8, 'code', false, true, '{code}', 'campaigns.code when the sheet has no Code column (the proposal''s campaign_id)'),
+    ('sales', 'ticket', 1, 'ticket', true, true, NULL, 'sales.ticket_id'),
+    ('sales', 'line', 2, 'integer', true, true, NULL, 'sales.line_no'),
+    ('sales', 'date', 3, 'date', true, false, NULL, 'sales.date_id'),
+    ('sales', 'store', 4, 'store', true, false, NULL, 'sales.store_id, by store name or code'),
+    ('sales', 'customer', 5, 'customer', false, false, NULL, 'sales.customer_id, by customer code'),
+    ('sales', 'sku', 6, 'product', true, false, NULL, 'sales.product_id, by SKU'),
+    ('sales', 'quantity', 7, 'quantity', true, false, NULL, 'sales.quantity'),
+    ('sales', 'amount', 8, 'money', true, false, NULL, 'sales.amount'),
+    ('sales', 'campaign', 9, 'campaign', false, false, NULL, 'sales.campaign_id, by campaign code'),
+    ('sales', 'sale_id', 10, 'integer', false, true, '{line,ticket}', 'the line''s key when the sheet has no Line column: sales.line_no = sale_id, and sales.ticket_id too when it has no Ticket column (the proposal''s sale_id)'),
+    ('losses', 'reference', 1, 'code', true, true, NULL, 'losses.loss_ref'),
+    ('losses', 'date', 2, 'date', true, false, NULL, 'losses.date_id'),
+    ('losses', 'store', 3, 'store', true, false, NULL, 'losses.store_id, by store name or code'),
+    ('losses', 'sku', 4, 'product', true, false, NULL, 'losses.product_id, by SKU'),
+    ('losses', 'reason', 5, 'name', true, false, NULL, 'loss_reasons.name'),
+    ('losses', 'quantity', 6, 'quantity', true, false, NULL, 'losses.quantity'),
+    ('losses', 'amount', 7, 'money', true, false, NULL, 'losses.amount'),
+    ('losses', 'loss_id', 8, 'code', false, true, '{reference}', 'losses.loss_ref when the sheet has no Reference column (the proposal''s loss_id)');
 
 INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
     ('stores', NULL, 'Sucursales', true), ('stores', NULL, 'Stores', true),
@@ -226,6 +253,54 @@ INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
     ('losses', 'reason', 'Motivo', true), ('losses', 'reason', 'Reason', true),
     ('losses', 'quantity', 'Cantidad', true), ('losses', 'quantity', 'Quantity', true),
     ('losses', 'amount', 'Importe', true), ('losses', 'amount', 'Amount', true);
+
+-- money: beyond the target column's precision; a campaign ends on or after its start
+UPDATE megamarket.import_fields SET max_value = 1e10 WHERE kind = 'money' AND field <> 'budget';
+UPDATE megamarket.import_fields SET max_value = 1e12 WHERE sheet = 'campaigns' AND field = 'budget';
+UPDATE megamarket.import_fields SET not_before = 'start' WHERE sheet = 'campaigns' AND field = 'end';
+-- names that are members of a flat dimension (cities, categories and
+-- departments have parents: their sheets' writes add them)
+UPDATE megamarket.import_fields SET dimension = 'regions' WHERE sheet = 'stores' AND field = 'region';
+UPDATE megamarket.import_fields SET dimension = 'segments' WHERE sheet = 'customers' AND field = 'segment';
+UPDATE megamarket.import_fields SET dimension = 'channels' WHERE sheet = 'campaigns' AND field = 'channel';
+UPDATE megamarket.import_fields SET dimension = 'segments' WHERE sheet = 'campaigns' AND field = 'target_segment';
+UPDATE megamarket.import_fields SET dimension = 'loss_reasons' WHERE sheet = 'losses' AND field = 'reason';
+
+-- The proposal's own layout (section 4.2: snake_case English, and the same in
+-- Spanish), with no setup: its *_id keys, name, location, dates and date_id.
+INSERT INTO megamarket.import_names (sheet, field, name, builtin) VALUES
+    ('stores', 'store_id', 'store_id', true), ('stores', 'store_id', 'id_sucursal', true),
+    ('stores', 'store_id', 'id', true),
+    ('stores', 'name', 'Name', true), ('stores', 'name', 'Nombre', true),
+    ('stores', 'address', 'Location', true), ('stores', 'address', 'Ubicación', true),
+    ('products', 'product_id', 'product_id', true), ('products', 'product_id', 'id_producto', true),
+    ('products', 'product_id', 'id', true),
+    ('products', 'name', 'Name', true), ('products', 'name', 'Nombre', true),
+    ('customers', 'customer_id', 'customer_id', true), ('customers', 'customer_id', 'id_cliente', true),
+    ('customers', 'customer_id', 'id', true),
+    ('customers', 'registered', 'registration_date', true), ('customers', 'registered', 'fecha_registro', true),
+    ('customers', 'registered', 'Registered', true), ('customers', 'registered', 'Alta', true),
+    ('customers', 'registered', 'fecha_alta', true),
+    ('campaigns', 'campaign_id', 'campaign_id', true), ('campaigns', 'campaign_id', 'id_campaña', true),
+    ('campaigns', 'campaign_id', 'id', true),
+    ('campaigns', 'name', 'Name', true), ('campaigns', 'name', 'Nombre', true),
+    ('campaigns', 'start', 'start_date', true), ('campaigns', 'start', 'fecha_inicio', true),
+    ('campaigns', 'end', 'end_date', true), ('campaigns', 'end', 'fecha_fin', true),
+    ('sales', 'sale_id', 'sale_id', true), ('sales', 'sale_id', 'id_venta', true),
+    ('sales', 'sale_id', 'id', true),
+    ('sales', 'ticket', 'ticket_id', true), ('sales', 'ticket', 'id_ticket', true),
+    ('sales', 'date', 'date_id', true), ('sales', 'date', 'id_fecha', true),
+    ('sales', 'store', 'store_id', true), ('sales', 'store', 'id_sucursal', true),
+    ('sales', 'customer', 'customer_id', true), ('sales', 'customer', 'id_cliente', true),
+    ('sales', 'sku', 'product_id', true), ('sales', 'sku', 'id_producto', true),
+    ('sales', 'campaign', 'campaign_id', true), ('sales', 'campaign', 'id_campaña', true),
+    ('sales', 'amount', 'Monto', true),
+    ('losses', 'loss_id', 'loss_id', true), ('losses', 'loss_id', 'id_pérdida', true),
+    ('losses', 'loss_id', 'id', true),
+    ('losses', 'date', 'date_id', true), ('losses', 'date', 'id_fecha', true),
+    ('losses', 'store', 'store_id', true), ('losses', 'store', 'id_sucursal', true),
+    ('losses', 'sku', 'product_id', true), ('losses', 'sku', 'id_producto', true),
+    ('losses', 'amount', 'Monto', true);
 
 -- Run log ----------------------------------------------------------------------
 
@@ -342,33 +417,57 @@ $$;
 COMMENT ON FUNCTION megamarket.column_letters(integer) IS
 'the A1-style letters of a column number: 1 is A, 27 is AA, 16384 is XFD';
 
--- (internal) Open one sheet of the workbook for the import: a temporary
--- foreign table over it, its header row found and matched against
--- import_names, and a temporary view pg_temp.mm_src_<sheet> with one text
--- column per field (NULL for an optional field the sheet lacks) and _row,
--- the sheet row. Returns {"header_row": n, "cells": {"field": "C", ...}}.
-CREATE FUNCTION megamarket._import_open(filename text, sheet_name text, sheet_position integer,
-                                        sheet_key text)
-RETURNS jsonb
+-- (internal) How a header row maps to a sheet's fields: one row per field,
+-- with the column that feeds it (col), a second column naming it too (col2,
+-- an error for the import), and via: the stand-in field whose column feeds it
+-- when the sheet has no column of its own (store_id for code). Used by the
+-- import and by import_preview(); reads only the reference tables.
+CREATE FUNCTION megamarket._import_map_header(sheet_key text, header text[])
+RETURNS TABLE (field text, required boolean, "position" smallint, col integer, col2 integer, via text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+    WITH h AS (
+        SELECT h.i::integer AS i, megamarket.header_key(h.t) AS k
+          FROM unnest(header) WITH ORDINALITY AS h(t, i)
+         WHERE megamarket.clean_text(h.t) IS NOT NULL
+    ), m AS (
+        SELECT f.field, f.required, f."position", f.stands_for,
+               (SELECT array_agg(h.i ORDER BY h.i) FROM h
+                 WHERE h.k IN (SELECT megamarket.header_key(n.name) FROM megamarket.import_names n
+                                WHERE n.sheet = sheet_key AND n.field = f.field)) AS cols
+          FROM megamarket.import_fields f
+         WHERE f.sheet = sheet_key
+    )
+    SELECT m.field, m.required, m."position",
+           coalesce(m.cols[1], s.cols[1]), m.cols[2],
+           CASE WHEN m.cols IS NULL THEN s.field END
+      FROM m
+      LEFT JOIN LATERAL (SELECT s.field, s.cols FROM m s
+                          WHERE m.field = ANY (s.stands_for) AND s.cols IS NOT NULL
+                          ORDER BY s."position" LIMIT 1) AS s ON true
+     ORDER BY m."position"
+$$;
+COMMENT ON FUNCTION megamarket._import_map_header(text, text[]) IS
+'(internal to import_workbook and import_preview) the columns of a header row that feed a sheet''s fields';
+
+-- (internal) The foreign table over a sheet (columns c1 .. c256 as text,
+-- _row the sheet row) and its header row: among the first 20 non-blank rows,
+-- the first that names every required field (title rows above the table are
+-- common); failing that, the first non-blank row. NULL when the sheet is
+-- blank. Used by the import and by import_preview().
+CREATE FUNCTION megamarket._import_sheet_header(filename text, sheet_position integer,
+                                                sheet_key text, ft text,
+                                                OUT header_row integer, OUT header text[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    ft text := 'mm_ft_' || sheet_key;
-    src text := 'mm_src_' || sheet_key;
     cols text;
     arr text;
     nonblank text;
-    header_row integer;
-    header text[];
-    f record;
-    matches integer[];
-    sel text := '_row';
-    cells jsonb := '{}';
-    known text;
     cand record;
 BEGIN
-    PERFORM megamarket._import_drop('VIEW', src);
     PERFORM megamarket._import_drop('FOREIGN TABLE', ft);
     SELECT string_agg(format('c%s text', i), ', ' ORDER BY i),
            string_agg(format('c%s', i), ', ' ORDER BY i),
@@ -380,10 +479,6 @@ BEGIN
     EXECUTE format('CREATE FOREIGN TABLE pg_temp.%I (_row integer OPTIONS (row_number %L), %s) '
                    'SERVER megamarket_import OPTIONS (filename %L, sheet %L, header %L)',
                    ft, 'true', cols, filename, sheet_position::text, 'false');
-
-    -- The header: among the first 20 non-blank rows, the first that names
-    -- every required field (title rows above the table are common); failing
-    -- that, the first non-blank row, whose missing columns are then reported.
     -- (COALESCE, not num_nonnulls(): a function takes at most 100 arguments)
     FOR cand IN EXECUTE format('SELECT _row, ARRAY[%s] AS cells FROM pg_temp.%I WHERE COALESCE(%s) IS NOT NULL LIMIT 20',
                                arr, ft, nonblank)
@@ -392,65 +487,108 @@ BEGIN
             header_row := cand._row;
             header := cand.cells;
         END IF;
-        IF NOT EXISTS (
-            SELECT 1 FROM megamarket.import_fields x
-             WHERE x.sheet = sheet_key AND x.required
-               AND NOT EXISTS (SELECT 1 FROM unnest(cand.cells) AS h(t), megamarket.import_names n
-                                WHERE n.sheet = sheet_key AND n.field = x.field
-                                  AND megamarket.header_key(h.t) = megamarket.header_key(n.name)))
-        THEN
+        IF NOT EXISTS (SELECT 1 FROM megamarket._import_map_header(sheet_key, cand.cells) m
+                        WHERE m.required AND m.col IS NULL) THEN
             header_row := cand._row;
             header := cand.cells;
             EXIT;
         END IF;
     END LOOP;
-    IF header_row IS NULL THEN
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) IS
+'(internal to import_workbook and import_preview) a temporary foreign table over a sheet, and its header row';
+
+-- (internal) Open one sheet of the workbook for the import: the foreign
+-- table and header of _import_sheet_header(), the header matched against
+-- import_names, and a temporary view pg_temp.mm_src_<sheet> with one text
+-- column per field (NULL for an optional field the sheet lacks; a stand-in's
+-- column for a field the sheet lacks, e.g. store_id for code) and _row, the
+-- sheet row. Returns {"header_row": n, "cells": {"field": "C", ...}}.
+CREATE FUNCTION megamarket._import_open(filename text, sheet_name text, sheet_position integer,
+                                        sheet_key text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    ft text := 'mm_ft_' || sheet_key;
+    src text := 'mm_src_' || sheet_key;
+    hr record;
+    f record;
+    sel text := '_row';
+    cells jsonb := '{}';
+    known text;
+    standins text;
+BEGIN
+    PERFORM megamarket._import_drop('VIEW', src);
+    hr := megamarket._import_sheet_header(filename, sheet_position, sheet_key, ft);
+    IF hr.header_row IS NULL THEN
         RAISE EXCEPTION 'import_workbook: sheet "%" is empty', sheet_name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A sheet needs a header row naming its columns.',
                   HINT = 'Leave the sheet out with the option "sheets".';
     END IF;
 
-    FOR f IN SELECT x.field, x.required FROM megamarket.import_fields x
-              WHERE x.sheet = sheet_key ORDER BY x.position
-    LOOP
-        SELECT array_agg(h.i ORDER BY h.i) INTO matches
-          FROM unnest(header) WITH ORDINALITY AS h(t, i)
-         WHERE megamarket.clean_text(h.t) IS NOT NULL
-           AND megamarket.header_key(h.t) IN (SELECT megamarket.header_key(n.name)
-                                                FROM megamarket.import_names n
-                                               WHERE n.sheet = sheet_key AND n.field = f.field);
-        IF cardinality(matches) > 1 THEN
+    FOR f IN SELECT * FROM megamarket._import_map_header(sheet_key, hr.header) LOOP
+        IF f.col2 IS NOT NULL THEN
             RAISE EXCEPTION 'import_workbook: sheet "%" has two columns for "%": % and %',
                     sheet_name, f.field,
-                    megamarket.column_letters(matches[1]) || header_row,
-                    megamarket.column_letters(matches[2]) || header_row
+                    megamarket.column_letters(f.col) || hr.header_row,
+                    megamarket.column_letters(f.col2) || hr.header_row
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Rename one of the header cells.';
+                      HINT = 'Rename one of the header cells, or run megamarket.import_preview() to see how each column is read.';
         END IF;
-        IF matches IS NULL THEN
+        IF f.col IS NULL THEN
             IF f.required THEN
                 SELECT string_agg(format('"%s"', n.name), ', ' ORDER BY n.builtin DESC, n.name) INTO known
                   FROM megamarket.import_names n WHERE n.sheet = sheet_key AND n.field = f.field;
+                SELECT string_agg(format('"%s"', x.field), ' or ') INTO standins
+                  FROM megamarket.import_fields x
+                 WHERE x.sheet = sheet_key AND f.field = ANY (x.stands_for);
                 RAISE EXCEPTION 'import_workbook: sheet "%" has no column for "%"', sheet_name, f.field
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = format('The header is row %s: %s. Known names for "%s": %s.',
-                                          header_row,
+                                          hr.header_row,
                                           (SELECT string_agg(format('"%s"', t), ', ')
-                                             FROM unnest(header) AS t WHERE t IS NOT NULL),
+                                             FROM unnest(hr.header) AS t WHERE t IS NOT NULL),
                                           f.field, known),
-                          HINT = 'Add the sheet''s header text to megamarket.import_names.';
+                          HINT = 'Add the sheet''s header text to megamarket.import_names'
+                                 || coalesce(format(' (or give the sheet a %s column)', standins), '')
+                                 || '; megamarket.import_preview() shows the closest names.';
             END IF;
             sel := sel || format(', NULL::text AS %I', f.field);
         ELSE
-            sel := sel || format(', c%s AS %I', matches[1], f.field);
-            cells := cells || jsonb_build_object(f.field, megamarket.column_letters(matches[1]));
+            sel := sel || format(', c%s AS %I', f.col, f.field);
+            cells := cells || jsonb_build_object(f.field, megamarket.column_letters(f.col));
+            IF f.via IS NOT NULL THEN
+                RAISE NOTICE 'import_workbook: sheet "%": column % ("%") is the sheet''s "%"',
+                    sheet_name, megamarket.column_letters(f.col), hr.header[f.col], f.field;
+            END IF;
         END IF;
     END LOOP;
 
+    -- a header that names no field of this sheet but fields of others is
+    -- not guessed at: said, and ignored
+    SELECT string_agg(format('%s ("%s": %s)', column_letters(h.i::integer), h.t, h.fields), ', ' ORDER BY h.i)
+      INTO known
+      FROM (SELECT t.i, t.t, string_agg(DISTINCT format('%s.%s', n.sheet, n.field), ' or ') AS fields
+              FROM unnest(hr.header) WITH ORDINALITY AS t(t, i), megamarket.import_names n
+             WHERE megamarket.clean_text(t.t) IS NOT NULL
+               AND n.field IS NOT NULL AND n.sheet <> sheet_key
+               AND megamarket.header_key(n.name) = megamarket.header_key(t.t)
+               AND NOT EXISTS (SELECT 1 FROM megamarket.import_names o
+                                WHERE o.sheet = sheet_key AND o.field IS NOT NULL
+                                  AND megamarket.header_key(o.name) = megamarket.header_key(t.t))
+             GROUP BY t.i, t.t) AS h;
+    IF known IS NOT NULL THEN
+        RAISE NOTICE 'import_workbook: sheet "%": ambiguous columns ignored: %', sheet_name, known
+            USING HINT = 'They name no field of this sheet. Map one in megamarket.import_names if it is meant.';
+    END IF;
+
     EXECUTE format('CREATE TEMP VIEW %I AS SELECT %s FROM pg_temp.%I WHERE _row > %s',
-                   src, sel, ft, header_row);
-    RETURN jsonb_build_object('header_row', header_row, 'cells', cells);
+                   src, sel, ft, hr.header_row);
+    RETURN jsonb_build_object('header_row', hr.header_row, 'cells', cells);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text) IS
@@ -523,375 +661,9 @@ $$;
 COMMENT ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) IS
 '(internal to import_workbook) marks repeated natural keys in a stage table as duplicate_row or duplicate_key';
 
--- (internal) Sucursales: regions, cities, stores.
-CREATE FUNCTION megamarket._import_stores(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_stores');
-    CREATE TEMP TABLE mm_stores ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.city AS city_raw,
-               s.region AS region_raw, s.address AS address_raw, s.opened AS opened_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               clean_text(s.city) AS city_t, clean_text(s.region) AS region_t,
-               clean_text(s.address) AS address_t, clean_text(s.opened) AS opened_t
-          FROM pg_temp.mm_src_stores s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, upper(code_t) AS code_v, parse_day(opened_t) AS opened_v
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, city_t, region_t, address_t, opened_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN length(name_t) > 200 THEN ARRAY['too_long', 'name', name_raw]
-                   WHEN length(city_t) > 200 THEN ARRAY['too_long', 'city', city_raw]
-                   WHEN length(region_t) > 200 THEN ARRAY['too_long', 'region', region_raw]
-                   WHEN code_v !~ '^[A-Z0-9_-]{1,32}$' THEN ARRAY['bad_code', 'code', code_raw]
-                   WHEN opened_t IS NOT NULL AND opened_v IS NULL THEN ARRAY['bad_date', 'opened', opened_raw]
-               END AS err0,
-               CASE WHEN city_t IS NOT NULL AND region_t IS NULL
-                    THEN jsonb_build_array(jsonb_build_array('missing_region', 'city', city_raw))
-               END AS notes
-          FROM p
-    )
-    SELECT c.*, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_stores', 'code_v', 'name_t, city_t, region_t, address_t, opened_v',
-                               'code', 'code_raw');
-
-    -- a store name is unique too: a row that would give another store's name
-    -- (in the warehouse, or an earlier row of the sheet) to its code is refused
-    UPDATE pg_temp.mm_stores m
-       SET err = ARRAY['duplicate_name', 'name', m.name_raw]
-     WHERE m.err IS NULL
-       AND (EXISTS (SELECT 1 FROM stores s WHERE s.name = m.name_t AND s.code <> m.code_v)
-            OR EXISTS (SELECT 1 FROM pg_temp.mm_stores o
-                        WHERE o.err IS NULL AND o.name_t = m.name_t AND o.code_v <> m.code_v
-                          AND o._row < m._row));
-
-    INSERT INTO regions (name)
-    SELECT DISTINCT m.region_t FROM pg_temp.mm_stores m
-     WHERE m.err IS NULL AND m.region_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM regions r WHERE r.name = m.region_t);
-    INSERT INTO cities (name, region_id)
-    SELECT DISTINCT m.city_t, r.region_id
-      FROM pg_temp.mm_stores m JOIN regions r ON r.name = m.region_t
-     WHERE m.err IS NULL AND m.city_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM cities c WHERE c.name = m.city_t AND c.region_id = r.region_id);
-
-    UPDATE stores s
-       SET name = m.name_t, location = m.address_t, city_id = m.city_id, opened_on = m.opened_v
-      FROM (SELECT m.*, ci.city_id
-              FROM pg_temp.mm_stores m
-              LEFT JOIN regions r ON r.name = m.region_t
-              LEFT JOIN cities ci ON ci.name = m.city_t AND ci.region_id = r.region_id
-             WHERE m.err IS NULL) m
-     WHERE s.code = m.code_v
-       AND (s.name, s.location, s.city_id, s.opened_on)
-           IS DISTINCT FROM (m.name_t, m.address_t, m.city_id, m.opened_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO stores (code, name, location, city_id, opened_on)
-    SELECT m.code_v, m.name_t, m.address_t, ci.city_id, m.opened_v
-      FROM pg_temp.mm_stores m
-      LEFT JOIN regions r ON r.name = m.region_t
-      LEFT JOIN cities ci ON ci.name = m.city_t AND ci.region_id = r.region_id
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.code = m.code_v)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('stores', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_stores(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the stores sheet';
-
--- (internal) Productos: departments, categories, products.
-CREATE FUNCTION megamarket._import_products(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_products');
-    CREATE TEMP TABLE mm_products ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.sku AS sku_raw, s.name AS name_raw, s.category AS category_raw,
-               s.department AS department_raw, s.price AS price_raw,
-               clean_text(s.sku) AS sku_t, clean_text(s.name) AS name_t,
-               clean_text(s.category) AS category_t, clean_text(s.department) AS department_t,
-               clean_text(s.price) AS price_t
-          FROM pg_temp.mm_src_products s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, parse_decimal(price_t) AS price_n
-          FROM t
-         WHERE num_nonnulls(sku_t, name_t, category_t, department_t, price_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN category_t IS NULL THEN ARRAY['missing_required', 'category', category_raw]
-                   WHEN department_t IS NULL THEN ARRAY['missing_required', 'department', department_raw]
-                   WHEN price_t IS NULL THEN ARRAY['missing_required', 'price', price_raw]
-                   WHEN length(category_t) > 200 THEN ARRAY['too_long', 'category', category_raw]
-                   WHEN length(department_t) > 200 THEN ARRAY['too_long', 'department', department_raw]
-                   WHEN sku_t !~ '^[A-Za-z0-9_.-]{1,64}$' THEN ARRAY['bad_code', 'sku', sku_raw]
-                   WHEN price_n IS NULL THEN ARRAY['bad_number', 'price', price_raw]
-                   WHEN price_n < 0 OR price_n >= 1e10 THEN ARRAY['out_of_range', 'price', price_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-    )
-    SELECT c.*, round(price_n, 2) AS price_v, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_products', 'sku_t', 'name_t, category_t, department_t, price_v',
-                               'sku', 'sku_raw');
-
-    INSERT INTO departments (name)
-    SELECT DISTINCT m.department_t FROM pg_temp.mm_products m
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = m.department_t);
-
-    -- a category belongs to one department: the first row naming it decides
-    PERFORM _import_drop('TABLE', 'mm_categories');
-    CREATE TEMP TABLE mm_categories ON COMMIT DROP AS
-    SELECT DISTINCT ON (m.category_t) m.category_t AS name, d.department_id
-      FROM pg_temp.mm_products m JOIN departments d ON d.name = m.department_t
-     WHERE m.err IS NULL
-     ORDER BY m.category_t, m._row;
-    UPDATE categories c SET department_id = m.department_id
-      FROM pg_temp.mm_categories m
-     WHERE c.name = m.name AND c.department_id <> m.department_id;
-    INSERT INTO categories (name, department_id)
-    SELECT m.name, m.department_id FROM pg_temp.mm_categories m
-     WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.name);
-
-    UPDATE products p
-       SET name = m.name_t, category_id = c.category_id, price = m.price_v
-      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_t
-     WHERE m.err IS NULL AND p.sku = m.sku_t
-       AND (p.name, p.category_id, p.price) IS DISTINCT FROM (m.name_t, c.category_id, m.price_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO products (sku, name, category_id, price)
-    SELECT m.sku_t, m.name_t, c.category_id, m.price_v
-      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = m.sku_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('products', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_products(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the products sheet';
-
--- (internal) Clientes: segments, customers.
-CREATE FUNCTION megamarket._import_customers(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_customers');
-    CREATE TEMP TABLE mm_customers ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.email AS email_raw,
-               s.segment AS segment_raw, s.wallet AS wallet_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               lower(clean_text(s.email)) AS email_t, clean_text(s.segment) AS segment_t,
-               lower(clean_text(s.wallet)) AS wallet_t
-          FROM pg_temp.mm_src_customers s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*,
-               email_t ~ '^[a-z0-9._%+''-]+@[a-z0-9.-]+\.[a-z]{2,}$' AS email_ok,
-               wallet_t ~ '^0x[0-9a-f]{40}$' AS wallet_ok
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, email_t, segment_t, wallet_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
-                   WHEN length(segment_t) > 200 THEN ARRAY['too_long', 'segment', segment_raw]
-               END AS err0,
-               CASE WHEN email_ok THEN email_t END AS email_v,
-               CASE WHEN wallet_ok THEN wallet_t END AS wallet_v0
-          FROM p
-    ), d AS (
-        -- duplicates inline, not with _import_duplicates(): which row keeps
-        -- a wallet (below) depends on which rows are duplicates
-        SELECT c.*,
-               CASE
-                   WHEN err0 IS NOT NULL THEN err0
-                   WHEN row_number() OVER w > 1 THEN
-                       CASE WHEN ROW(name_t, email_v, segment_t, wallet_v0)::text
-                                 = first_value(ROW(name_t, email_v, segment_t, wallet_v0)::text) OVER w
-                            THEN ARRAY['duplicate_row', NULL, NULL] ELSE ARRAY['duplicate_key', 'code', code_raw] END
-               END AS err
-          FROM c
-        WINDOW w AS (PARTITION BY err0 IS NULL, code_t ORDER BY _row)
-    ), e AS (
-        -- a wallet belongs to one customer: the first accepted row that has it,
-        -- unless another customer of the warehouse already does
-        SELECT d.*,
-               CASE WHEN wallet_v0 IS NOT NULL AND err IS NULL
-                    THEN row_number() OVER (PARTITION BY err IS NULL, wallet_v0 ORDER BY _row) > 1
-                         OR EXISTS (SELECT 1 FROM customers x
-                                     WHERE x.wallet_address = d.wallet_v0 AND x.code <> d.code_t)
-                    ELSE false
-               END AS wallet_taken
-          FROM d
-    )
-    SELECT e.*,
-           CASE WHEN wallet_taken THEN NULL ELSE wallet_v0 END AS wallet_v,
-           NULLIF(
-               CASE WHEN email_t IS NOT NULL AND NOT email_ok
-                    THEN jsonb_build_array(jsonb_build_array('bad_email', 'email', email_raw))
-                    ELSE '[]'::jsonb END
-            || CASE WHEN wallet_t IS NOT NULL AND NOT wallet_ok
-                    THEN jsonb_build_array(jsonb_build_array('bad_wallet', 'wallet', wallet_raw))
-                    WHEN wallet_taken
-                    THEN jsonb_build_array(jsonb_build_array('duplicate_wallet', 'wallet', wallet_raw))
-                    ELSE '[]'::jsonb END,
-               '[]'::jsonb) AS notes
-      FROM e;
-
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.segment_t FROM pg_temp.mm_customers m
-     WHERE m.err IS NULL AND m.segment_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.segment_t);
-
-    -- an empty Segmento keeps the customer's segment (segment_customers() may have set it)
-    UPDATE customers c
-       SET name = m.name_t, email = m.email_v, wallet_address = m.wallet_v,
-           segment_id = coalesce(m.segment_id, c.segment_id)
-      FROM (SELECT m.*, g.segment_id FROM pg_temp.mm_customers m
-              LEFT JOIN segments g ON g.name = m.segment_t WHERE m.err IS NULL) m
-     WHERE c.code = m.code_t
-       AND (c.name, c.email, c.wallet_address, c.segment_id)
-           IS DISTINCT FROM (m.name_t, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id));
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO customers (code, name, email, segment_id, wallet_address)
-    SELECT m.code_t, m.name_t, m.email_v, g.segment_id, m.wallet_v
-      FROM pg_temp.mm_customers m LEFT JOIN segments g ON g.name = m.segment_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.code = m.code_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('customers', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_customers(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the customers sheet';
-
--- (internal) Campañas: channels, segments, campaigns.
-CREATE FUNCTION megamarket._import_campaigns(sheet_name text, hdr jsonb, every bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, megamarket, pg_temp
-AS $$
-DECLARE
-    n_ins bigint;
-    n_upd bigint;
-BEGIN
-    PERFORM _import_drop('TABLE', 'mm_campaigns');
-    CREATE TEMP TABLE mm_campaigns ON COMMIT DROP AS
-    WITH t AS (
-        SELECT s._row, s.code AS code_raw, s.name AS name_raw, s.channel AS channel_raw,
-               s.target_segment AS target_raw, s.start AS start_raw,
-               s."end" AS end_raw, s.budget AS budget_raw,
-               clean_text(s.code) AS code_t, clean_text(s.name) AS name_t,
-               clean_text(s.channel) AS channel_t, clean_text(s.target_segment) AS target_t,
-               clean_text(s.start) AS start_t, clean_text(s."end") AS end_t,
-               clean_text(s.budget) AS budget_t
-          FROM pg_temp.mm_src_campaigns s
-         WHERE import_progress(sheet_name, every)
-    ), p AS (
-        SELECT t.*, parse_day(start_t) AS start_v, parse_day(end_t) AS end_v,
-               parse_decimal(budget_t) AS budget_n
-          FROM t
-         WHERE num_nonnulls(code_t, name_t, channel_t, target_t, start_t, end_t, budget_t) > 0
-    ), c AS (
-        SELECT p.*,
-               CASE
-                   WHEN code_t IS NULL THEN ARRAY['missing_required', 'code', code_raw]
-                   WHEN name_t IS NULL THEN ARRAY['missing_required', 'name', name_raw]
-                   WHEN start_t IS NULL THEN ARRAY['missing_required', 'start', start_raw]
-                   WHEN end_t IS NULL THEN ARRAY['missing_required', 'end', end_raw]
-                   WHEN budget_t IS NULL THEN ARRAY['missing_required', 'budget', budget_raw]
-                   WHEN length(code_t) > 200 THEN ARRAY['too_long', 'code', code_raw]
-                   WHEN length(channel_t) > 200 THEN ARRAY['too_long', 'channel', channel_raw]
-                   WHEN length(target_t) > 200 THEN ARRAY['too_long', 'target_segment', target_raw]
-                   WHEN start_v IS NULL THEN ARRAY['bad_date', 'start', start_raw]
-                   WHEN end_v IS NULL THEN ARRAY['bad_date', 'end', end_raw]
-                   WHEN budget_n IS NULL THEN ARRAY['bad_number', 'budget', budget_raw]
-                   WHEN end_v < start_v THEN ARRAY['end_before_start', 'end', end_raw]
-                   WHEN budget_n < 0 OR budget_n >= 1e12 THEN ARRAY['out_of_range', 'budget', budget_raw]
-               END AS err0,
-               NULL::jsonb AS notes
-          FROM p
-    )
-    SELECT c.*, round(budget_n, 2) AS budget_v, err0 AS err FROM c;
-    PERFORM _import_duplicates('mm_campaigns', 'code_t',
-                               'name_t, channel_t, target_t, start_v, end_v, budget_v', 'code', 'code_raw');
-
-    INSERT INTO channels (name)
-    SELECT DISTINCT m.channel_t FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.channel_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM channels h WHERE h.name = m.channel_t);
-    INSERT INTO segments (name)
-    SELECT DISTINCT m.target_t FROM pg_temp.mm_campaigns m
-     WHERE m.err IS NULL AND m.target_t IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.name = m.target_t);
-
-    UPDATE campaigns c
-       SET name = m.name_t, channel_id = m.channel_id, target_segment_id = m.segment_id,
-           start_date = m.start_v, end_date = m.end_v, budget = m.budget_v
-      FROM (SELECT m.*, h.channel_id, g.segment_id FROM pg_temp.mm_campaigns m
-              LEFT JOIN channels h ON h.name = m.channel_t
-              LEFT JOIN segments g ON g.name = m.target_t
-             WHERE m.err IS NULL) m
-     WHERE c.code = m.code_t
-       AND (c.name, c.channel_id, c.target_segment_id, c.start_date, c.end_date, c.budget)
-           IS DISTINCT FROM (m.name_t, m.channel_id, m.segment_id, m.start_v, m.end_v, m.budget_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO campaigns (code, name, channel_id, target_segment_id, start_date, end_date, budget)
-    SELECT m.code_t, m.name_t, h.channel_id, g.segment_id, m.start_v, m.end_v, m.budget_v
-      FROM pg_temp.mm_campaigns m
-      LEFT JOIN channels h ON h.name = m.channel_t
-      LEFT JOIN segments g ON g.name = m.target_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.code = m.code_t)
-     ORDER BY m._row;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('campaigns', sheet_name, hdr, n_ins, n_upd);
-END
-$$;
-COMMENT ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the campaigns sheet';
-
--- (internal) Store names and codes by their header_key (case, accents and
--- spaces aside), to match a Sucursal cell. A name wins over another store's
--- code.
+-- (internal) Stores by the header_key (case, accents and spaces aside) of
+-- their name or code, to match a store cell of a fact. A name wins over
+-- another store's code.
 CREATE FUNCTION megamarket._import_store_keys()
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -910,235 +682,534 @@ $$;
 COMMENT ON FUNCTION megamarket._import_store_keys() IS
 '(internal to import_workbook) the lookup of stores by name or code';
 
--- (internal) Ventas: dates, sales.
-CREATE FUNCTION megamarket._import_sales(sheet_name text, hdr jsonb, every bigint)
+-- (internal) The loader's first half, the same for every sheet and driven by
+-- import_fields: read the sheet's view pg_temp.mm_src_<sheet>, clean each
+-- cell by its field's kind, check the rows, resolve references, and mark
+-- repeated natural keys. The result is the stage table pg_temp.mm_<sheet>:
+-- _row; for each field f (stand-ins aside) f_raw (the cell's text), f_t
+-- (trimmed) and f_v (the clean value: text, date, integer, numeric(…,2), or
+-- the referenced dimension's key); err, the first rule a row breaks as
+-- {reason, field, raw text}, NULL when accepted; notes, values dropped from
+-- a kept row as [[reason, field, raw], ...].
+--
+-- The rules, in this order (docs/import.md, "Cleaning rules"): missing
+-- required fields, keys too long, values that do not parse, values out of
+-- range, references to nothing; then duplicates of an earlier row's key.
+-- Within a rule, fields go by import_fields.position.
+--
+-- The query is one style throughout: levels fenced with OFFSET 0, so that
+-- each cell is cleaned and parsed once per row (inlined, the planner would
+-- repeat the expressions wherever a later level uses them).
+CREATE FUNCTION megamarket._import_stage(sheet_key text, sheet_name text, every bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_ins bigint;
-    n_upd bigint;
+    stage text := 'mm_' || sheet_key;
+    maxlen integer := megamarket.key_max_length();
+    f record;
+    l1 text := 's._row';       -- raw and trimmed
+    l2 text := 't.*';          -- parsed
+    refcols text := '';        -- references
+    joins text := '';
+    l4 text := '_row';         -- clean values
+    nonblank text := '';
+    req text := '';
+    toolong text := '';
+    parse text := '';
+    range text := '';
+    refs text := '';
+    notes text := '';
+    keys text := '';
+    vals text := '';
+    key_field text;
+    r text;                    -- f_raw
+    t text;                    -- f_t
+    n text;                    -- f_n, a parsed number
+    v text;                    -- f_v
+    j text;                    -- the join alias of a reference
+BEGIN
+    FOR f IN SELECT x.* FROM import_fields x
+              WHERE x.sheet = sheet_key AND x.stands_for IS NULL
+              ORDER BY x."position"
+    LOOP
+        r := f.field || '_raw';
+        t := f.field || '_t';
+        n := f.field || '_n';
+        v := f.field || '_v';
+        j := 'j_' || f.field;
+        l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
+                           CASE WHEN f.kind IN ('email', 'wallet')
+                                THEN format('lower(megamarket.clean_text(s.%I))', f.field)
+                                WHEN f.kind = 'store_code'
+                                THEN format('upper(megamarket.clean_text(s.%I))', f.field)
+                                ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
+        nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
+        l4 := l4 || format(', %I, %I', r, t);
+
+        IF f.required THEN
+            req := req || format(' WHEN %I IS NULL THEN ARRAY[''missing_required'', %L, %I]', t, f.field, r);
+        END IF;
+        IF f.kind IN ('name', 'code', 'ticket') THEN
+            toolong := toolong || format(' WHEN length(%I) > %s THEN ARRAY[''too_long'', %L, %I]',
+                                         t, maxlen, f.field, r);
+        END IF;
+
+        CASE f.kind
+        WHEN 'store_code' THEN
+            parse := parse || format(' WHEN NOT megamarket.is_store_code(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
+            l4 := l4 || format(', %I AS %I', t, v);
+        WHEN 'sku' THEN
+            parse := parse || format(' WHEN NOT megamarket.is_sku(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
+            l4 := l4 || format(', %I AS %I', t, v);
+        WHEN 'date' THEN
+            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', t, v);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_date'', %L, %I]', t, v, f.field, r);
+            l4 := l4 || format(', %I', v);
+            IF f.not_before IS NOT NULL THEN
+                range := range || format(' WHEN %I < %I THEN ARRAY[%L, %L, %I]',
+                                         v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
+            END IF;
+        WHEN 'integer', 'quantity' THEN
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND (%I IS NULL OR %I <> trunc(%I)) THEN ARRAY[''bad_number'', %L, %I]',
+                                     t, n, n, n, f.field, r);
+            IF f.kind = 'quantity' THEN
+                range := range || format(' WHEN %I <= 0 THEN ARRAY[''negative_quantity'', %L, %I]', n, f.field, r);
+            ELSE
+                range := range || format(' WHEN %I < 1 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
+            END IF;
+            range := range || format(' WHEN %I > 2147483647 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', n, v);
+        WHEN 'money' THEN
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_number'', %L, %I]', t, n, f.field, r);
+            range := range || format(' WHEN %I < 0 OR %I >= %s THEN ARRAY[''out_of_range'', %L, %I]',
+                                     n, n, f.max_value, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN round(%I, 2) END AS %I', n, v);
+        WHEN 'ticket' THEN
+            -- a whole number is its digits (a number cell or text); other text is the ticket's code
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            parse := parse || format(' WHEN %I IS NOT NULL AND %I <> trunc(%I) THEN ARRAY[''bad_number'', %L, %I]',
+                                     n, n, n, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %I) END AS %I', n, t, v);
+        WHEN 'email', 'wallet' THEN
+            -- a bad one is dropped, the row kept (a note)
+            l2 := l2 || format(', %I ~ %L AS %I', t,
+                               CASE f.kind WHEN 'email' THEN '^[a-z0-9._%+''-]+@[a-z0-9.-]+\.[a-z]{2,}$'
+                                           ELSE '^0x[0-9a-f]{40}$' END, f.field || '_ok');
+            notes := notes || format(' || CASE WHEN %I IS NOT NULL AND NOT %I THEN jsonb_build_array(jsonb_build_array(%L, %L, %I)) ELSE ''[]'' END',
+                                     t, f.field || '_ok', 'bad_' || f.kind, f.field, r);
+            l4 := l4 || format(', CASE WHEN %I THEN %I END AS %I', f.field || '_ok', t, v);
+        WHEN 'store' THEN
+            joins := joins || format(' LEFT JOIN pg_temp.mm_store_keys %I ON %I.key = megamarket.header_key(p.%I)', j, j, t);
+            refcols := refcols || format(', %I.store_id AS %I', j, v);
+        WHEN 'product' THEN
+            joins := joins || format(' LEFT JOIN megamarket.products %I ON %I.sku = p.%I', j, j, t);
+            refcols := refcols || format(', %I.product_id AS %I', j, v);
+        WHEN 'customer' THEN
+            joins := joins || format(' LEFT JOIN megamarket.customers %I ON %I.code = p.%I', j, j, t);
+            refcols := refcols || format(', %I.customer_id AS %I', j, v);
+        WHEN 'campaign' THEN
+            joins := joins || format(' LEFT JOIN megamarket.campaigns %I ON %I.code = p.%I', j, j, t);
+            refcols := refcols || format(', %I.campaign_id AS %I', j, v);
+        ELSE
+            -- text, name, label, code: the trimmed text
+            l4 := l4 || format(', %I AS %I', t, v);
+        END CASE;
+        IF f.kind IN ('store', 'product', 'customer', 'campaign') THEN
+            refs := refs || format(' WHEN %I IS NOT NULL AND %I.%I IS NULL THEN ARRAY[%L, %L, %I]',
+                                   t, j, CASE f.kind WHEN 'store' THEN 'store_id' WHEN 'product' THEN 'product_id'
+                                                     WHEN 'customer' THEN 'customer_id' ELSE 'campaign_id' END,
+                                   'unknown_' || f.kind, f.field, r);
+            l4 := l4 || format(', %I', v);
+        END IF;
+
+        IF f.natural_key THEN
+            keys := keys || CASE WHEN keys = '' THEN '' ELSE ', ' END || quote_ident(v);
+            key_field := f.field;     -- the last: a sale's line, as the sheet shows it
+        ELSE
+            vals := vals || CASE WHEN vals = '' THEN '' ELSE ', ' END || quote_ident(v);
+        END IF;
+    END LOOP;
+    IF keys = '' THEN
+        RAISE EXCEPTION 'import_workbook: sheet kind "%" has no natural key in megamarket.import_fields', sheet_key
+            USING ERRCODE = 'internal_error';
+    END IF;
+
+    PERFORM _import_drop('TABLE', stage);
+    EXECUTE format($q$
+        CREATE TEMP TABLE %1$I ON COMMIT DROP AS
+        SELECT %2$s, err, NULLIF('[]'::jsonb %3$s, '[]'::jsonb) AS notes
+          FROM (
+            SELECT p.*%4$s,
+                   CASE %5$s END AS err
+              FROM (
+                SELECT %6$s
+                  FROM (
+                    SELECT %7$s
+                      FROM pg_temp.%8$I s
+                     WHERE megamarket.import_progress(%9$L, %10$s)
+                    OFFSET 0) AS t
+                 WHERE num_nonnulls(%11$s) > 0
+                OFFSET 0) AS p %12$s
+            OFFSET 0) AS c$q$,
+        stage, l4, CASE WHEN notes = '' THEN '' ELSE notes END,
+        refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
+        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins);
+
+    -- duplicates: among accepted rows, an earlier row with the same key wins
+    PERFORM import_activity(sheet_name || ': checking for duplicate keys');
+    PERFORM _import_duplicates(stage, keys, vals, key_field, key_field || '_raw');
+    EXECUTE format('ANALYZE pg_temp.%I', stage);
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
+'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects';
+
+-- The loader's second half: each sheet's writes, from its stage table of
+-- accepted rows (err IS NULL) with clean values. Each returns the rows it
+-- inserted and updated; rules that need the warehouse (a store's name, a
+-- customer's wallet) are applied here first.
+
+-- (internal) The members of flat dimensions a sheet names (import_fields.
+-- dimension: regions, segments, channels, loss reasons), added when new,
+-- from the accepted rows of its stage table.
+CREATE FUNCTION megamarket._import_add_members(sheet_key text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN SELECT x.field, x.dimension FROM import_fields x
+              WHERE x.sheet = sheet_key AND x.dimension IS NOT NULL ORDER BY x."position"
+    LOOP
+        EXECUTE format('INSERT INTO megamarket.%1$I (name) '
+                       'SELECT DISTINCT m.%2$I FROM pg_temp.%3$I m '
+                       'WHERE m.err IS NULL AND m.%2$I IS NOT NULL '
+                       'AND NOT EXISTS (SELECT 1 FROM megamarket.%1$I d WHERE d.name = m.%2$I)',
+                       f.dimension, f.field || '_v', 'mm_' || sheet_key);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_add_members(text) IS
+'(internal to import_workbook) adds the new members of the flat dimensions a sheet names';
+
+-- (internal) Sucursales: regions, cities, stores.
+CREATE FUNCTION megamarket._import_apply_stores(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    adopted text[];
+BEGIN
+    -- a city needs its region: without one, the store is loaded with no city
+    UPDATE pg_temp.mm_stores m
+       SET notes = coalesce(m.notes, '[]') || jsonb_build_array(jsonb_build_array('missing_region', 'city', m.city_raw)),
+           city_v = NULL
+     WHERE m.err IS NULL AND m.city_v IS NOT NULL AND m.region_v IS NULL;
+
+    -- The shipped branches (Norte, Centro, Sur) under the workbook's own keys
+    -- (the proposal numbers them 1, 2, 3): a row whose key is new and whose
+    -- name is a shipped branch that is still exactly as CREATE EXTENSION made
+    -- it takes that branch over, keeping its store_id: the branch's code
+    -- becomes the workbook's key. Not when the sheet also has a row with the
+    -- shipped code (then that row is the branch, and this one a clash).
+    WITH u AS (
+        UPDATE stores s
+           SET code = m.code_v
+          FROM (SELECT DISTINCT ON (m.name_v) m.name_v, m.code_v
+                  FROM pg_temp.mm_stores m
+                 WHERE m.err IS NULL
+                 ORDER BY m.name_v, m._row) AS m
+         WHERE s.name = m.name_v
+           AND (s.store_id, s.code, s.name) IN ((1, 'NORTE', 'Norte'), (2, 'CENTRO', 'Centro'), (3, 'SUR', 'Sur'))
+           AND s.location IS NULL AND s.city_id IS NULL AND s.opened_on IS NULL
+           AND NOT EXISTS (SELECT 1 FROM stores x WHERE x.code = m.code_v)
+           AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_stores o WHERE o.err IS NULL AND o.code_v = s.code)
+        RETURNING s.code)
+    SELECT coalesce(array_agg(u.code), '{}') INTO adopted FROM u;
+
+    -- a store name is unique too: a row that would give another store's name
+    -- (in the warehouse, or an earlier row of the sheet) to its code is refused
+    UPDATE pg_temp.mm_stores m
+       SET err = ARRAY['duplicate_name', 'name', m.name_raw]
+     WHERE m.err IS NULL
+       AND (EXISTS (SELECT 1 FROM stores s WHERE s.name = m.name_v AND s.code <> m.code_v)
+            OR EXISTS (SELECT 1 FROM pg_temp.mm_stores o
+                        WHERE o.err IS NULL AND o.name_v = m.name_v AND o.code_v <> m.code_v
+                          AND o._row < m._row));
+
+    PERFORM _import_add_members('stores');
+    INSERT INTO cities (name, region_id)
+    SELECT DISTINCT m.city_v, r.region_id
+      FROM pg_temp.mm_stores m JOIN regions r ON r.name = m.region_v
+     WHERE m.err IS NULL AND m.city_v IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM cities c WHERE c.name = m.city_v AND c.region_id = r.region_id);
+
+    WITH u AS (
+        UPDATE stores s
+           SET name = m.name_v, location = m.address_v, city_id = m.city_id, opened_on = m.opened_v
+          FROM (SELECT m.*, ci.city_id
+                  FROM pg_temp.mm_stores m
+                  LEFT JOIN regions r ON r.name = m.region_v
+                  LEFT JOIN cities ci ON ci.name = m.city_v AND ci.region_id = r.region_id
+                 WHERE m.err IS NULL) m
+         WHERE s.code = m.code_v
+           AND (s.name, s.location, s.city_id, s.opened_on)
+               IS DISTINCT FROM (m.name_v, m.address_v, m.city_id, m.opened_v)
+        RETURNING s.code)
+    -- a branch taken over counts once as updated
+    SELECT count(*) + cardinality(adopted) - count(*) FILTER (WHERE u.code = ANY (adopted))
+      INTO updated FROM u;
+
+    INSERT INTO stores (code, name, location, city_id, opened_on)
+    SELECT m.code_v, m.name_v, m.address_v, ci.city_id, m.opened_v
+      FROM pg_temp.mm_stores m
+      LEFT JOIN regions r ON r.name = m.region_v
+      LEFT JOIN cities ci ON ci.name = m.city_v AND ci.region_id = r.region_id
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_stores(text) IS
+'(internal to import_workbook) writes the stores sheet''s accepted rows';
+
+-- (internal) Productos: departments, categories, products. No category: the
+-- "unassigned" member "Sin asignar"; no department: the category's, else
+-- "Sin asignar" (docs/import.md, "Optional levels").
+CREATE FUNCTION megamarket._import_apply_products(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    UPDATE pg_temp.mm_products m SET category_v = 'Sin asignar'
+     WHERE m.err IS NULL AND m.category_v IS NULL;
+
+    INSERT INTO departments (name)
+    SELECT DISTINCT coalesce(m.department_v, 'Sin asignar') FROM pg_temp.mm_products m
+     WHERE m.err IS NULL
+       AND (m.department_v IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_products o
+                            WHERE o.err IS NULL AND o.category_v = m.category_v AND o.department_v IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_v))
+       AND NOT EXISTS (SELECT 1 FROM departments d WHERE d.name = coalesce(m.department_v, 'Sin asignar'));
+
+    -- a category belongs to one department: the first row naming one decides
+    PERFORM _import_drop('TABLE', 'mm_categories');
+    CREATE TEMP TABLE mm_categories ON COMMIT DROP AS
+    SELECT DISTINCT ON (m.category_v) m.category_v AS name, d.department_id
+      FROM pg_temp.mm_products m JOIN departments d ON d.name = m.department_v
+     WHERE m.err IS NULL
+     ORDER BY m.category_v, m._row;
+    INSERT INTO pg_temp.mm_categories (name, department_id)
+    SELECT DISTINCT m.category_v, d.department_id
+      FROM pg_temp.mm_products m, departments d
+     WHERE m.err IS NULL AND d.name = 'Sin asignar'
+       AND NOT EXISTS (SELECT 1 FROM pg_temp.mm_categories x WHERE x.name = m.category_v)
+       AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.category_v);
+    UPDATE categories c SET department_id = m.department_id
+      FROM pg_temp.mm_categories m
+     WHERE c.name = m.name AND c.department_id <> m.department_id;
+    INSERT INTO categories (name, department_id)
+    SELECT m.name, m.department_id FROM pg_temp.mm_categories m
+     WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.name = m.name);
+
+    UPDATE products p
+       SET name = m.name_v, category_id = c.category_id, price = m.price_v
+      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_v
+     WHERE m.err IS NULL AND p.sku = m.sku_v
+       AND (p.name, p.category_id, p.price) IS DISTINCT FROM (m.name_v, c.category_id, m.price_v);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO products (sku, name, category_id, price)
+    SELECT m.sku_v, m.name_v, c.category_id, m.price_v
+      FROM pg_temp.mm_products m JOIN categories c ON c.name = m.category_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = m.sku_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_products(text) IS
+'(internal to import_workbook) writes the products sheet''s accepted rows';
+
+-- (internal) Clientes: segments, customers.
+CREATE FUNCTION megamarket._import_apply_customers(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    -- a wallet belongs to one customer: the first accepted row that has it,
+    -- unless another customer of the warehouse already does
+    UPDATE pg_temp.mm_customers m
+       SET wallet_v = NULL,
+           notes = coalesce(m.notes, '[]') || jsonb_build_array(jsonb_build_array('duplicate_wallet', 'wallet', m.wallet_raw))
+      FROM (SELECT x._row,
+                   row_number() OVER (PARTITION BY x.wallet_v ORDER BY x._row) > 1
+                   OR EXISTS (SELECT 1 FROM customers c
+                               WHERE c.wallet_address = x.wallet_v AND c.code <> x.code_v) AS taken
+              FROM pg_temp.mm_customers x
+             WHERE x.err IS NULL AND x.wallet_v IS NOT NULL) AS w
+     WHERE m._row = w._row AND w.taken;
+
+    PERFORM _import_add_members('customers');
+
+    -- an empty Segmento keeps the customer's segment (segment_customers() may
+    -- have set it); an empty registration date keeps the one known
+    UPDATE customers c
+       SET name = m.name_v, email = m.email_v, wallet_address = m.wallet_v,
+           segment_id = coalesce(m.segment_id, c.segment_id),
+           registered_on = coalesce(m.registered_v, c.registered_on)
+      FROM (SELECT m.*, g.segment_id FROM pg_temp.mm_customers m
+              LEFT JOIN segments g ON g.name = m.segment_v WHERE m.err IS NULL) m
+     WHERE c.code = m.code_v
+       AND (c.name, c.email, c.wallet_address, c.segment_id, c.registered_on)
+           IS DISTINCT FROM (m.name_v, m.email_v, m.wallet_v, coalesce(m.segment_id, c.segment_id),
+                             coalesce(m.registered_v, c.registered_on));
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO customers (code, name, email, segment_id, wallet_address, registered_on)
+    SELECT m.code_v, m.name_v, m.email_v, g.segment_id, m.wallet_v, m.registered_v
+      FROM pg_temp.mm_customers m LEFT JOIN segments g ON g.name = m.segment_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_customers(text) IS
+'(internal to import_workbook) writes the customers sheet''s accepted rows';
+
+-- (internal) Campañas: channels, segments, campaigns.
+CREATE FUNCTION megamarket._import_apply_campaigns(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    PERFORM _import_add_members('campaigns');
+
+    UPDATE campaigns c
+       SET name = m.name_v, channel_id = m.channel_id, target_segment_id = m.segment_id,
+           start_date = m.start_v, end_date = m.end_v, budget = m.budget_v
+      FROM (SELECT m.*, h.channel_id, g.segment_id FROM pg_temp.mm_campaigns m
+              LEFT JOIN channels h ON h.name = m.channel_v
+              LEFT JOIN segments g ON g.name = m.target_segment_v
+             WHERE m.err IS NULL) m
+     WHERE c.code = m.code_v
+       AND (c.name, c.channel_id, c.target_segment_id, c.start_date, c.end_date, c.budget)
+           IS DISTINCT FROM (m.name_v, m.channel_id, m.segment_id, m.start_v, m.end_v, m.budget_v);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    INSERT INTO campaigns (code, name, channel_id, target_segment_id, start_date, end_date, budget)
+    SELECT m.code_v, m.name_v, h.channel_id, g.segment_id, m.start_v, m.end_v, m.budget_v
+      FROM pg_temp.mm_campaigns m
+      LEFT JOIN channels h ON h.name = m.channel_v
+      LEFT JOIN segments g ON g.name = m.target_segment_v
+     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.code = m.code_v)
+     ORDER BY m._row;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_campaigns(text) IS
+'(internal to import_workbook) writes the campaigns sheet''s accepted rows';
+
+-- (internal) Ventas: dates, sales. The accepted rows become
+-- pg_temp.mm_sales_rows, shaped as megamarket.sales (resolved dimension keys,
+-- date_id); _import_facts() (partition.sql) writes the facts from it: the
+-- lines that differ are updated, the new ones inserted, months the
+-- warehouse does not hold loaded in bulk.
+CREATE FUNCTION megamarket._import_apply_sales(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
     lo date;
     hi date;
 BEGIN
-    PERFORM _import_store_keys();
-    PERFORM _import_drop('TABLE', 'mm_sales');
-    -- Each level is a subquery fenced with OFFSET 0, so that every cell is
-    -- cleaned and parsed once per row: inlined, the planner would repeat the
-    -- expressions wherever a later level uses them.
-    CREATE TEMP TABLE mm_sales ON COMMIT DROP AS
-    SELECT v._row, v.line_raw, v.ticket_id, v.line_no, v.date_v, v.date_id, v.store_id,
-           v.customer_id, v.product_id, v.campaign_id, v.quantity_v, v.amount_v,
-           v.notes, v.err0 AS err
-      FROM (
-        SELECT c.*,
-               CASE WHEN err0 IS NULL THEN
-                   CASE WHEN ticket_n IS NOT NULL THEN trunc(ticket_n)::text ELSE ticket_t END
-               END AS ticket_id,
-               CASE WHEN err0 IS NULL THEN line_n::integer END AS line_no,
-               CASE WHEN err0 IS NULL THEN
-                   (date_part('year', date_v) * 10000 + date_part('month', date_v) * 100
-                    + date_part('day', date_v))::integer
-               END AS date_id,
-               CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
-               CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM (
-            SELECT p.*, k.store_id, pr.product_id, cu.customer_id, ca.campaign_id,
-                   CASE
-                       WHEN ticket_t IS NULL THEN ARRAY['missing_required', 'ticket', ticket_raw]
-                       WHEN line_t IS NULL THEN ARRAY['missing_required', 'line', line_raw]
-                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                       WHEN length(ticket_t) > 200 THEN ARRAY['too_long', 'ticket', ticket_raw]
-                       WHEN ticket_n IS NOT NULL AND ticket_n <> trunc(ticket_n) THEN ARRAY['bad_number', 'ticket', ticket_raw]
-                       WHEN line_n IS NULL OR line_n <> trunc(line_n) THEN ARRAY['bad_number', 'line', line_raw]
-                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                       WHEN line_n < 1 OR line_n > 2147483647 THEN ARRAY['out_of_range', 'line', line_raw]
-                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-                       WHEN customer_t IS NOT NULL AND cu.customer_id IS NULL THEN ARRAY['unknown_customer', 'customer', customer_raw]
-                       WHEN campaign_t IS NOT NULL AND ca.campaign_id IS NULL THEN ARRAY['unknown_campaign', 'campaign', campaign_raw]
-                   END AS err0,
-                   NULL::jsonb AS notes
-              FROM (
-                SELECT t.*, parse_decimal(ticket_t) AS ticket_n, parse_decimal(line_t) AS line_n,
-                       parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-                       parse_decimal(amount_t) AS amount_n
-                  FROM (
-                    SELECT s._row, s.ticket AS ticket_raw, s.line AS line_raw, s.date AS date_raw,
-                           s.store AS store_raw, s.customer AS customer_raw, s.sku AS sku_raw,
-                           s.quantity AS quantity_raw, s.amount AS amount_raw, s.campaign AS campaign_raw,
-                           clean_text(s.ticket) AS ticket_t, clean_text(s.line) AS line_t,
-                           clean_text(s.date) AS date_t, clean_text(s.store) AS store_t,
-                           clean_text(s.customer) AS customer_t, clean_text(s.sku) AS sku_t,
-                           clean_text(s.quantity) AS quantity_t, clean_text(s.amount) AS amount_t,
-                           clean_text(s.campaign) AS campaign_t
-                      FROM pg_temp.mm_src_sales s
-                     WHERE import_progress(sheet_name, every)
-                    OFFSET 0) AS t
-                 WHERE num_nonnulls(ticket_t, line_t, date_t, store_t, customer_t, sku_t,
-                                    quantity_t, amount_t, campaign_t) > 0
-                OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
-              LEFT JOIN products pr ON pr.sku = p.sku_t
-              LEFT JOIN customers cu ON cu.code = p.customer_t
-              LEFT JOIN campaigns ca ON ca.code = p.campaign_t
-            OFFSET 0) AS c
-      ) AS v;
-
-    PERFORM import_activity(sheet_name || ': checking for duplicate lines');
-    PERFORM _import_duplicates('mm_sales', 'ticket_id, line_no',
-                               'date_id, store_id, customer_id, product_id, campaign_id, quantity_v, amount_v',
-                               'line', 'line_raw');
-    ANALYZE pg_temp.mm_sales;
-
+    PERFORM _import_drop('TABLE', 'mm_sales_rows');
+    CREATE TEMP TABLE mm_sales_rows ON COMMIT DROP AS
+    SELECT m.ticket_v AS ticket_id, m.line_v AS line_no, m.customer_v AS customer_id,
+           m.sku_v AS product_id, m.store_v AS store_id, date_id(m.date_v) AS date_id,
+           m.campaign_v AS campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
+      FROM pg_temp.mm_sales m
+     WHERE m.err IS NULL;
+    ANALYZE pg_temp.mm_sales_rows;
     PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_sales m WHERE m.err IS NULL) || ' rows');
+                            || (SELECT count(*) FROM pg_temp.mm_sales_rows) || ' rows');
     SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
     END IF;
 
-    UPDATE sales s
-       SET date_id = m.date_id, store_id = m.store_id, customer_id = m.customer_id,
-           product_id = m.product_id, campaign_id = m.campaign_id,
-           quantity = m.quantity_v, amount = m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL AND s.ticket_id = m.ticket_id AND s.line_no = m.line_no
-       AND (s.date_id, s.store_id, s.customer_id, s.product_id, s.campaign_id, s.quantity, s.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.customer_id, m.product_id, m.campaign_id,
-                             m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id,
-                       campaign_id, quantity, amount)
-    SELECT m.ticket_id, m.line_no, m.customer_id, m.product_id, m.store_id, m.date_id,
-           m.campaign_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL
-       AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.ticket_id = m.ticket_id AND s.line_no = m.line_no);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('sales', sheet_name, hdr, n_ins, n_upd);
+    -- the fact rows: upsert by (ticket_id, line_no) into the months the
+    -- warehouse holds, months it does not hold loaded in bulk (partition.sql)
+    SELECT f.inserted, f.updated INTO inserted, updated
+      FROM _import_facts('sales', 'pg_temp.mm_sales_rows') f;
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_sales(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the sales sheet';
+COMMENT ON FUNCTION megamarket._import_apply_sales(text) IS
+'(internal to import_workbook) writes the sales sheet''s accepted rows';
 
--- (internal) Pérdidas: dates, loss_reasons, losses.
-CREATE FUNCTION megamarket._import_losses(sheet_name text, hdr jsonb, every bigint)
+-- (internal) Pérdidas: dates, loss_reasons, losses; as sales, from
+-- pg_temp.mm_losses_rows shaped as megamarket.losses.
+CREATE FUNCTION megamarket._import_apply_losses(sheet_name text, OUT inserted bigint, OUT updated bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    lo date;
+    hi date;
+BEGIN
+    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
+    IF lo IS NOT NULL THEN
+        PERFORM fill_dates(lo, hi);
+    END IF;
+    PERFORM _import_add_members('losses');
+
+    PERFORM _import_drop('TABLE', 'mm_losses_rows');
+    CREATE TEMP TABLE mm_losses_rows ON COMMIT DROP AS
+    SELECT m.reference_v AS loss_ref, m.sku_v AS product_id, m.store_v AS store_id,
+           date_id(m.date_v) AS date_id, r.reason_id, m.quantity_v AS quantity, m.amount_v AS amount
+      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_v
+     WHERE m.err IS NULL;
+    ANALYZE pg_temp.mm_losses_rows;
+    PERFORM import_activity(sheet_name || ': updating and inserting '
+                            || (SELECT count(*) FROM pg_temp.mm_losses_rows) || ' rows');
+
+    -- the fact rows: upsert by loss_ref into the months the warehouse
+    -- holds, months it does not hold loaded in bulk (partition.sql)
+    SELECT f.inserted, f.updated INTO inserted, updated
+      FROM _import_facts('losses', 'pg_temp.mm_losses_rows') f;
+END
+$$;
+COMMENT ON FUNCTION megamarket._import_apply_losses(text) IS
+'(internal to import_workbook) writes the losses sheet''s accepted rows';
+
+-- (internal) The loader: one sheet, any kind. The cleaning half is
+-- _import_stage() (driven by import_fields); the writes are the sheet's
+-- _import_apply_<sheet>(); then its rejects and counts.
+CREATE FUNCTION megamarket._import_sheet(sheet_key text, sheet_name text, hdr jsonb, every bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_ins bigint;
-    n_upd bigint;
-    lo date;
-    hi date;
+    res record;
 BEGIN
-    PERFORM _import_store_keys();
-    PERFORM _import_drop('TABLE', 'mm_losses');
-    -- fenced levels and a separate duplicate check, as in _import_sales()
-    CREATE TEMP TABLE mm_losses ON COMMIT DROP AS
-    SELECT v._row, v.reference_raw, v.reference_t, v.date_v, v.date_id, v.store_id,
-           v.product_id, v.reason_t, v.quantity_v, v.amount_v, v.notes, v.err0 AS err
-      FROM (
-        SELECT c.*,
-               CASE WHEN err0 IS NULL THEN
-                   (date_part('year', date_v) * 10000 + date_part('month', date_v) * 100
-                    + date_part('day', date_v))::integer
-               END AS date_id,
-               CASE WHEN err0 IS NULL THEN quantity_n::integer END AS quantity_v,
-               CASE WHEN err0 IS NULL THEN round(amount_n, 2) END AS amount_v
-          FROM (
-            SELECT p.*, k.store_id, pr.product_id,
-                   CASE
-                       WHEN reference_t IS NULL THEN ARRAY['missing_required', 'reference', reference_raw]
-                       WHEN date_t IS NULL THEN ARRAY['missing_required', 'date', date_raw]
-                       WHEN store_t IS NULL THEN ARRAY['missing_required', 'store', store_raw]
-                       WHEN sku_t IS NULL THEN ARRAY['missing_required', 'sku', sku_raw]
-                       WHEN reason_t IS NULL THEN ARRAY['missing_required', 'reason', reason_raw]
-                       WHEN quantity_t IS NULL THEN ARRAY['missing_required', 'quantity', quantity_raw]
-                       WHEN amount_t IS NULL THEN ARRAY['missing_required', 'amount', amount_raw]
-                       WHEN length(reference_t) > 200 THEN ARRAY['too_long', 'reference', reference_raw]
-                       WHEN length(reason_t) > 200 THEN ARRAY['too_long', 'reason', reason_raw]
-                       WHEN date_v IS NULL THEN ARRAY['bad_date', 'date', date_raw]
-                       WHEN quantity_n IS NULL OR quantity_n <> trunc(quantity_n) THEN ARRAY['bad_number', 'quantity', quantity_raw]
-                       WHEN amount_n IS NULL THEN ARRAY['bad_number', 'amount', amount_raw]
-                       WHEN quantity_n <= 0 THEN ARRAY['negative_quantity', 'quantity', quantity_raw]
-                       WHEN quantity_n > 2147483647 THEN ARRAY['out_of_range', 'quantity', quantity_raw]
-                       WHEN amount_n < 0 OR amount_n >= 1e10 THEN ARRAY['out_of_range', 'amount', amount_raw]
-                       WHEN k.store_id IS NULL THEN ARRAY['unknown_store', 'store', store_raw]
-                       WHEN pr.product_id IS NULL THEN ARRAY['unknown_product', 'sku', sku_raw]
-                   END AS err0,
-                   NULL::jsonb AS notes
-              FROM (
-                SELECT t.*, parse_day(date_t) AS date_v, parse_decimal(quantity_t) AS quantity_n,
-                       parse_decimal(amount_t) AS amount_n
-                  FROM (
-                    SELECT s._row, s.reference AS reference_raw, s.date AS date_raw, s.store AS store_raw,
-                           s.sku AS sku_raw, s.reason AS reason_raw, s.quantity AS quantity_raw,
-                           s.amount AS amount_raw,
-                           clean_text(s.reference) AS reference_t, clean_text(s.date) AS date_t,
-                           clean_text(s.store) AS store_t, clean_text(s.sku) AS sku_t,
-                           clean_text(s.reason) AS reason_t, clean_text(s.quantity) AS quantity_t,
-                           clean_text(s.amount) AS amount_t
-                      FROM pg_temp.mm_src_losses s
-                     WHERE import_progress(sheet_name, every)
-                    OFFSET 0) AS t
-                 WHERE num_nonnulls(reference_t, date_t, store_t, sku_t, reason_t, quantity_t, amount_t) > 0
-                OFFSET 0) AS p
-              LEFT JOIN pg_temp.mm_store_keys k ON k.key = header_key(p.store_t)
-              LEFT JOIN products pr ON pr.sku = p.sku_t
-            OFFSET 0) AS c
-      ) AS v;
-
-    PERFORM _import_duplicates('mm_losses', 'reference_t',
-                               'date_id, store_id, product_id, reason_t, quantity_v, amount_v',
-                               'reference', 'reference_raw');
-    ANALYZE pg_temp.mm_losses;
-
-    PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_losses m WHERE m.err IS NULL) || ' rows');
-    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_losses m WHERE m.err IS NULL;
-    IF lo IS NOT NULL THEN
-        PERFORM fill_dates(lo, hi);
+    IF EXISTS (SELECT 1 FROM import_fields f WHERE f.sheet = sheet_key AND f.kind = 'store') THEN
+        PERFORM _import_store_keys();
     END IF;
-
-    INSERT INTO loss_reasons (name)
-    SELECT DISTINCT m.reason_t FROM pg_temp.mm_losses m
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM loss_reasons r WHERE r.name = m.reason_t);
-
-    UPDATE losses l
-       SET date_id = m.date_id, store_id = m.store_id, product_id = m.product_id,
-           reason_id = r.reason_id, quantity = m.quantity_v, amount = m.amount_v
-      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND l.loss_ref = m.reference_t
-       AND (l.date_id, l.store_id, l.product_id, l.reason_id, l.quantity, l.amount)
-           IS DISTINCT FROM (m.date_id, m.store_id, m.product_id, r.reason_id, m.quantity_v, m.amount_v);
-    GET DIAGNOSTICS n_upd = ROW_COUNT;
-
-    INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
-    SELECT m.reference_t, m.product_id, m.store_id, m.date_id, r.reason_id, m.quantity_v, m.amount_v
-      FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_t
-     WHERE m.err IS NULL AND NOT EXISTS (SELECT 1 FROM losses l WHERE l.loss_ref = m.reference_t);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    PERFORM _import_record('losses', sheet_name, hdr, n_ins, n_upd);
+    PERFORM _import_stage(sheet_key, sheet_name, every);
+    EXECUTE format('SELECT * FROM megamarket.%I($1)', '_import_apply_' || sheet_key)
+       INTO res USING sheet_name;
+    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated);
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_losses(text, jsonb, bigint) IS
-'(internal to import_workbook) loads the losses sheet';
+COMMENT ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) IS
+'(internal to import_workbook) loads one sheet: stage, then its writes, then its rejects and counts';
 
 -- The import -------------------------------------------------------------------
 
@@ -1289,14 +1360,7 @@ BEGIN
         FOR s IN SELECT * FROM pg_temp.mm_plan p ORDER BY p.load_order LOOP
             RAISE NOTICE 'import_workbook: loading sheet "%" (%)', s.name, s.sheet;
             hdr := _import_open(filename, s.name, s."position", s.sheet);
-            CASE s.sheet
-                WHEN 'stores' THEN PERFORM _import_stores(s.name, hdr, o_every);
-                WHEN 'products' THEN PERFORM _import_products(s.name, hdr, o_every);
-                WHEN 'customers' THEN PERFORM _import_customers(s.name, hdr, o_every);
-                WHEN 'campaigns' THEN PERFORM _import_campaigns(s.name, hdr, o_every);
-                WHEN 'sales' THEN PERFORM _import_sales(s.name, hdr, o_every);
-                WHEN 'losses' THEN PERFORM _import_losses(s.name, hdr, o_every);
-            END CASE;
+            PERFORM _import_sheet(s.sheet, s.name, hdr, o_every);
             SELECT sum(r.rejected) INTO n_rej FROM pg_temp.mm_result r;
             IF o_max_rejects IS NOT NULL AND n_rej > o_max_rejects AND NOT o_dry_run THEN
                 RAISE EXCEPTION 'import_workbook: % rows rejected, more than max_rejects (%); nothing was imported',
@@ -1375,12 +1439,287 @@ COMMENT ON FUNCTION megamarket.import_workbook(text, jsonb) IS
 -- functions are not either; docs/import.md lists the grants a loader role needs.
 REVOKE ALL ON FUNCTION megamarket.import_workbook(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_map_header(text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_stores(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_products(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_customers(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_campaigns(text, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_sales(text, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_losses(text, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_stage(text, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_add_members(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_stores(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_products(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_customers(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_campaigns(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_sales(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_apply_losses(text) FROM PUBLIC;
+
+-- The preview -------------------------------------------------------------------
+
+CREATE FUNCTION megamarket.import_preview(filename text)
+RETURNS TABLE (sheet text, kind text, header_row integer, "column" text, header text,
+               field text, samples text[], rejected bigint, reasons text, note text,
+               closest_header text, closest_names text[], fix text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+DECLARE
+    w record;
+    hr record;
+    m record;
+    i integer;
+    h text;
+    ft text;
+    fed text;
+    samp text[];
+    loadable text[] := '{}';
+    seqs jsonb := '{}';
+    hdr jsonb;
+    saved_result jsonb;
+    saved_rejects jsonb;
+    best record;
+BEGIN
+    IF filename IS NULL THEN
+        RAISE EXCEPTION 'import_preview: filename must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- the privilege check and a readable file, as the import would
+    PERFORM file_fingerprint(filename);
+    PERFORM pg_advisory_xact_lock(hashtext('megamarket.import_workbook'));
+
+    PERFORM _import_drop('TABLE', 'mm_preview');
+    CREATE TEMP TABLE mm_preview (
+        ord serial, sheet text, kind text, header_row integer, "column" text, header text,
+        field text, samples text[], rejected bigint, reasons text, note text,
+        closest_header text, closest_names text[], fix text
+    ) ON COMMIT DROP;
+
+    -- the workbook's sheets and the kind each matches
+    FOR w IN
+        SELECT x."position", x.name,
+               (SELECT n.sheet FROM import_names n
+                 WHERE n.field IS NULL AND header_key(n.name) = header_key(x.name)) AS kind,
+               (SELECT y.load_order FROM import_sheets y, import_names n
+                 WHERE n.field IS NULL AND header_key(n.name) = header_key(x.name)
+                   AND y.sheet = n.sheet) AS load_order
+          FROM xlsx_sheets(filename) AS x
+         ORDER BY 4 NULLS LAST, 1
+    LOOP
+        IF w.kind IS NULL THEN
+            INSERT INTO pg_temp.mm_preview (sheet, note, closest_names)
+            SELECT w.name, 'ignored: not a sheet the import reads'
+                   || CASE WHEN header_key(w.name) IN ('fechas', 'dates')
+                           THEN ' (the date dimension is made from the facts'' dates)' ELSE '' END,
+                   ARRAY(SELECT n.name FROM import_names n WHERE n.field IS NULL
+                          ORDER BY header_distance(n.name, w.name), n.name LIMIT 3);
+            CONTINUE;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_temp.mm_preview p WHERE p.kind = w.kind AND p.field IS NULL) THEN
+            INSERT INTO pg_temp.mm_preview (sheet, kind, note)
+            VALUES (w.name, w.kind, 'error: another sheet holds the same data; the import stops');
+            CONTINUE;
+        END IF;
+        ft := 'mm_pv_' || w.kind;
+        hr := _import_sheet_header(filename, w."position", w.kind, ft);
+        IF hr.header_row IS NULL THEN
+            INSERT INTO pg_temp.mm_preview (sheet, kind, note)
+            VALUES (w.name, w.kind, 'error: the sheet is empty; the import stops (leave it out with "sheets")');
+            CONTINUE;
+        END IF;
+        INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, note)
+        VALUES (w.name, w.kind, hr.header_row, 'the sheet');
+
+        -- each non-blank header cell: the fields it feeds, or why none
+        FOR i IN 1 .. coalesce(array_length(hr.header, 1), 0) LOOP
+            h := hr.header[i];
+            CONTINUE WHEN clean_text(h) IS NULL;
+            SELECT string_agg(x.field, ', ' ORDER BY x."position") INTO fed
+              FROM _import_map_header(w.kind, hr.header) x
+             WHERE x.col = i
+               AND NOT EXISTS (SELECT 1 FROM import_fields f
+                                WHERE f.sheet = w.kind AND f.field = x.field AND f.stands_for IS NOT NULL);
+            -- (a sample is cut to 100 characters: a cell may hold 32,767)
+            EXECUTE format('SELECT array_agg(CASE WHEN length(v) > 100 THEN left(v, 99) || ''…'' ELSE v END) '
+                           'FROM (SELECT megamarket.clean_text(c%s) AS v FROM pg_temp.%I '
+                           'WHERE _row > %s AND megamarket.clean_text(c%s) IS NOT NULL LIMIT 3) AS s',
+                           i, ft, hr.header_row, i)
+               INTO samp;
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, "column", header, field, samples, note)
+            SELECT w.name, w.kind, hr.header_row, column_letters(i), h, coalesce(fed, 'ignored'), samp,
+                   CASE
+                       WHEN fed IS NOT NULL AND EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x
+                                                         WHERE x.col = i AND x.via IS NOT NULL)
+                           THEN format('stands in for the missing %s (its "%s")', fed,
+                                       (SELECT min(x.via) FROM _import_map_header(w.kind, hr.header) x WHERE x.col = i))
+                       WHEN fed IS NOT NULL THEN NULL
+                       WHEN EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x WHERE x.col = i)
+                           THEN format('not used: the sheet has its own column for %s',
+                                       (SELECT string_agg(array_to_string(f.stands_for, ' and '), ', ')
+                                          FROM import_fields f, _import_map_header(w.kind, hr.header) x
+                                         WHERE x.col = i AND f.sheet = w.kind AND f.field = x.field))
+                       WHEN EXISTS (SELECT 1 FROM import_names n
+                                     WHERE n.field IS NOT NULL AND n.sheet <> w.kind
+                                       AND header_key(n.name) = header_key(h))
+                           THEN 'ambiguous, not used: on this sheet it names no field; elsewhere it is '
+                                || (SELECT string_agg(DISTINCT format('%s.%s', n.sheet, n.field), ', ')
+                                      FROM import_names n
+                                     WHERE n.field IS NOT NULL AND n.sheet <> w.kind
+                                       AND header_key(n.name) = header_key(h))
+                       ELSE 'not a known name'
+                   END;
+        END LOOP;
+
+        -- each field the sheet lacks: required ones stop the import
+        FOR m IN SELECT * FROM _import_map_header(w.kind, hr.header) x
+                  WHERE x.col IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM import_fields f
+                                     WHERE f.sheet = w.kind AND f.field = x.field AND f.stands_for IS NOT NULL)
+        LOOP
+            SELECT t.h, column_letters(t.i::integer) AS col,
+                   min(header_distance(t.h, n.name)) AS d
+              INTO best
+              FROM unnest(hr.header) WITH ORDINALITY AS t(h, i), import_names n
+             WHERE clean_text(t.h) IS NOT NULL AND n.sheet = w.kind AND n.field = m.field
+               -- near enough to be a misspelling: at most half the longer key
+               AND header_distance(t.h, n.name) * 2
+                   <= greatest(length(header_key(t.h)), length(header_key(n.name)))
+               AND NOT EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x WHERE x.col = t.i)
+             GROUP BY t.h, t.i
+             ORDER BY d, t.i
+             LIMIT 1;
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, field, note, closest_header,
+                                            closest_names, fix)
+            SELECT w.name, w.kind, hr.header_row, m.field,
+                   CASE WHEN m.required THEN 'missing: a required field; the import stops'
+                        WHEN m.field IN ('category', 'department')
+                            THEN 'absent, optional: products go to "Sin asignar"'
+                        ELSE 'absent, optional: left empty' END,
+                   CASE WHEN m.required AND best.h IS NOT NULL THEN format('%s (%s)', best.h, best.col) END,
+                   ARRAY(SELECT n.name FROM import_names n
+                          WHERE n.sheet = w.kind AND n.field = m.field
+                          ORDER BY CASE WHEN best.h IS NULL THEN 0 ELSE header_distance(best.h, n.name) END,
+                                   n.builtin DESC, n.name LIMIT 3),
+                   CASE WHEN m.required AND best.h IS NOT NULL
+                        THEN format('INSERT INTO megamarket.import_names (sheet, field, name) VALUES (%L, %L, %L);',
+                                    w.kind, m.field, best.h) END;
+        END LOOP;
+
+        IF NOT EXISTS (SELECT 1 FROM _import_map_header(w.kind, hr.header) x
+                        WHERE x.required AND x.col IS NULL OR x.col2 IS NOT NULL) THEN
+            loadable := loadable || w.kind;
+        ELSE
+            UPDATE pg_temp.mm_preview p
+               SET note = 'the sheet: not loaded (see the rows below)'
+             WHERE p.sheet = w.name AND p.note = 'the sheet';
+            INSERT INTO pg_temp.mm_preview (sheet, kind, header_row, field, note)
+            SELECT w.name, w.kind, hr.header_row, x.field,
+                   format('error: two columns for %s: %s and %s; the import stops', x.field,
+                          column_letters(x.col), column_letters(x.col2))
+              FROM _import_map_header(w.kind, hr.header) x WHERE x.col2 IS NOT NULL;
+        END IF;
+    END LOOP;
+
+    -- the sheets the workbook lacks
+    INSERT INTO pg_temp.mm_preview (kind, note, closest_names)
+    SELECT y.sheet, 'no such sheet: the import stops unless the option "sheets" leaves it out',
+           ARRAY(SELECT n.name FROM import_names n WHERE n.sheet = y.sheet AND n.field IS NULL
+                  ORDER BY n.builtin DESC, n.name)
+      FROM import_sheets y
+     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.mm_preview p WHERE p.kind = y.sheet)
+     ORDER BY y.load_order;
+
+    -- what the import would reject: the loadable sheets loaded, in load
+    -- order, then undone (a subtransaction rolled back)
+    PERFORM _import_drop('TABLE', 'mm_result');
+    CREATE TEMP TABLE mm_result (
+        sheet text, name text, rows_read bigint, inserted bigint, updated bigint,
+        unchanged bigint, rejected bigint
+    ) ON COMMIT DROP;
+    PERFORM _import_drop('TABLE', 'mm_rejects');
+    CREATE TEMP TABLE mm_rejects (
+        sheet text, row_number integer, cell text, field text, value text, reason text, kept boolean
+    ) ON COMMIT DROP;
+    -- A rolled-back insert still takes serial numbers. So that the preview
+    -- leaves the warehouse's sequences as they were too, it keeps writers out
+    -- of the tables it loads (readers go on) until it ends, notes each
+    -- sequence's position, and puts it back after the rollback: no one else
+    -- can have taken a number meanwhile. (A caller without UPDATE on a
+    -- sequence cannot put it back: then that sequence may have moved.)
+    LOCK TABLE regions, cities, stores, departments, categories, products, segments, customers,
+               channels, campaigns, loss_reasons, sales, losses IN EXCLUSIVE MODE;
+    FOR w IN SELECT format('%I.%I', q.schemaname, q.sequencename) AS seq
+               FROM pg_sequences q
+              WHERE q.schemaname = 'megamarket' AND q.sequencename NOT LIKE 'import\_%'
+                AND has_sequence_privilege(format('%I.%I', q.schemaname, q.sequencename), 'SELECT, UPDATE')
+    LOOP
+        EXECUTE format('SELECT jsonb_build_object(%L, jsonb_build_array(last_value, is_called)) FROM %s',
+                       w.seq, w.seq) INTO hdr;
+        seqs := seqs || hdr;
+    END LOOP;
+    BEGIN
+        PERFORM set_config('client_min_messages', 'warning', true);
+        FOR w IN SELECT DISTINCT p.sheet AS name, p.kind, y.load_order, x."position"
+                   FROM pg_temp.mm_preview p
+                   JOIN import_sheets y ON y.sheet = p.kind
+                   JOIN xlsx_sheets(filename) AS x ON x.name = p.sheet
+                  WHERE p.kind = ANY (loadable) AND p.note = 'the sheet'
+                  ORDER BY y.load_order
+        LOOP
+            hdr := _import_open(filename, w.name, w."position", w.kind);
+            PERFORM _import_sheet(w.kind, w.name, hdr, 0);
+        END LOOP;
+        SELECT jsonb_agg(r) INTO saved_result FROM pg_temp.mm_result r;
+        SELECT jsonb_agg(r) INTO saved_rejects FROM pg_temp.mm_rejects r;
+        RAISE SQLSTATE 'MMPRV';
+    EXCEPTION
+        WHEN SQLSTATE 'MMPRV' THEN
+            NULL;
+        WHEN query_canceled THEN
+            -- cancelled mid-load (statement_timeout, pg_cancel_backend): the
+            -- numbers taken are not rolled back; put the sequences back
+            -- (still alone on the tables), then cancel as asked
+            PERFORM setval(q.key::regclass, (q.value ->> 0)::bigint, (q.value ->> 1)::boolean)
+               FROM jsonb_each(seqs) AS q;
+            RAISE;
+    END;
+    PERFORM setval(q.key::regclass, (q.value ->> 0)::bigint, (q.value ->> 1)::boolean)
+       FROM jsonb_each(seqs) AS q;
+    PERFORM import_activity(NULL);
+
+    UPDATE pg_temp.mm_preview p
+       SET rejected = r.rejected,
+           note = format('the sheet: %s rows would be read, %s inserted, %s updated, %s unchanged, %s rejected',
+                         r.rows_read, r.inserted, r.updated, r.unchanged, r.rejected),
+           reasons = (SELECT string_agg(format('%s %s', x.reason, x.n), ', ' ORDER BY x.n DESC, x.reason)
+                        FROM (SELECT j.reason, count(*) AS n
+                                FROM jsonb_to_recordset(saved_rejects) AS j(sheet text, reason text, kept boolean)
+                               WHERE j.sheet = p.sheet AND NOT j.kept GROUP BY j.reason) AS x)
+      FROM jsonb_to_recordset(saved_result) AS r(sheet text, name text, rows_read bigint, inserted bigint,
+                                                  updated bigint, unchanged bigint, rejected bigint)
+     WHERE r.name = p.sheet AND p.note = 'the sheet';
+    UPDATE pg_temp.mm_preview p
+       SET rejected = x.n, reasons = x.reasons
+      FROM (SELECT j.sheet, regexp_replace(j.cell, '[0-9]+$', '') AS col, count(*) AS n,
+                   string_agg(DISTINCT j.reason, ', ') AS reasons
+              FROM jsonb_to_recordset(saved_rejects) AS j(sheet text, cell text, reason text, kept boolean)
+             WHERE j.cell IS NOT NULL
+             GROUP BY 1, 2) AS x
+     WHERE x.sheet = p.sheet AND x.col = p."column";
+
+    PERFORM _import_drop('TABLE', 'mm_result');
+    PERFORM _import_drop('TABLE', 'mm_rejects');
+    FOR w IN SELECT DISTINCT p.kind FROM pg_temp.mm_preview p WHERE p.kind IS NOT NULL LOOP
+        PERFORM _import_drop('FOREIGN TABLE', 'mm_pv_' || w.kind);
+    END LOOP;
+
+    RETURN QUERY
+    SELECT p.sheet, p.kind, p.header_row, p."column", p.header, p.field, p.samples, p.rejected,
+           p.reasons, p.note, p.closest_header, p.closest_names, p.fix
+      FROM pg_temp.mm_preview p
+     ORDER BY p.ord;
+    PERFORM _import_drop('TABLE', 'mm_preview');
+END
+$$;
+COMMENT ON FUNCTION megamarket.import_preview(text) IS
+'what import_workbook() would do with a workbook, writing nothing: per sheet and column, the field it feeds, samples, rejects and why, and the fix for each missing column; see docs/import.md';
+REVOKE ALL ON FUNCTION megamarket.import_preview(text) FROM PUBLIC;

@@ -43,7 +43,7 @@ COMMENT ON COLUMN megamarket.cities.region_id IS 'the region the city belongs to
 CREATE TABLE megamarket.stores (
     store_id    serial PRIMARY KEY,
     code        text NOT NULL UNIQUE
-                CONSTRAINT stores_code_format CHECK (code OPERATOR(pg_catalog.~) '^[A-Z0-9_-]{1,32}$'),
+                CONSTRAINT stores_code_format CHECK (megamarket.is_store_code(code)),
     name        text NOT NULL UNIQUE
                 CONSTRAINT stores_name_not_blank CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)),
     location    text,
@@ -85,7 +85,7 @@ COMMENT ON COLUMN megamarket.categories.department_id IS 'the department the cat
 CREATE TABLE megamarket.products (
     product_id  serial PRIMARY KEY,
     sku         text NOT NULL UNIQUE
-                CONSTRAINT products_sku_format CHECK (sku OPERATOR(pg_catalog.~) '^[A-Za-z0-9_.-]{1,64}$'),
+                CONSTRAINT products_sku_format CHECK (megamarket.is_sku(sku)),
     name        text NOT NULL
                 CONSTRAINT products_name_not_blank CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)),
     category_id integer NOT NULL REFERENCES megamarket.categories,
@@ -168,9 +168,7 @@ CREATE TABLE megamarket.dates (
     -- Every attribute is a function of "date"; the constraint keeps rows honest
     -- however they were written (fill_dates, COPY, a hand-made INSERT).
     CONSTRAINT dates_consistent CHECK (
-        date_id OPERATOR(pg_catalog.=) (pg_catalog.date_part('year', date) * 10000
-                   + pg_catalog.date_part('month', date) * 100
-                   + pg_catalog.date_part('day', date))::integer
+        date_id OPERATOR(pg_catalog.=) megamarket.date_id(date)
         AND day OPERATOR(pg_catalog.=) pg_catalog.date_part('day', date)
         AND month OPERATOR(pg_catalog.=) pg_catalog.date_part('month', date)
         AND month_name OPERATOR(pg_catalog.=) megamarket.month_name_es(month)
@@ -214,8 +212,7 @@ BEGIN
 
     INSERT INTO megamarket.dates (date_id, date, day, month, month_name, quarter,
                                   year, weekday, weekday_name, is_weekend)
-    SELECT (date_part('year', d) * 10000 + date_part('month', d) * 100
-            + date_part('day', d))::integer,
+    SELECT megamarket.date_id(d),
            d,
            date_part('day', d),
            date_part('month', d),
@@ -284,63 +281,213 @@ COMMENT ON COLUMN megamarket.loss_reasons.reason_id IS 'surrogate key';
 COMMENT ON COLUMN megamarket.loss_reasons.name IS 'reason, natural key';
 
 -- Facts ----------------------------------------------------------------------
+--
+-- Both facts are partitioned by month on date_id (declarative range
+-- partitioning, one partition per calendar month: sales_2025_01 holds
+-- date_id 20250101 to 20250131). Partitions are made by the import, which
+-- bulk-loads the months it does not hold yet into fresh tables and attaches
+-- them, or by megamarket.add_months() for writers that insert rows one by
+-- one (src/warehouse/partition.sql). There is no default partition: its rows
+-- would have to be scanned, and it locked, on every attach.
+--
+-- Keys, foreign keys and indexes are those of each partition, all made by
+-- partition.sql (megamarket._facts_meta() lists them), not declared on the
+-- parents. Declared on a parent, an extension's table, CREATE EXTENSION
+-- would make them before pg_restore loads any data: the restore's ATTACH
+-- would then give each partition its foreign keys before the dimensions'
+-- rows are back, and indexes that the dump makes again. Per partition they
+-- are ordinary post-data objects of the dump, restored after all the rows.
+--   sales:  PRIMARY KEY (sale_id), UNIQUE (ticket_id, line_no), foreign keys
+--           to customers, products, stores, dates, campaigns; indexes
+--           (date_id, store_id) and (customer_id)
+--   losses: PRIMARY KEY (loss_id), UNIQUE (loss_ref), foreign keys to
+--           products, stores, dates, loss_reasons; index (date_id, store_id)
+-- The unpartitioned design had seven indexes on sales. (store_id, date_id)
+-- is (date_id, store_id) once the month is pruned; product_id, campaign_id
+-- and reason_id filter whole-month scans (a few hundred products, three
+-- stores), and deleting a product, campaign or reason (rare) scans the
+-- facts once.
+--
+-- The natural keys across months: a narrow key table, sale_keys (ticket_id,
+-- line_no) and loss_keys (loss_ref), primary keys, kept by statement
+-- triggers on the parents (transition tables: one set statement per
+-- statement) and filled by the bulk loader itself for the partitions it
+-- attaches. A line that moves to another day keeps its key row (an UPDATE,
+-- even one that moves the row to another partition, leaves it as it is).
+-- Why not a foreign key from sales to the key table: making a partition's
+-- foreign keys takes SHARE ROW EXCLUSIVE on every table they reference,
+-- until commit, and the real-time writer inserts into the key table: it
+-- would wait for the import. The dimensions are only read by that writer
+-- (FOR KEY SHARE), which that lock lets through.
 
 CREATE TABLE megamarket.sales (
-    sale_id     bigserial PRIMARY KEY,
+    sale_id     bigserial NOT NULL,
     ticket_id   text NOT NULL
                 CONSTRAINT sales_ticket_id_not_blank CHECK (ticket_id OPERATOR(pg_catalog.<>) '' AND ticket_id OPERATOR(pg_catalog.=) pg_catalog.btrim(ticket_id)),
     line_no     integer NOT NULL CONSTRAINT sales_line_no_positive CHECK (line_no OPERATOR(pg_catalog.>) 0),
-    customer_id integer REFERENCES megamarket.customers,
-    product_id  integer NOT NULL REFERENCES megamarket.products,
-    store_id    integer NOT NULL REFERENCES megamarket.stores,
-    date_id     integer NOT NULL REFERENCES megamarket.dates,
-    campaign_id integer REFERENCES megamarket.campaigns,
+    customer_id integer,
+    product_id  integer NOT NULL,
+    store_id    integer NOT NULL,
+    date_id     integer NOT NULL,
+    campaign_id integer,
     quantity    integer NOT NULL CONSTRAINT sales_quantity_positive CHECK (quantity OPERATOR(pg_catalog.>) 0),
-    amount      numeric(12,2) NOT NULL CONSTRAINT sales_amount_not_negative CHECK (amount OPERATOR(pg_catalog.>=) 0),
-    CONSTRAINT sales_ticket_line_key UNIQUE (ticket_id, line_no)
-);
--- The star joins: facts filtered by date and store, joined to each dimension.
-CREATE INDEX sales_date_id_store_id_idx ON megamarket.sales (date_id, store_id);
-CREATE INDEX sales_store_id_date_id_idx ON megamarket.sales (store_id, date_id);
-CREATE INDEX sales_product_id_idx ON megamarket.sales (product_id);
-CREATE INDEX sales_customer_id_idx ON megamarket.sales (customer_id);
-CREATE INDEX sales_campaign_id_idx ON megamarket.sales (campaign_id) WHERE campaign_id IS NOT NULL;
-COMMENT ON TABLE megamarket.sales IS 'fact: one row per ticket line (ventas)';
+    amount      numeric(12,2) NOT NULL CONSTRAINT sales_amount_not_negative CHECK (amount OPERATOR(pg_catalog.>=) 0)
+) PARTITION BY RANGE (date_id);
+COMMENT ON TABLE megamarket.sales IS 'fact: one row per ticket line (ventas); partitioned by month on date_id';
 COMMENT ON COLUMN megamarket.sales.sale_id IS 'surrogate key';
 COMMENT ON COLUMN megamarket.sales.ticket_id IS 'the ticket (basket) the line belongs to, unique across the chain';
-COMMENT ON COLUMN megamarket.sales.line_no IS 'line number within the ticket, from 1; (ticket_id, line_no) is the natural key';
-COMMENT ON COLUMN megamarket.sales.customer_id IS 'the customer, NULL for anonymous purchases';
-COMMENT ON COLUMN megamarket.sales.product_id IS 'the product sold';
-COMMENT ON COLUMN megamarket.sales.store_id IS 'the branch that sold it';
-COMMENT ON COLUMN megamarket.sales.date_id IS 'the day of the sale (megamarket.dates)';
-COMMENT ON COLUMN megamarket.sales.campaign_id IS 'the campaign the sale is attributed to, if any';
+COMMENT ON COLUMN megamarket.sales.line_no IS 'line number within the ticket, from 1; (ticket_id, line_no) is the natural key, unique across months through megamarket.sale_keys';
+COMMENT ON COLUMN megamarket.sales.customer_id IS 'the customer (megamarket.customers), NULL for anonymous purchases';
+COMMENT ON COLUMN megamarket.sales.product_id IS 'the product sold (megamarket.products)';
+COMMENT ON COLUMN megamarket.sales.store_id IS 'the branch that sold it (megamarket.stores)';
+COMMENT ON COLUMN megamarket.sales.date_id IS 'the day of the sale (megamarket.dates); the partition key, one partition per month';
+COMMENT ON COLUMN megamarket.sales.campaign_id IS 'the campaign the sale is attributed to, if any (megamarket.campaigns)';
 COMMENT ON COLUMN megamarket.sales.quantity IS 'units sold, positive (returns are not sales)';
 COMMENT ON COLUMN megamarket.sales.amount IS 'amount paid for the line, not negative';
 
 CREATE TABLE megamarket.losses (
-    loss_id     bigserial PRIMARY KEY,
-    loss_ref    text NOT NULL UNIQUE
+    loss_id     bigserial NOT NULL,
+    loss_ref    text NOT NULL
                 CONSTRAINT losses_loss_ref_not_blank CHECK (loss_ref OPERATOR(pg_catalog.<>) '' AND loss_ref OPERATOR(pg_catalog.=) pg_catalog.btrim(loss_ref)),
-    product_id  integer NOT NULL REFERENCES megamarket.products,
-    store_id    integer NOT NULL REFERENCES megamarket.stores,
-    date_id     integer NOT NULL REFERENCES megamarket.dates,
-    reason_id   integer NOT NULL REFERENCES megamarket.loss_reasons,
+    product_id  integer NOT NULL,
+    store_id    integer NOT NULL,
+    date_id     integer NOT NULL,
+    reason_id   integer NOT NULL,
     quantity    integer NOT NULL CONSTRAINT losses_quantity_positive CHECK (quantity OPERATOR(pg_catalog.>) 0),
     amount      numeric(12,2) NOT NULL CONSTRAINT losses_amount_not_negative CHECK (amount OPERATOR(pg_catalog.>=) 0)
-);
-CREATE INDEX losses_date_id_store_id_idx ON megamarket.losses (date_id, store_id);
-CREATE INDEX losses_store_id_date_id_idx ON megamarket.losses (store_id, date_id);
-CREATE INDEX losses_product_id_idx ON megamarket.losses (product_id);
-CREATE INDEX losses_reason_id_idx ON megamarket.losses (reason_id);
-COMMENT ON TABLE megamarket.losses IS 'fact: one row per loss event (pérdidas)';
+) PARTITION BY RANGE (date_id);
+COMMENT ON TABLE megamarket.losses IS 'fact: one row per loss event (pérdidas); partitioned by month on date_id';
 COMMENT ON COLUMN megamarket.losses.loss_id IS 'surrogate key';
-COMMENT ON COLUMN megamarket.losses.loss_ref IS 'the source''s reference for the loss, natural key';
-COMMENT ON COLUMN megamarket.losses.product_id IS 'the product lost';
-COMMENT ON COLUMN megamarket.losses.store_id IS 'the branch where it was lost';
-COMMENT ON COLUMN megamarket.losses.date_id IS 'the day it was recorded (megamarket.dates)';
-COMMENT ON COLUMN megamarket.losses.reason_id IS 'why it was lost';
+COMMENT ON COLUMN megamarket.losses.loss_ref IS 'the source''s reference for the loss, natural key, unique across months through megamarket.loss_keys';
+COMMENT ON COLUMN megamarket.losses.product_id IS 'the product lost (megamarket.products)';
+COMMENT ON COLUMN megamarket.losses.store_id IS 'the branch where it was lost (megamarket.stores)';
+COMMENT ON COLUMN megamarket.losses.date_id IS 'the day it was recorded (megamarket.dates); the partition key, one partition per month';
+COMMENT ON COLUMN megamarket.losses.reason_id IS 'why it was lost (megamarket.loss_reasons)';
 COMMENT ON COLUMN megamarket.losses.quantity IS 'units lost, positive';
 COMMENT ON COLUMN megamarket.losses.amount IS 'value of the loss at cost, not negative';
+
+-- The natural keys across months.
+CREATE TABLE megamarket.sale_keys (
+    ticket_id   text NOT NULL,
+    line_no     integer NOT NULL,
+    PRIMARY KEY (ticket_id, line_no)
+);
+COMMENT ON TABLE megamarket.sale_keys IS 'the natural key of every sale, whatever its month: keeps (ticket_id, line_no) unique across the partitions of sales';
+COMMENT ON COLUMN megamarket.sale_keys.ticket_id IS 'sales.ticket_id';
+COMMENT ON COLUMN megamarket.sale_keys.line_no IS 'sales.line_no';
+
+CREATE TABLE megamarket.loss_keys (
+    loss_ref    text PRIMARY KEY
+);
+COMMENT ON TABLE megamarket.loss_keys IS 'the natural key of every loss, whatever its month: keeps loss_ref unique across the partitions of losses';
+COMMENT ON COLUMN megamarket.loss_keys.loss_ref IS 'losses.loss_ref';
+
+-- The key tables follow each statement on the parents. An insert of a key
+-- that exists fails on the key table's primary key: the same error, SQLSTATE
+-- 23505, as a unique constraint on the facts would give. SECURITY DEFINER:
+-- a writer needs rights on the facts, not on their key tables. Statements
+-- on a partition itself (not through the parent) do not fire them: write
+-- through the parents (bulk loads that attach partitions fill the keys
+-- themselves).
+CREATE FUNCTION megamarket.sales_keys_sync()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO megamarket.sale_keys (ticket_id, line_no)
+        SELECT n.ticket_id, n.line_no FROM mm_new n;
+    ELSIF TG_OP = 'DELETE' THEN
+        DELETE FROM megamarket.sale_keys k USING mm_old o
+         WHERE k.ticket_id = o.ticket_id AND k.line_no = o.line_no;
+    ELSIF EXISTS (SELECT 1 FROM mm_old o FULL JOIN mm_new n
+                      ON n.ticket_id = o.ticket_id AND n.line_no = o.line_no
+                   WHERE o.ticket_id IS NULL OR n.ticket_id IS NULL) THEN
+        -- an UPDATE that changed natural keys (most change none)
+        DELETE FROM megamarket.sale_keys k USING mm_old o
+         WHERE k.ticket_id = o.ticket_id AND k.line_no = o.line_no
+           AND NOT EXISTS (SELECT 1 FROM mm_new n
+                            WHERE n.ticket_id = o.ticket_id AND n.line_no = o.line_no);
+        INSERT INTO megamarket.sale_keys (ticket_id, line_no)
+        SELECT n.ticket_id, n.line_no FROM mm_new n
+         WHERE NOT EXISTS (SELECT 1 FROM mm_old o
+                            WHERE o.ticket_id = n.ticket_id AND o.line_no = n.line_no);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION megamarket.sales_keys_sync() IS
+'statement trigger on sales: keeps megamarket.sale_keys equal to the natural keys of the sales';
+
+CREATE FUNCTION megamarket.losses_keys_sync()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO megamarket.loss_keys (loss_ref)
+        SELECT n.loss_ref FROM mm_new n;
+    ELSIF TG_OP = 'DELETE' THEN
+        DELETE FROM megamarket.loss_keys k USING mm_old o WHERE k.loss_ref = o.loss_ref;
+    ELSIF EXISTS (SELECT 1 FROM mm_old o FULL JOIN mm_new n ON n.loss_ref = o.loss_ref
+                   WHERE o.loss_ref IS NULL OR n.loss_ref IS NULL) THEN
+        DELETE FROM megamarket.loss_keys k USING mm_old o
+         WHERE k.loss_ref = o.loss_ref
+           AND NOT EXISTS (SELECT 1 FROM mm_new n WHERE n.loss_ref = o.loss_ref);
+        INSERT INTO megamarket.loss_keys (loss_ref)
+        SELECT n.loss_ref FROM mm_new n
+         WHERE NOT EXISTS (SELECT 1 FROM mm_old o WHERE o.loss_ref = n.loss_ref);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION megamarket.losses_keys_sync() IS
+'statement trigger on losses: keeps megamarket.loss_keys equal to the natural keys of the losses';
+
+CREATE FUNCTION megamarket.facts_keys_truncate()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, megamarket, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sales' THEN
+        TRUNCATE megamarket.sale_keys;
+    ELSE
+        TRUNCATE megamarket.loss_keys;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION megamarket.facts_keys_truncate() IS
+'statement trigger on TRUNCATE of sales or losses: empties its key table';
+
+CREATE TRIGGER sales_keys_insert AFTER INSERT ON megamarket.sales
+    REFERENCING NEW TABLE AS mm_new
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.sales_keys_sync();
+CREATE TRIGGER sales_keys_update AFTER UPDATE ON megamarket.sales
+    REFERENCING OLD TABLE AS mm_old NEW TABLE AS mm_new
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.sales_keys_sync();
+CREATE TRIGGER sales_keys_delete AFTER DELETE ON megamarket.sales
+    REFERENCING OLD TABLE AS mm_old
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.sales_keys_sync();
+CREATE TRIGGER sales_keys_truncate AFTER TRUNCATE ON megamarket.sales
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.facts_keys_truncate();
+CREATE TRIGGER losses_keys_insert AFTER INSERT ON megamarket.losses
+    REFERENCING NEW TABLE AS mm_new
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.losses_keys_sync();
+CREATE TRIGGER losses_keys_update AFTER UPDATE ON megamarket.losses
+    REFERENCING OLD TABLE AS mm_old NEW TABLE AS mm_new
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.losses_keys_sync();
+CREATE TRIGGER losses_keys_delete AFTER DELETE ON megamarket.losses
+    REFERENCING OLD TABLE AS mm_old
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.losses_keys_sync();
+CREATE TRIGGER losses_keys_truncate AFTER TRUNCATE ON megamarket.losses
+    FOR EACH STATEMENT EXECUTE FUNCTION megamarket.facts_keys_truncate();
 
 -- Reference rows -------------------------------------------------------------
 
@@ -412,3 +559,5 @@ SELECT pg_catalog.pg_extension_config_dump('megamarket.sales', '');
 SELECT pg_catalog.pg_extension_config_dump('megamarket.sales_sale_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('megamarket.losses', '');
 SELECT pg_catalog.pg_extension_config_dump('megamarket.losses_loss_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('megamarket.sale_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('megamarket.loss_keys', '');

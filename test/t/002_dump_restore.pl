@@ -19,6 +19,7 @@ $node->safe_psql('src', q{
 CREATE EXTENSION megamarket;
 SET search_path = megamarket;
 SELECT fill_dates('2024-12-30', '2025-01-05');
+SELECT add_months('2024-12-30', '2025-01-05');
 INSERT INTO regions (name) VALUES ('Noroeste');
 INSERT INTO cities (name, region_id) VALUES ('Villaverde', 1);
 -- a shipped branch the DBA completed, one left as shipped, and a new one
@@ -35,7 +36,7 @@ INSERT INTO campaigns (code, name, channel_id, target_segment_id, start_date, en
 VALUES ('CAM-1', 'Reyes', 1, 1, '2025-01-01', '2025-01-06', 1200.50);
 INSERT INTO loss_reasons (name) VALUES ('Caducidad');
 INSERT INTO sales (ticket_id, line_no, customer_id, product_id, store_id, date_id, campaign_id, quantity, amount)
-SELECT 'T-' || i, 1 + i % 3, 1 + i % 2, 1 + i % 2, 1 + i % 4, 20241230 + (i % 2), CASE WHEN i % 5 = 0 THEN 1 END, 1 + i % 7, (i * 1.37)::numeric(12,2)
+SELECT 'T-' || i, 1 + i % 3, 1 + i % 2, 1 + i % 2, 1 + i % 4, CASE WHEN i % 2 = 0 THEN 20241231 ELSE 20250102 END, CASE WHEN i % 5 = 0 THEN 1 END, 1 + i % 7, (i * 1.37)::numeric(12,2)
 FROM generate_series(1, 500) i;
 INSERT INTO losses (loss_ref, product_id, store_id, date_id, reason_id, quantity, amount)
 VALUES ('P-1', 1, 2, 20250102, 1, 4, 3.20);
@@ -51,7 +52,7 @@ VALUES (1, 'Ventas', 7, 'H7', 'amount', 'dos', 'bad_number', false),
 });
 
 my @tables = qw(regions cities stores departments categories products segments
-  customers dates channels campaigns loss_reasons sales losses
+  customers dates channels campaigns loss_reasons sales losses sale_keys loss_keys
   import_names import_runs import_rejects);
 
 # A table's content as one fingerprint: every row as text, in key order.
@@ -65,6 +66,21 @@ sub fingerprints
 			"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM megamarket.$t t"
 		);
 	}
+	# the month partitions and everything each has: keys, foreign keys,
+	# checks, indexes (per partition, made by partition.sql)
+	$fp{partitions} = $node->safe_psql($db, q{
+		SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+			SELECT format('%s %s', c.oid::regclass, pg_get_expr(c.relpartbound, c.oid)) AS x
+			  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			 WHERE i.inhparent IN ('megamarket.sales'::regclass, 'megamarket.losses'::regclass)
+			UNION ALL
+			SELECT format('%s %s %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid))
+			  FROM pg_constraint k JOIN pg_inherits i ON i.inhrelid = k.conrelid
+			 WHERE i.inhparent IN ('megamarket.sales'::regclass, 'megamarket.losses'::regclass)
+			UNION ALL
+			SELECT pg_get_indexdef(x.indexrelid)
+			  FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid
+			 WHERE i.inhparent IN ('megamarket.sales'::regclass, 'megamarket.losses'::regclass)) s});
 	$fp{sequences} = $node->safe_psql($db,
 		"SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences WHERE schemaname = 'megamarket'"
 	);
@@ -82,11 +98,25 @@ $node->command_ok(
 	'pg_restore without errors');
 my $after = fingerprints('dst');
 
-for my $t (@tables, 'sequences')
+for my $t (@tables, 'partitions', 'sequences')
 {
 	is($after->{$t}, $before->{$t}, "$t identical after restore");
 }
 like($before->{sales}, qr/^500:/, 'the fingerprint saw all 500 sales');
+like($before->{partitions}, qr/sales_2024_12_date_id_fkey FOREIGN KEY.*sales_2025_01 FOR VALUES/s,
+	'the fingerprint saw both months of sales and their foreign keys');
+
+# The restored warehouse goes on: its partitions refuse a broken row and
+# the key table a key of another month; add_months() adds a month.
+my ($rc, $out, $err) = $node->psql('dst', "INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount) VALUES ('T-1', 9, 99, 1, 20250101, 1, 1)");
+like($err, qr/violates foreign key constraint "sales_2025_01_product_id_fkey"/, 'a restored partition checks its foreign keys');
+($rc, $out, $err) = $node->psql('dst', "INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount) VALUES ('T-2', 3, 1, 1, 20250102, 1, 1)");
+like($err, qr/sale_keys_pkey/, 'a restored key table refuses a sale line of another month ('. ($err =~ s/\n.*//sr) . ')');
+is($node->safe_psql('dst', q{SELECT megamarket.add_months('2025-02-01', '2025-02-28');
+	INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
+	SELECT 'F-1', 1, 1, 1, 20250102 + 100, 1, 1 FROM megamarket.fill_dates('2025-02-01', '2025-02-28');
+	SELECT relname FROM pg_class WHERE oid = (SELECT tableoid FROM megamarket.sales WHERE ticket_id = 'F-1')}),
+	"2\nsales_2025_02", 'add_months() adds a month to the restored warehouse');
 is($node->safe_psql('dst', 'SELECT count(*) FILTER (WHERE builtin) || \' \' || count(*) FILTER (WHERE NOT builtin) FROM megamarket.import_names'),
 	$node->safe_psql('src', 'SELECT count(*) FILTER (WHERE builtin) || \' \' || count(*) FILTER (WHERE NOT builtin) FROM megamarket.import_names'),
 	'import_names: the shipped names once, the DBA\'s kept');
@@ -101,6 +131,9 @@ $node->safe_psql('dst', 'DROP EXTENSION megamarket');
 is($node->safe_psql('dst',
 	"SELECT count(*) FROM pg_namespace WHERE nspname = 'megamarket'"), '0',
 	'DROP EXTENSION after restore removes the schema');
+is($node->safe_psql('dst',
+	"SELECT count(*) FROM pg_class WHERE relname ~ '^(sales|losses|sale_keys|loss_keys)'"), '0',
+	'... and every partition made after CREATE EXTENSION, with the key tables');
 
 $node->stop;
 done_testing();
