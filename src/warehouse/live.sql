@@ -299,7 +299,9 @@ CREATE TRIGGER live_losses_truncate AFTER TRUNCATE ON megamarket.losses
 -- the fact table's columns holding exactly those rows. Those months had no
 -- partition before, so no other session can have facts there: the totals
 -- are added without locking the fact tables. Sales of registered customers
--- earn their loyalty awards here too, one per ticket, as the trigger does.
+-- earn their loyalty awards here too, one per ticket, as the trigger does;
+-- lines that only moved here from another day (pg_temp.mm_facts_moved,
+-- partition.sql) are no new purchase and earn nothing again.
 CREATE FUNCTION megamarket._live_bulk_loaded(kind text, rows regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -322,6 +324,9 @@ BEGIN
             SELECT n.customer_id, sum(n.amount), floor(sum(n.amount))::bigint, floor(sum(n.amount))::bigint * 10
             FROM %s n
             JOIN megamarket.loyalty_customers lc ON lc.customer_id = n.customer_id AND lc.state <> 'failed'
+            WHERE to_regclass('pg_temp.mm_facts_moved') IS NULL
+               OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_facts_moved v
+                              WHERE v.ticket_id = n.ticket_id AND v.line_no = n.line_no)
             GROUP BY n.ticket_id, n.customer_id
             HAVING floor(sum(n.amount)) >= 1
             ORDER BY n.ticket_id$f$, rows);

@@ -405,6 +405,10 @@ BEGIN
     EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM megamarket.%I ORDER BY %s',
                    meta.key_table, meta.key_cols, meta.key_cols, bulk, meta.key_cols);
 
+    -- what the parents' statement triggers would have done for these rows:
+    -- live_store_day and the loyalty awards (live.sql)
+    PERFORM megamarket._live_bulk_loaded(kind, format('megamarket.%I', bulk)::regclass);
+
     FOREACH m IN ARRAY fresh LOOP
         part := format('megamarket.%I', format('%s_%s_%s', kind, m / 100, lpad((m % 100)::text, 2, '0')))::regclass;
         EXECUTE format('ALTER TABLE megamarket.%I DETACH PARTITION %s', bulk, part);

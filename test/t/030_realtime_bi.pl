@@ -22,6 +22,7 @@ $node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION megamarket;
 SELECT megamarket.fill_dates('2025-01-01', '2025-03-31');
+SELECT megamarket.add_months('2025-01-01', '2025-03-31');   -- the facts' month partitions
 INSERT INTO megamarket.departments (name) VALUES ('Alimentación');
 INSERT INTO megamarket.categories (name, department_id) VALUES ('Panadería', 1);
 INSERT INTO megamarket.products (sku, name, category_id, price)

@@ -182,11 +182,7 @@ WHERE a.backend_type = 'megamarket dispatcher' AND l.locktype = 'transactionid'}
 
 $node->safe_psql('postgres', q{
 SELECT megamarket.fill_dates('2025-01-01', '2025-01-31');
-DO $$ BEGIN
-    IF to_regprocedure('megamarket.add_months(date,date)') IS NOT NULL THEN
-        PERFORM megamarket.add_months('2025-01-01', '2025-01-31');
-    END IF;
-END $$;
+SELECT megamarket.add_months('2025-01-01', '2025-01-31');
 INSERT INTO megamarket.departments (name) VALUES ('A');
 INSERT INTO megamarket.categories (name, department_id) VALUES ('B', 1);
 INSERT INTO megamarket.products (sku, name, category_id, price) VALUES ('P-1', 'Pan', 1, 1);});
