@@ -242,6 +242,7 @@ SELECT count(*) FROM frequent_itemsets('SELECT tid, item FROM allelectronics', 2
 -- Ten tickets: bread and milk together in six (bread alone in one more),
 -- wine in four, two of them with cheese.
 SELECT fill_dates('2025-01-01', '2025-01-31');
+SELECT add_months('2025-01-01', '2025-01-31') > 0 AS partitions_made;  -- the facts' month partitions
 INSERT INTO departments (name) VALUES ('Alimentación');
 INSERT INTO categories (name, department_id) SELECT 'Básicos', department_id FROM departments;
 INSERT INTO products (sku, name, category_id, price)

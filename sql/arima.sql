@@ -224,3 +224,5 @@ SET statement_timeout = '1s';
 SELECT * FROM arima_forecast('SELECT i, y FROM long', 3, 3, 0, 3);
 RESET statement_timeout;
 SELECT count(*) FROM arima_forecast('SELECT t, y FROM obs WHERE data = ''lh''', 2, 1);
+
+DROP EXTENSION megamarket;

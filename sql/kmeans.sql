@@ -185,6 +185,7 @@ SELECT count(*) FROM kmeans('SELECT i, x, y FROM many', 40, max_iterations => 2,
 -- Means over all: 78 days, 11.5 tickets, 501.67 spent. A description word
 -- says whether a segment's mean is 1.5 times above or below the overall one.
 SELECT fill_dates('2024-01-01', '2025-06-30');
+SELECT add_months('2024-01-01', '2025-06-30') > 0 AS partitions_made;  -- the facts' month partitions
 INSERT INTO departments (name) VALUES ('Alimentación');
 INSERT INTO categories (name, department_id) SELECT 'Despensa', department_id FROM departments;
 INSERT INTO products (sku, name, category_id, price) SELECT 'P1', 'Arroz', category_id, 1 FROM categories;
