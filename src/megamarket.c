@@ -16,9 +16,13 @@
 #include <secp256k1.h>
 #include <zip.h>
 
+#include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "compat.h"
 #include "megamarket.h"
@@ -94,4 +98,24 @@ megamarket_library_versions(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * MegamarketLockTable
+ *		Lock one of the extension's tables in lockmode without waiting, for
+ *		the background worker's rounds: false if the extension or the table
+ *		is gone, or if someone holds a conflicting lock (DROP EXTENSION, DROP
+ *		DATABASE), so that the worker never makes them wait (pg_net's
+ *		is_extension_locked). Call inside a transaction.
+ */
+bool
+MegamarketLockTable(const char *relname, int lockmode)
+{
+	Oid			nsp;
+	Oid			rel;
+
+	nsp = OidIsValid(get_extension_oid("megamarket", true)) ?
+		get_namespace_oid("megamarket", true) : InvalidOid;
+	rel = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	return OidIsValid(rel) && ConditionalLockRelationOid(rel, (LOCKMODE) lockmode);
 }

@@ -9,6 +9,9 @@
 #ifndef MEGAMARKET_H
 #define MEGAMARKET_H
 
+/* src/megamarket.c: for the worker's rounds */
+extern bool MegamarketLockTable(const char *relname, int lockmode);
+
 extern void XlsxFdwInit(void);	/* src/xlsx/open.c */
 /* src/warehouse/live.c */
 extern void WarehouseLiveInit(void);

@@ -32,15 +32,11 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/lmgr.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -112,6 +108,32 @@ static size_t
 discard_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	return size * nmemb;
+}
+
+/*
+ * webhook_curl
+ *		An easy handle set up for webhook POSTs: time-outs, no redirects,
+ *		http and https only, cancel-aware, the answer's body dropped.
+ */
+static CURL *
+webhook_curl(void)
+{
+	CURL	   *curl = curl_easy_init();
+
+	if (curl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialise libcurl for webhooks")));
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) megamarket_webhook_timeout);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) megamarket_webhook_timeout);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(curl, CURLOPT_POST, 1L);
+	return curl;
 }
 
 /*
@@ -356,20 +378,7 @@ run_round(Delivery *deliveries, uint64 n, int64 *counts)
 
 	PG_TRY();
 	{
-		curl = curl_easy_init();
-		if (curl == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl for webhooks")));
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) megamarket_webhook_timeout);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) megamarket_webhook_timeout);
-		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
-		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl = webhook_curl();
 
 		post_all(curl, deliveries, n, counts);
 	}
@@ -496,18 +505,12 @@ campaigns_webhook_dispatch(PG_FUNCTION_ARGS)
 static bool
 worker_step_begin(void)
 {
-	Oid			nsp;
-	Oid			rel;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nsp = OidIsValid(get_extension_oid("megamarket", true)) ?
-		get_namespace_oid("megamarket", true) : InvalidOid;
-	rel = OidIsValid(nsp) ? get_relname_relid("webhook_deliveries", nsp) : InvalidOid;
-	if (!OidIsValid(rel) || !ConditionalLockRelationOid(rel, RowExclusiveLock))
+	if (!MegamarketLockTable("webhook_deliveries", RowExclusiveLock))
 	{
 		SPI_finish();
 		PopActiveSnapshot();
@@ -593,20 +596,7 @@ CampaignsWorkerRound(MemoryContext cxt, bool first)
 	CurrentResourceOwner = owner;
 	PG_TRY();
 	{
-		curl = curl_easy_init();
-		if (curl == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl for webhooks")));
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) megamarket_webhook_timeout);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) megamarket_webhook_timeout);
-		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
-		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl = webhook_curl();
 		post_outside(curl, deliveries, n, outcomes, started);
 	}
 	PG_CATCH();

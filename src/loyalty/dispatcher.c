@@ -45,6 +45,7 @@
 
 #include "chain/chain.h"
 #include "chain/chain_pg.h"
+#include "megamarket.h"
 #include "loyalty/loyalty.h"
 #include "loyalty/loyalty_int.h"
 
@@ -76,9 +77,6 @@ typedef struct OpenTx
 static bool
 step_begin(LoyaltyCtx *c)
 {
-	Oid			nsp;
-	Oid			rel;
-
 	if (c->mode == LOYALTY_MODE_PROCEDURE)
 		return true;			/* the CALL's transaction (SPI_commit renews it) */
 	SetCurrentStatementStartTimestamp();
@@ -91,10 +89,7 @@ step_begin(LoyaltyCtx *c)
 	 * The extension may be gone or going: never wait for DROP EXTENSION or
 	 * DROP DATABASE (pg_net's is_extension_locked).
 	 */
-	nsp = OidIsValid(get_extension_oid("megamarket", true)) ?
-		get_namespace_oid("megamarket", true) : InvalidOid;
-	rel = OidIsValid(nsp) ? get_relname_relid("loyalty_transactions", nsp) : InvalidOid;
-	if (!OidIsValid(rel) || !ConditionalLockRelationOid(rel, AccessShareLock))
+	if (!MegamarketLockTable("loyalty_transactions", AccessShareLock))
 	{
 		SPI_finish();
 		PopActiveSnapshot();
