@@ -41,6 +41,7 @@
 #include "xlsx.h"
 #include "xlsx_internal.h"
 #include "xmlscan.h"
+#include "sheet_cell.h"
 
 /*
  * cell_name
@@ -124,7 +125,6 @@ row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 	if (a != NULL)
 	{
 		char		v[32];
-		size_t		i;
 
 		/* digits, no leading zero (Excel writes none) */
 		if (!XlsxScanDecodeAttr(r, a, v, sizeof(v)) || v[0] == '\0' || v[0] == '0')
@@ -132,10 +132,7 @@ row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 			XlsxScanError(r, err, XLSX_ERR_CORRUPT, "row after row %u: malformed row number", r->prev_row);
 			return false;
 		}
-		for (i = 0; v[i] >= '0' && v[i] <= '9'; i++)
-			if (n <= XLSX_MAX_ROWS)
-				n = n * 10 + (uint64_t) (v[i] - '0');
-		if (v[i] != '\0')
+		if (!row_number(v, strlen(v), &n))
 		{
 			XlsxScanError(r, err, XLSX_ERR_CORRUPT, "row \"%s\": malformed row number", v);
 			return false;
@@ -146,7 +143,7 @@ row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 					   n == 0 ? "0 (rows start at 1)" : "past 1048576");
 			return false;
 		}
-		if (n <= r->prev_row)
+		if (!row_number_ok(r, n))
 		{
 			XlsxScanError(r, err, XLSX_ERR_CORRUPT, "row %u: rows out of order (after row %u)",
 					   (unsigned) n, r->prev_row);
@@ -175,11 +172,9 @@ row_start(XlsxSheetReader *r, const Attr *a, XlsxError *err)
 static inline bool
 quick_ref(const XlsxSheetReader *r, const char *val, size_t len, uint32_t *col)
 {
-	uint32_t	c = 0;
-	size_t		i;
+	uint32_t	c;
+	size_t		i = ref_letters((const unsigned char *) val, len, &c);
 
-	for (i = 0; i < len && i < 3 && val[i] >= 'A' && val[i] <= 'Z'; i++)
-		c = c * 26 + (uint32_t) (val[i] - 'A' + 1);
 	if (i == 0 || c > XLSX_MAX_COLUMNS || len - i != r->row_ndigits ||
 		!small_eq(val + i, r->row_digits, r->row_ndigits))
 		return false;
@@ -260,33 +255,7 @@ cell_start(XlsxSheetReader *r, const Attr *ra, const Attr *ta, const Attr *sa,
 		int			t = -1;
 
 		if (XlsxScanAttrValue(r, ta, buf, sizeof(buf), &val, &len))
-		{
-			if (len == 1)
-			{
-				switch (val[0])
-				{
-					case 'n':
-						t = TA_N;
-						break;
-					case 's':
-						t = TA_S;
-						break;
-					case 'b':
-						t = TA_B;
-						break;
-					case 'e':
-						t = TA_E;
-						break;
-					case 'd':
-						t = TA_D;
-						break;
-				}
-			}
-			else if (len == 3 && small_eq(val, "str", 3))
-				t = TA_STR;
-			else if (len == 9 && small_eq(val, "inlineStr", 9))
-				t = TA_INLINE;
-		}
+			t = cell_t_attr(val, len);
 		if (t < 0)
 		{
 			cell_name(col, r->rownum, where, sizeof(where));
@@ -299,17 +268,8 @@ cell_start(XlsxSheetReader *r, const Attr *ra, const Attr *ta, const Attr *sa,
 
 	/* s: the cellXfs index; anything unusable means General */
 	r->cell_fmt = XLSX_FORMAT_GENERAL;
-	if (sa != NULL && XlsxScanAttrValue(r, sa, buf, sizeof(buf), &val, &len) &&
-		len > 0 && len <= 10 && (val[0] != '0' || len == 1))
-	{
-		uint64_t	idx = 0;
-		size_t		i;
-
-		for (i = 0; i < len && val[i] >= '0' && val[i] <= '9'; i++)
-			idx = idx * 10 + (uint64_t) (val[i] - '0');
-		if (i == len && idx < r->nxf)
-			r->cell_fmt = (XlsxFormatKind) r->xf_kind[idx];
-	}
+	if (sa != NULL && XlsxScanAttrValue(r, sa, buf, sizeof(buf), &val, &len))
+		r->cell_fmt = cell_s_attr(r, val, len);
 	r->cell_formula = false;
 	r->cell_src = SRC_NONE;
 	r->cell_start = r->text_len;
@@ -335,61 +295,32 @@ cell_end(XlsxSheetReader *r, XlsxError *err)
 		goto omit;
 	if (r->cell_src == SRC_V)
 	{
-		switch (r->cell_t)
-		{
-			case TA_N:
-				type = XLSX_CELL_NUMBER;
-				break;
-			case TA_S:
-				type = XLSX_CELL_STRING;
-				break;
-			case TA_STR:
-			case TA_INLINE:
-				type = XLSX_CELL_STRING;
-				break;
-			case TA_B:
-				type = XLSX_CELL_BOOLEAN;
-				break;
-			case TA_E:
-				type = XLSX_CELL_ERROR;
-				break;
-			case TA_D:
-				type = XLSX_CELL_ISO_DATE;
-				break;
-		}
-		if (len == 0 && r->cell_t != TA_STR && r->cell_t != TA_INLINE)
+		type = cell_value_type(r->cell_t);
+		if (cell_value_omitted(r->cell_t, len))
 			goto omit;
 		if (r->cell_t == TA_S)
 		{
 			/* a shared-string index: the text lives in the table */
 			uint64_t	idx = 0;
 			char		where[32];
-			uint32_t	count = r->sst ? r->sst->count : 0;
+			int			st = cell_shared_string(r, r->text + r->cell_start, len,
+												&idx, &shared, &shared_len);
 
-			for (size_t i = 0; i < len; i++)
-			{
-				char		c = r->text[r->cell_start + i];
-
-				if (c < '0' || c > '9')
-				{
-					cell_name(r->cell_col, r->rownum, where, sizeof(where));
-					XlsxScanError(r, err, XLSX_ERR_CORRUPT,
-							   "cell %s: shared string index is not a number", where);
-					return false;
-				}
-				if (idx <= UINT32_MAX)
-					idx = idx * 10 + (uint64_t) (c - '0');
-			}
-			if (idx >= count)
+			if (st == SST_NOT_NUMBER)
 			{
 				cell_name(r->cell_col, r->rownum, where, sizeof(where));
 				XlsxScanError(r, err, XLSX_ERR_CORRUPT,
-						   "cell %s: shared string %llu does not exist (the table has %u)",
-						   where, (unsigned long long) idx, count);
+							  "cell %s: shared string index is not a number", where);
 				return false;
 			}
-			shared = r->sst->arena + r->sst->offsets[idx];
-			shared_len = r->sst->offsets[idx + 1] - r->sst->offsets[idx] - 1;
+			if (st == SST_MISSING)
+			{
+				cell_name(r->cell_col, r->rownum, where, sizeof(where));
+				XlsxScanError(r, err, XLSX_ERR_CORRUPT,
+							  "cell %s: shared string %llu does not exist (the table has %u)",
+							  where, (unsigned long long) idx, r->sst ? r->sst->count : 0);
+				return false;
+			}
 			r->text_len = r->cell_start;
 		}
 	}
@@ -594,11 +525,28 @@ XlsxSheetStartElement(XlsxSheetReader *r, const unsigned char *name, size_t len,
  *	  <c r="C2" t="inlineStr"><is><t>text</t></is></c>
  *
  * fast_scan reads these straight from the buffer, a whole cell at a time,
- * without the element stack, the attribute array or a call per token. It
- * accepts a strict subset of what the general path accepts, with the same
- * checks (names, attribute syntax and uniqueness, characters, references),
- * and gives the same cells through the same row_start, cell_start and
- * cell_end. On anything else (a prefix, a comment, CDATA, a rich text run,
+ * without the element stack, the attribute array or a call per token.
+ * Every cell takes one of three paths, tried in this order:
+ *
+ *	  quick_cell	the commonest shapes by literal match (no references,
+ *					double quotes, r first); it builds the cell itself, deciding
+ *					through sheet_cell.h's helpers, the same ones cell_start
+ *					and cell_end use (t and s attributes, the value's type,
+ *					empty values, the shared-string lookup); anything it does
+ *					not take, it leaves untouched to fast_cell.
+ *	  fast_cell		any well-formed <c> whole in the buffer with plain <v>,
+ *					<f>, <is><t>: read here, applied through cell_start and
+ *					cell_end themselves.
+ *	  general		the tokenizer (xmlscan.c) and XlsxSheetStartElement /
+ *					XlsxSheetElementEnd, one token at a time.
+ *
+ * Rows likewise: quick_row (literal <row r="N"[ spans=".."]>, through
+ * row_number and row_number_ok, as row_start checks), then fast_scan's
+ * reading of the tag through row_start, then the general path.
+ *
+ * The fast path accepts a strict subset of what the general path accepts,
+ * with the same checks (names, attribute syntax and uniqueness,
+ * characters, references), and gives the same cells. On anything else (a prefix, a comment, CDATA, a rich text run,
  * a '\r' in a value, an unknown element, a cell the buffer ends inside, a
  * malformed byte) it stops before that row or cell without any side
  * effect, and the general path takes over for one token; so it never has
@@ -1013,11 +961,8 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 	/* r: this row's number after the column letters */
 	if (e - p < 16 || memcmp(p, "<c r=\"", 6) != 0)
 		return 0;
-	while (nl < 3 && *q >= 'A' && *q <= 'Z')
-	{
-		c = c * 26 + (uint32_t) (*q++ - 'A' + 1);
-		nl++;
-	}
+	nl = (int) ref_letters(q, 3, &c);
+	q += nl;
 	if (nl == 0 || c > XLSX_MAX_COLUMNS || (int64_t) c - 1 <= r->prev_col ||
 		e - q < 16)
 		return 0;
@@ -1044,56 +989,29 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 			return 0;
 		if (q[1] == 's' && !seen_s)
 		{
-			uint32_t	idx = 0;
 			int			nd = 0;
 
 			q += 4;
-			while (nd < 9 && *q >= '0' && *q <= '9')
-			{
-				idx = idx * 10 + (uint32_t) (*q++ - '0');
+			while (nd < 10 && q[nd] >= '0' && q[nd] <= '9')
 				nd++;
-			}
-			if (*q != '"' || nd == 0 || (nd > 1 && q[-nd] == '0'))
+			if (q[nd] != '"')
 				return 0;
-			q++;
-			if (idx < r->nxf)
-				fmt = (XlsxFormatKind) r->xf_kind[idx];
+			fmt = cell_s_attr(r, (const char *) q, (size_t) nd);
+			q += nd + 1;
 			seen_s = true;
 		}
 		else if (q[1] == 't' && !seen_t)
 		{
+			int			nt = 0;
+			int			tt;
+
 			q += 4;
-			if (q[1] == '"')
-			{
-				switch (q[0])
-				{
-					case 's':
-						t = TA_S;
-						break;
-					case 'n':
-						t = TA_N;
-						break;
-					case 'b':
-						t = TA_B;
-						break;
-					case 'e':
-						t = TA_E;
-						break;
-					case 'd':
-						t = TA_D;
-						break;
-					default:
-						return 0;
-				}
-				q += 2;
-			}
-			else if (memcmp(q, "str\"", 4) == 0)
-			{
-				t = TA_STR;
-				q += 4;
-			}
-			else
+			while (nt < 9 && ((q[nt] >= 'a' && q[nt] <= 'z') || (q[nt] >= 'A' && q[nt] <= 'Z')))
+				nt++;
+			if (q[nt] != '"' || (tt = cell_t_attr((const char *) q, (size_t) nt)) < 0)
 				return 0;
+			t = (TAttr) tt;
+			q += nt + 1;
 			seen_t = true;
 		}
 		else
@@ -1133,7 +1051,7 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 
 	/* the cell, as cell_start and cell_end would make it */
 	len = (size_t) (vend - v);
-	if (v == NULL || (len == 0 && t != TA_STR))
+	if (v == NULL || cell_value_omitted(t, len))
 	{
 		/* no value: only the column counts */
 		r->prev_col = (int64_t) c - 1;
@@ -1146,34 +1064,21 @@ quick_cell(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e)
 	cell = &r->cells[r->ncells];
 	if (t == TA_S)
 	{
-		uint32_t	idx = 0;
+		uint64_t	idx;
+		const char *shared;
+		size_t		shared_len;
 
-		if (len > 9 || r->sst == NULL)
+		/* a bad index: fast_cell reads it again and reports it */
+		if (cell_shared_string(r, (const char *) v, len, &idx, &shared, &shared_len) != SST_OK)
 			return 0;
-		for (size_t i = 0; i < len; i++)
-		{
-			if (v[i] < '0' || v[i] > '9')
-				return 0;
-			idx = idx * 10 + (uint32_t) (v[i] - '0');
-		}
-		if (idx >= r->sst->count)
-			return 0;
-		cell->type = XLSX_CELL_STRING;
-		cell->text = r->sst->arena + r->sst->offsets[idx];
-		cell->len = r->sst->offsets[idx + 1] - r->sst->offsets[idx] - 1;
+		cell->type = cell_value_type(t);
+		cell->text = shared;
+		cell->len = shared_len;
 		r->cell_off[r->ncells] = SIZE_MAX;
 	}
 	else
 	{
-		static const XlsxCellType types[] = {
-			[TA_N] = XLSX_CELL_NUMBER,
-			[TA_STR] = XLSX_CELL_STRING,
-			[TA_B] = XLSX_CELL_BOOLEAN,
-			[TA_E] = XLSX_CELL_ERROR,
-			[TA_D] = XLSX_CELL_ISO_DATE
-		};
-
-		cell->type = types[t];
+		cell->type = cell_value_type(t);
 		/* short values: one fixed copy (room checked, BUF_PAD behind v) */
 		if (len <= 16)
 			memcpy(r->text + r->text_len, v, 16);
@@ -1203,19 +1108,17 @@ quick_row(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
 		  XlsxError *err)
 {
 	const unsigned char *q = p + 8;
-	uint32_t	n = 0;
+	uint64_t	n = 0;
 	int			nd = 0;
 
-	if (e - p < 32 || memcmp(p, "<row r=\"", 8) != 0 || *q == '0')
+	if (e - p < 32 || memcmp(p, "<row r=\"", 8) != 0)
 		return 0;
-	while (nd < 7 && *q >= '0' && *q <= '9')
-	{
-		n = n * 10 + (uint32_t) (*q++ - '0');
+	while (nd < 8 && q[nd] >= '0' && q[nd] <= '9')
 		nd++;
-	}
-	if (*q != '"' || nd == 0 || n <= r->prev_row || n > XLSX_MAX_ROWS)
+	if (q[nd] != '"' || !row_number((const char *) q, (size_t) nd, &n) ||
+		!row_number_ok(r, n))
 		return 0;
-	q++;
+	q += nd + 1;
 	if (e - q >= 9 && memcmp(q, " spans=\"", 8) == 0)
 	{
 		q += 8;
@@ -1227,7 +1130,7 @@ quick_row(XlsxSheetReader *r, const unsigned char *p, const unsigned char *e,
 	}
 	if (*q != '>')
 		return 0;
-	row_begin(r, n);
+	row_begin(r, (uint32_t) n);
 	if (!XlsxScanPush(r, (const unsigned char *) "row", 3, CTX_ROW, err))
 		return FAILED;
 	return (int) (q + 1 - p);
