@@ -19,7 +19,6 @@
 #include "xlsx.h"
 #include "xlsx_internal.h"
 
-
 /* Implementation limits (XlsxScanUnsupported reports them). */
 #define MAX_TOKEN		((size_t) 16 << 20) /* one tag, comment, PI, CDATA */
 #define MAX_DEPTH		100000	/* element nesting */
@@ -187,8 +186,6 @@ struct XlsxSheetReader
 	Src			cell_src;
 	size_t		cell_start;
 };
-
-/* Byte class tables, built once (idempotent, so benign if raced). */
 
 /* Byte class tables (xmlscan.c), built by XlsxScanInitTables. */
 extern uint8_t XlsxScanTextClass[256];
