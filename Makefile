@@ -13,7 +13,7 @@ MODULE_big = megamarket
 # Module sources. Each module keeps its C and its SQL side by side in src/<module>/.
 OBJS = \
 	src/megamarket.o \
-	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/format.o \
+	src/xlsx/zip.o src/xlsx/workbook.o src/xlsx/sheet.o src/xlsx/xmlscan.o src/xlsx/format.o \
 	src/xlsx/open.o src/xlsx/options.o src/xlsx/cells.o src/xlsx/fdw.o src/xlsx/import.o \
 	src/warehouse/import.o \
 	src/chain/common.o src/chain/keccak.o src/chain/rlp.o src/chain/abi.o src/chain/tx.o \

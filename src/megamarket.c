@@ -22,6 +22,7 @@
 #include "funcapi.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "compat.h"

@@ -6,7 +6,7 @@
  *	  bench/ can compare reading the workbook with COPY ... CSV HEADER of the
  *	  very same values.
  *
- *	  mksales --rows N [--seed S] OUT.xlsx OUT.csv
+ *	  mksales --rows N [--seed S] [--shape warehouse] OUT.xlsx OUT.csv
  *
  * Columns: sale_id, ticket_id, fecha (a date cell, yyyy-mm-dd), store_id
  * (1-3), product_id, quantity, amount (two decimals), campaign_id (about
@@ -16,6 +16,12 @@
  * such values gives a long text (9.45 -> "9.449999999999999"); those draws
  * are rejected and drawn again, so every amount cell's text is the exact
  * short decimal that the CSV holds.
+ *
+ * --shape warehouse writes the same sales in the shape of the chain's
+ * workbook (tools/mkworkbook's Ventas) and warehouse tables: ticket_id,
+ * line_no, product_id, store_id, fecha (styled "dd/mm/yyyy"), campaign_id
+ * (mostly absent), amount (styled "#,##0.00"), quantity; bench/xlsx reads it
+ * into integer, smallint, date and numeric(12,2) columns.
  *
  * Memory does not grow with N: rows are streamed to both files.
  *
@@ -40,6 +46,10 @@ static const char *const column_names[] = {
 	"sale_id", "ticket_id", "fecha", "store_id", "product_id",
 	"quantity", "amount", "campaign_id"
 };
+static const char *const warehouse_names[] = {
+	"ticket_id", "line_no", "product_id", "store_id", "fecha",
+	"campaign_id", "amount", "quantity"
+};
 
 /*
  * usage
@@ -49,7 +59,7 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-			"usage: mksales --rows N [--seed S] OUT.xlsx OUT.csv\n"
+			"usage: mksales --rows N [--seed S] [--shape warehouse] OUT.xlsx OUT.csv\n"
 			"  writes N sales lines as sheet \"Ventas\" of OUT.xlsx and as OUT.csv\n");
 	exit(status);
 }
@@ -78,6 +88,8 @@ main(int argc, char **argv)
 	uint64_t	rows = 0;
 	uint64_t	seed = 1;
 	int			have_rows = 0;
+	int			warehouse = 0;
+	lxw_format *money_format = NULL;
 	const char *xlsx_path = NULL;
 	const char *csv_path = NULL;
 	GenRng		rng;
@@ -103,6 +115,12 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			seed = GenParseU64(argv[++i], "--seed");
+		else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc &&
+				 strcmp(argv[i + 1], "warehouse") == 0)
+		{
+			warehouse = 1;
+			i++;
+		}
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			usage(0);
 		else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -149,7 +167,12 @@ main(int argc, char **argv)
 	properties.created = 1735689600;	/* 2025-01-01 00:00:00 UTC */
 	check(workbook_set_properties(workbook, &properties), "properties");
 	date_format = workbook_add_format(workbook);
-	format_set_num_format(date_format, "yyyy-mm-dd");
+	format_set_num_format(date_format, warehouse ? "dd/mm/yyyy" : "yyyy-mm-dd");
+	if (warehouse)
+	{
+		money_format = workbook_add_format(workbook);
+		format_set_num_format(money_format, "#,##0.00");
+	}
 
 	csv = fopen(csv_path, "w");
 	if (csv == NULL)
@@ -162,9 +185,10 @@ main(int argc, char **argv)
 	/* Header row */
 	for (i = 0; i < 8; i++)
 	{
-		check(worksheet_write_string(sheet, 0, (lxw_col_t) i, column_names[i], NULL),
-			  "header");
-		fprintf(csv, "%s%s", i ? "," : "", column_names[i]);
+		const char *name = warehouse ? warehouse_names[i] : column_names[i];
+
+		check(worksheet_write_string(sheet, 0, (lxw_col_t) i, name, NULL), "header");
+		fprintf(csv, "%s%s", i ? "," : "", name);
 	}
 	fputc('\n', csv);
 
@@ -201,6 +225,26 @@ main(int argc, char **argv)
 
 			sale_id++;
 			row = (lxw_row_t) sale_id;
+			GenFormatCents(cents, amount_text, '.');
+
+			if (warehouse)
+			{
+				worksheet_write_number(sheet, row, 0, (double) ticket_id, NULL);
+				worksheet_write_number(sheet, row, 1, line + 1, NULL);
+				worksheet_write_number(sheet, row, 2, product, NULL);
+				worksheet_write_number(sheet, row, 3, store, NULL);
+				worksheet_write_number(sheet, row, 4, GenExcelSerial(day), date_format);
+				if (campaign)
+					worksheet_write_number(sheet, row, 5, campaign, NULL);
+				worksheet_write_number(sheet, row, 6, (double) cents / 100.0, money_format);
+				worksheet_write_number(sheet, row, 7, quantity, NULL);
+				fprintf(csv, "%llu,%d,%d,%d,%s,", (unsigned long long) ticket_id, line + 1,
+						product, store, date_text);
+				if (campaign)
+					fprintf(csv, "%d", campaign);
+				fprintf(csv, ",%s,%d\n", amount_text, quantity);
+				continue;
+			}
 
 			worksheet_write_number(sheet, row, 0, (double) sale_id, NULL);
 			worksheet_write_number(sheet, row, 1, (double) ticket_id, NULL);
@@ -213,7 +257,6 @@ main(int argc, char **argv)
 			if (campaign)
 				worksheet_write_number(sheet, row, 7, campaign, NULL);
 
-			GenFormatCents(cents, amount_text, '.');
 			if (campaign)
 				fprintf(csv, "%llu,%llu,%s,%d,%d,%d,%s,%d\n",
 						(unsigned long long) sale_id, (unsigned long long) ticket_id,

@@ -36,6 +36,7 @@
 #include "utils/rel.h"
 #include "utils/sampling.h"
 
+#include "compat.h"
 #include "xlsx/xlsx_fdw.h"
 
 /* Planner's view of the sheet, kept in baserel->fdw_private. */

@@ -4,8 +4,8 @@
  *		the test programs in test/xlsx (the differential test drives the
  *		worksheet scanner on raw bytes). Not for the FDW: it uses xlsx.h.
  *
- * No backend headers here either: zip.c, workbook.c, sheet.c and format.c
- * build into megamarket.so and into standalone programs alike.
+ * No backend headers here either: zip.c, workbook.c, xmlscan.c, sheet.c and
+ * format.c build into megamarket.so and into standalone programs alike.
  */
 #ifndef MEGAMARKET_XLSX_INTERNAL_H
 #define MEGAMARKET_XLSX_INTERNAL_H
