@@ -324,12 +324,13 @@ BEGIN
             SELECT n.customer_id, sum(n.amount), floor(sum(n.amount))::bigint, floor(sum(n.amount))::bigint * 10
             FROM %s n
             JOIN megamarket.loyalty_customers lc ON lc.customer_id = n.customer_id AND lc.state <> 'failed'
-            WHERE to_regclass('pg_temp.mm_facts_moved') IS NULL
-               OR NOT EXISTS (SELECT 1 FROM pg_temp.mm_facts_moved v
-                              WHERE v.ticket_id = n.ticket_id AND v.line_no = n.line_no)
+            %s
             GROUP BY n.ticket_id, n.customer_id
             HAVING floor(sum(n.amount)) >= 1
-            ORDER BY n.ticket_id$f$, rows);
+            ORDER BY n.ticket_id$f$, rows,
+            CASE WHEN to_regclass('pg_temp.mm_facts_moved') IS NULL THEN ''
+                 ELSE 'WHERE NOT EXISTS (SELECT 1 FROM pg_temp.mm_facts_moved v
+                                         WHERE v.ticket_id = n.ticket_id AND v.line_no = n.line_no)' END);
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n > 0 THEN
             PERFORM megamarket._loyalty_wake_at_commit();
