@@ -134,9 +134,12 @@ SELECT count(*) AS customers, sum(confirmed_points) AS ledger_points,
        sum(loyalty_balance(customer_id)) AS chain_points
 FROM loyalty_ledger WHERE registration = 'confirmed';
 
--- each transaction: nonce, hash, block, gas
+-- the transactions the dispatcher signed: per kind, then the last three
+SELECT kind, count(*) AS transactions, min(nonce) AS first_nonce, max(nonce) AS last_nonce,
+       sum(item_count) AS items, sum(gas_used) AS gas, string_agg(DISTINCT state, ',') AS states
+FROM loyalty_transactions GROUP BY kind ORDER BY min(nonce);
 SELECT kind, nonce, left(tx_hash, 18) || '…' AS tx_hash, block_number, gas_used, item_count, state
-FROM loyalty_transactions ORDER BY nonce;
+FROM loyalty_transactions ORDER BY nonce DESC LIMIT 3;
 
 -- the customers' page (web/points.html) reads the contract itself with this
 SELECT loyalty_web_config();
