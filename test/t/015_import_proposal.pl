@@ -243,6 +243,28 @@ is(fingerprint('cancel') . sql('cancel', $seqs), $cfp, 'a cancelled preview chan
 is(sql('cancel', "SELECT count(*) FROM megamarket.import_preview('$today') WHERE note LIKE 'missing%'"), 0,
 	'the next preview runs (no lock or temporary table left)');
 
+# Deterministic: the preview is held at its fact load (the lock of the fact
+# partitions, taken by another session), after it has inserted customers and
+# products and so taken numbers, and cancelled there.
+note 'a preview cancelled in the middle of its load puts the sequences back';
+my $cseq = sql('cancel', $seqs);
+my $held = $node->background_psql('cancel');
+$held->query_safe(q{SELECT pg_advisory_lock(hashtext('megamarket.fact_partitions'))});
+my $pvs = $node->background_psql('cancel', on_error_stop => 0);
+my $pvpid = $pvs->query_safe('SELECT pg_backend_pid()');
+$pvs->query_until(qr/started/, "\\echo started\nSELECT count(*) FROM megamarket.import_preview('$medium');\n");
+# (its pg_stat_activity.query is the import's progress line meanwhile)
+ok($node->poll_query_until('cancel', "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+	WHERE pid = $pvpid AND wait_event = 'advisory')"),
+	'the preview waits at its fact load');
+isnt(sql('cancel', $seqs), $cseq, '... having taken sequence numbers');
+sql('cancel', "SELECT pg_cancel_backend($pvpid)");
+$pvs->query('SELECT 1');
+like($pvs->{stderr}, qr/canceling statement due to user request/, 'the preview is cancelled mid-load');
+$pvs->quit;
+$held->quit;
+is(fingerprint('cancel') . sql('cancel', $seqs), $cfp, '... and leaves nothing changed, sequences included');
+
 note 'shipped branches: a workbook that keeps the shipped codes and one that clashes';
 fresh_db('clash');
 my $clash = "$dir/clash.xlsx";
