@@ -329,33 +329,6 @@ record(const Delivery *d, const Outcome *o, TimestampTz started, int64 *delivere
 	}
 }
 
-/* POST the deliveries one after another, recording each outcome. */
-static pg_noinline void
-post_all(CURL *curl, Delivery *deliveries, uint64 n, int64 *counts)
-{
-	for (uint64 i = 0; i < n; i++)
-	{
-		Outcome		o;
-		TimestampTz started = GetCurrentTimestamp();
-
-		CHECK_FOR_INTERRUPTS();
-		post_one(curl, &deliveries[i], &o);
-		record(&deliveries[i], &o, started, &counts[0], &counts[1], &counts[2]);
-	}
-}
-
-/* POST the claimed deliveries outside any transaction (the worker's round). */
-static pg_noinline void
-post_outside(CURL *curl, Delivery *deliveries, uint64 n, Outcome *outcomes, TimestampTz *started)
-{
-	for (uint64 i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		started[i] = GetCurrentTimestamp();
-		post_one(curl, &deliveries[i], &outcomes[i]);
-	}
-}
-
 /* The secrets do not outlive the call. */
 static pg_noinline void
 wipe_secrets(Delivery *deliveries, uint64 n)
@@ -365,33 +338,63 @@ wipe_secrets(Delivery *deliveries, uint64 n)
 			explicit_bzero(deliveries[i].secret, strlen(deliveries[i].secret));
 }
 
+/* Release and delete a resource owner made for work outside a transaction. */
+static void
+release_owner(ResourceOwner owner, bool isCommit)
+{
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, isCommit, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, isCommit, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, isCommit, true);
+	ResourceOwnerDelete(owner);
+}
+
 /*
- * run_round
- *		POST each claimed delivery and record its outcome; counts gets the
- *		delivered, retried and failed totals. One easy handle for the round
- *		(connections to the same endpoint are reused), freed on every path.
+ * post_claimed
+ *		POST each claimed delivery into outcomes[] (started[]: when each
+ *		began). One easy handle for the round (connections to the same
+ *		endpoint are reused), freed on every path, and the secrets wiped.
+ *		Outside a transaction (the worker) there is no resource owner, and
+ *		PostgreSQL's HMAC registers its context with one: the POSTs get their
+ *		own.
  */
 static void
-run_round(Delivery *deliveries, uint64 n, int64 *counts)
+post_claimed(Delivery *deliveries, uint64 n, Outcome *outcomes, TimestampTz *started)
 {
 	CURL	   *volatile curl = NULL;
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	ResourceOwner volatile owner = NULL;
 
+	if (saved_owner == NULL)
+	{
+		owner = ResourceOwnerCreate(NULL, "megamarket webhooks");
+		CurrentResourceOwner = owner;
+	}
 	PG_TRY();
 	{
 		curl = webhook_curl();
-
-		post_all(curl, deliveries, n, counts);
+		for (uint64 i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			started[i] = GetCurrentTimestamp();
+			post_one(curl, &deliveries[i], &outcomes[i]);
+		}
 	}
 	PG_CATCH();
 	{
 		if (curl)
 			curl_easy_cleanup(curl);
 		wipe_secrets(deliveries, n);
+		CurrentResourceOwner = saved_owner;
+		if (owner)
+			release_owner(owner, false);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	curl_easy_cleanup(curl);
 	wipe_secrets(deliveries, n);
+	CurrentResourceOwner = saved_owner;
+	if (owner)
+		release_owner(owner, true);
 }
 
 /*
@@ -415,19 +418,13 @@ claim(int max, bool mark, MemoryContext cxt, uint64 *n)
 		"WHERE d.status = 'queued' AND d.next_attempt_at <= clock_timestamp() "
 		"ORDER BY d.next_attempt_at, d.delivery_id "
 		"LIMIT $1 FOR UPDATE OF d SKIP LOCKED";
-	const char *marking =
-		"WITH c AS (SELECT d.delivery_id, d.attempts, d.payload::text AS body, d.idempotency_key, "
-		"                  r.endpoint, r.secret, r.max_attempts "
-		"           FROM megamarket.webhook_deliveries d "
-		"           JOIN megamarket.campaign_rules r ON r.rule_id = d.rule_id "
-		"           WHERE d.status = 'queued' AND d.next_attempt_at <= clock_timestamp() "
-		"           ORDER BY d.next_attempt_at, d.delivery_id "
-		"           LIMIT $1 FOR UPDATE OF d SKIP LOCKED), "
-		"     u AS (UPDATE megamarket.webhook_deliveries w SET status = 'delivering', "
-		"           claimed_at = clock_timestamp() FROM c WHERE w.delivery_id = c.delivery_id) "
-		"SELECT * FROM c";
-
-	if (SPI_execute_with_args(mark ? marking : select, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	/* the worker marks what it claims, in the same statement */
+	if (mark)
+		select = psprintf("WITH c AS (%s), "
+						  "u AS (UPDATE megamarket.webhook_deliveries w SET status = 'delivering', "
+						  "      claimed_at = clock_timestamp() FROM c WHERE w.delivery_id = c.delivery_id) "
+						  "SELECT * FROM c", select);
+	if (SPI_execute_with_args(select, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not claim webhook deliveries");
 
 	*n = SPI_processed;
@@ -485,7 +482,14 @@ campaigns_webhook_dispatch(PG_FUNCTION_ARGS)
 	deliveries = claim(max, false, callcxt, &n);
 
 	if (n > 0)
-		run_round(deliveries, n, counts);
+	{
+		Outcome    *outcomes = palloc0(sizeof(Outcome) * n);
+		TimestampTz *started = palloc0(sizeof(TimestampTz) * n);
+
+		post_claimed(deliveries, n, outcomes, started);
+		for (uint64 i = 0; i < n; i++)
+			record(&deliveries[i], &outcomes[i], started[i], &counts[0], &counts[1], &counts[2]);
+	}
 
 	SPI_finish();
 
@@ -531,16 +535,6 @@ worker_step_end(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Release and delete a resource owner made for work outside a transaction. */
-static void
-release_owner(ResourceOwner owner, bool isCommit)
-{
-	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, isCommit, true);
-	ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, isCommit, true);
-	ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, isCommit, true);
-	ResourceOwnerDelete(owner);
-}
-
 /*
  * CampaignsWorkerRound
  *		The dispatcher worker's share of campaigns and real time, each step in
@@ -565,9 +559,6 @@ CampaignsWorkerRound(MemoryContext cxt, bool first)
 	TimestampTz *started;
 	uint64		n;
 	int64		counts[3] = {0, 0, 0};
-	CURL	   *volatile curl = NULL;
-	ResourceOwner saved_owner;
-	ResourceOwner owner;
 
 	if (!worker_step_begin())
 		return false;
@@ -587,32 +578,7 @@ CampaignsWorkerRound(MemoryContext cxt, bool first)
 	outcomes = MemoryContextAllocZero(cxt, sizeof(Outcome) * n);
 	started = MemoryContextAllocZero(cxt, sizeof(TimestampTz) * n);
 
-	/*
-	 * Outside a transaction there is no resource owner, and PostgreSQL's
-	 * HMAC registers its context with one: the POSTs get their own.
-	 */
-	saved_owner = CurrentResourceOwner;
-	owner = ResourceOwnerCreate(NULL, "megamarket webhooks");
-	CurrentResourceOwner = owner;
-	PG_TRY();
-	{
-		curl = webhook_curl();
-		post_outside(curl, deliveries, n, outcomes, started);
-	}
-	PG_CATCH();
-	{
-		if (curl)
-			curl_easy_cleanup(curl);
-		wipe_secrets(deliveries, n);
-		CurrentResourceOwner = saved_owner;
-		release_owner(owner, false);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	curl_easy_cleanup(curl);
-	wipe_secrets(deliveries, n);
-	CurrentResourceOwner = saved_owner;
-	release_owner(owner, true);
+	post_claimed(deliveries, n, outcomes, started);
 
 	if (!worker_step_begin())
 		return false;			/* the extension went away meanwhile */
