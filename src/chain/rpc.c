@@ -96,6 +96,23 @@ expect_char(JsonIn *in, char c)
 	return true;
 }
 
+/*
+ * After a member or element: a ',' means another follows (*more = true), else
+ * the container must close with `close` here.
+ */
+static bool
+next_in_container(JsonIn *in, char close, bool *more)
+{
+	skip_ws(in);
+	*more = in->pos < in->len && in->s[in->pos] == ',';
+	if (*more)
+	{
+		in->pos++;
+		return true;
+	}
+	return expect_char(in, close);
+}
+
 /* Length of a valid UTF-8 sequence at p (shortest form, no surrogates), or 0. */
 static size_t
 utf8_len(const unsigned char *p, size_t n)
@@ -346,6 +363,7 @@ skip_value(JsonIn *in, int depth)
 {
 	size_t		b,
 				e;
+	bool		more;
 
 	skip_ws(in);
 	if (in->pos >= in->len)
@@ -370,13 +388,10 @@ skip_value(JsonIn *in, int depth)
 				if (!scan_string(in, &b, &e) || !expect_char(in, ':') ||
 					!skip_value(in, depth + 1))
 					return false;
-				skip_ws(in);
-				if (in->pos < in->len && in->s[in->pos] == ',')
-				{
-					in->pos++;
-					continue;
-				}
-				return expect_char(in, '}');
+				if (!next_in_container(in, '}', &more))
+					return false;
+				if (!more)
+					return true;
 			}
 		case '[':
 			in->pos++;
@@ -390,13 +405,10 @@ skip_value(JsonIn *in, int depth)
 			{
 				if (!skip_value(in, depth + 1))
 					return false;
-				skip_ws(in);
-				if (in->pos < in->len && in->s[in->pos] == ',')
-				{
-					in->pos++;
-					continue;
-				}
-				return expect_char(in, ']');
+				if (!next_in_container(in, ']', &more))
+					return false;
+				if (!more)
+					return true;
 			}
 		case 't':
 			return scan_literal(in, "true");
@@ -483,7 +495,8 @@ static bool
 parse_error_object(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 {
 	bool		has_code = false,
-				has_message = false;
+				has_message = false,
+				more;
 	size_t		b,
 				e;
 
@@ -536,15 +549,10 @@ parse_error_object(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 		}
 		else if (!skip_value(in, 2))
 			return false;
-		skip_ws(in);
-		if (in->pos < in->len && in->s[in->pos] == ',')
-		{
-			in->pos++;
-			continue;
-		}
-		if (!expect_char(in, '}'))
+		if (!next_in_container(in, '}', &more))
 			return false;
-		break;
+		if (!more)
+			break;
 	}
 	if (!has_code || !has_message)
 		return json_fail(in, "error object without code or message");
@@ -557,7 +565,8 @@ static bool
 parse_response(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 {
 	bool		has_jsonrpc = false,
-				seen_id = false;
+				seen_id = false,
+				more;
 	size_t		b,
 				e;
 
@@ -626,15 +635,10 @@ parse_response(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 		}
 		else if (!skip_value(in, 1))
 			return false;
-		skip_ws(in);
-		if (in->pos < in->len && in->s[in->pos] == ',')
-		{
-			in->pos++;
-			continue;
-		}
-		if (!expect_char(in, '}'))
+		if (!next_in_container(in, '}', &more))
 			return false;
-		break;
+		if (!more)
+			break;
 	}
 	if (!has_jsonrpc)
 		return json_fail(in, "no \"jsonrpc\" member");
