@@ -169,11 +169,45 @@ KmeansNearest(const double *point, const double *centroids, int k, int dim,
 }
 
 /*
+ * Squared distances from x to the four points stored one after the other at
+ * P, into s[0..4). Each has its own accumulator summed in coordinate order,
+ * so every distance is bit for bit dist2's, but four independent chains of
+ * additions keep the FPU busy (one chain waits on each addition's latency).
+ */
+static inline void
+dist2_x4(const double *x, const double *P, int dim, double s[4])
+{
+	const double *p0 = P;
+	const double *p1 = p0 + dim;
+	const double *p2 = p1 + dim;
+	const double *p3 = p2 + dim;
+	double		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+
+	for (int j = 0; j < dim; j++)
+	{
+		double		xj = x[j];
+		double		e0 = xj - p0[j],
+					e1 = xj - p1[j],
+					e2 = xj - p2[j],
+					e3 = xj - p3[j];
+
+		s0 += e0 * e0;
+		s1 += e1 * e1;
+		s2 += e2 * e2;
+		s3 += e3 * e3;
+	}
+	s[0] = s0;
+	s[1] = s1;
+	s[2] = s2;
+	s[3] = s3;
+}
+
+/*
  * Nearest and second-nearest centroid: index of the nearest, both distances
- * squared. Four centroids at a time, each with its own accumulator summed in
- * coordinate order, so every distance is bit for bit dist2's, but four
- * independent chains of additions keep the FPU busy (one chain waits on
- * each addition's latency).
+ * squared, four centroids at a time (dist2_x4).
  */
 static inline int
 nearest2(const double *x, const double *C, int k, int dim, double *d1, double *d2)
@@ -182,6 +216,7 @@ nearest2(const double *x, const double *C, int k, int dim, double *d1, double *d
 	double		b1 = INFINITY,
 				b2 = INFINITY;
 	int			c = 0;
+	double		s[4];
 
 #define KMEANS_TAKE(dist, idx) \
 	do { \
@@ -192,32 +227,9 @@ nearest2(const double *x, const double *C, int k, int dim, double *d1, double *d
 
 	for (; c + 4 <= k; c += 4)
 	{
-		const double *c0 = C + (size_t) c * dim;
-		const double *c1 = c0 + dim;
-		const double *c2 = c1 + dim;
-		const double *c3 = c2 + dim;
-		double		s0 = 0,
-					s1 = 0,
-					s2 = 0,
-					s3 = 0;
-
-		for (int j = 0; j < dim; j++)
-		{
-			double		xj = x[j];
-			double		e0 = xj - c0[j],
-						e1 = xj - c1[j],
-						e2 = xj - c2[j],
-						e3 = xj - c3[j];
-
-			s0 += e0 * e0;
-			s1 += e1 * e1;
-			s2 += e2 * e2;
-			s3 += e3 * e3;
-		}
-		KMEANS_TAKE(s0, c);
-		KMEANS_TAKE(s1, c + 1);
-		KMEANS_TAKE(s2, c + 2);
-		KMEANS_TAKE(s3, c + 3);
+		dist2_x4(x, C + (size_t) c * dim, dim, s);
+		for (int i = 0; i < 4; i++)
+			KMEANS_TAKE(s[i], c + i);
 	}
 	for (; c < k; c++)
 		KMEANS_TAKE(dist2(x, C + (size_t) c * dim, dim), c);
@@ -229,7 +241,7 @@ nearest2(const double *x, const double *C, int k, int dim, double *d1, double *d
 
 /*
  * Squared distances from x to m points stored one after the other in P,
- * into out[0..m): four at a time, as nearest2, bit for bit dist2's.
+ * into out[0..m), four at a time, bit for bit dist2's.
  */
 static inline void
 dist2_many(const double *x, const double *P, int m, int dim, double *out)
@@ -237,34 +249,7 @@ dist2_many(const double *x, const double *P, int m, int dim, double *out)
 	int			c = 0;
 
 	for (; c + 4 <= m; c += 4)
-	{
-		const double *p0 = P + (size_t) c * dim;
-		const double *p1 = p0 + dim;
-		const double *p2 = p1 + dim;
-		const double *p3 = p2 + dim;
-		double		s0 = 0,
-					s1 = 0,
-					s2 = 0,
-					s3 = 0;
-
-		for (int j = 0; j < dim; j++)
-		{
-			double		xj = x[j];
-			double		e0 = xj - p0[j],
-						e1 = xj - p1[j],
-						e2 = xj - p2[j],
-						e3 = xj - p3[j];
-
-			s0 += e0 * e0;
-			s1 += e1 * e1;
-			s2 += e2 * e2;
-			s3 += e3 * e3;
-		}
-		out[c] = s0;
-		out[c + 1] = s1;
-		out[c + 2] = s2;
-		out[c + 3] = s3;
-	}
+		dist2_x4(x, P + (size_t) c * dim, dim, out + c);
 	for (; c < m; c++)
 		out[c] = dist2(x, P + (size_t) c * dim, dim);
 }
