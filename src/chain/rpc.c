@@ -361,8 +361,8 @@ scan_literal(JsonIn *in, const char *lit)
 static bool
 skip_value(JsonIn *in, int depth)
 {
-	size_t		b,
-				e;
+	size_t		b = 0,
+				e = 0;
 	bool		more;
 
 	skip_ws(in);
@@ -497,8 +497,8 @@ parse_error_object(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 	bool		has_code = false,
 				has_message = false,
 				more;
-	size_t		b,
-				e;
+	size_t		b = 0,
+				e = 0;
 
 	if (!expect_char(in, '{'))
 		return false;
@@ -567,8 +567,8 @@ parse_response(JsonIn *in, ChainBuf *arena, ReplyOffsets *r)
 	bool		has_jsonrpc = false,
 				seen_id = false,
 				more;
-	size_t		b,
-				e;
+	size_t		b = 0,
+				e = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (!expect_char(in, '{'))

@@ -37,6 +37,31 @@ LoyaltyDispatcherLockTag(LOCKTAG *tag)
 }
 
 /*
+ * In a round's PG_CATCH: end the failed transaction and log the error, once
+ * while the same message repeats (last_error holds the previous one, 512
+ * bytes).
+ */
+static void
+log_round_error(const char *who, char *last_error)
+{
+	ErrorData  *edata;
+
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(TopMemoryContext);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortOutOfAnyTransaction();
+	RESUME_INTERRUPTS();
+	if (strcmp(last_error, edata->message) != 0)
+		ereport(LOG,
+				(errmsg("%s: %s", who, edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+	strlcpy(last_error, edata->message, 512);
+	FreeErrorData(edata);
+}
+
+/*
  * One round, its errors caught: a bug or a wrong setting is logged (once
  * while it repeats) and answered with a back-off, not a worker restart.
  * Returns true if the round failed.
@@ -53,21 +78,7 @@ run_round(MemoryContext round_cxt, bool first, LoyaltyRoundResult *res, char *la
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortOutOfAnyTransaction();
-		RESUME_INTERRUPTS();
-		if (strcmp(last_error, edata->message) != 0)
-			ereport(LOG,
-					(errmsg("megamarket dispatcher: %s", edata->message),
-					 edata->detail ? errdetail("%s", edata->detail) : 0,
-					 edata->hint ? errhint("%s", edata->hint) : 0));
-		strlcpy(last_error, edata->message, 512);
-		FreeErrorData(edata);
+		log_round_error("megamarket dispatcher", last_error);
 		failed = true;
 	}
 	PG_END_TRY();
@@ -94,20 +105,7 @@ run_campaigns_round(MemoryContext round_cxt, bool first, char *last_error)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortOutOfAnyTransaction();
-		RESUME_INTERRUPTS();
-		if (strcmp(last_error, edata->message) != 0)
-			ereport(LOG,
-					(errmsg("megamarket dispatcher (webhooks): %s", edata->message),
-					 edata->detail ? errdetail("%s", edata->detail) : 0));
-		strlcpy(last_error, edata->message, 512);
-		FreeErrorData(edata);
+		log_round_error("megamarket dispatcher (webhooks)", last_error);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(TopMemoryContext);
