@@ -256,10 +256,21 @@ open_sheet(XlsxScanState *st)
 {
 	XlsxError	err;
 
+	uint32_t	need = 0;
+
 	st->reader = XlsxSheetOpen(st->file->wb, st->sheetpos, &err);
 	if (st->reader == NULL)
 		XlsxFdwReportError(st->file, &err);
 	map_columns(st);
+
+	/*
+	 * The data rows need only the columns up to the last one the query uses
+	 * (none for count(*)): the reader may skip the rest of each row.
+	 */
+	for (uint32_t c = 0; c < st->ncols; c++)
+		if (st->att_of_col[c] >= 0 && st->needed[st->att_of_col[c]])
+			need = st->opts.first_col + c + 1;
+	XlsxSheetNeedColumns(st->reader, need);
 }
 
 /*

@@ -109,6 +109,7 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 	r->prev_col = -1;
 	r->ncells = 0;
 	r->text_len = 0;
+	r->row_tail_tried = false;
 }
 
 /*
@@ -933,6 +934,74 @@ plain_run(const unsigned char *q)
 }
 
 /*
+ * skip_row_tail
+ *		The rest of a row whose needed cells have been read (see
+ *		XlsxSheetNeedColumns): the position of its "</row>", found without
+ *		decoding or checking the cells on the way, or NULL to read them one
+ *		by one after all. It stops at what could hide or fake the row's end
+ *		or is not plain: a start tag of a name beginning with 'r' (a nested
+ *		row, a rich-text run), a comment, PI or CDATA ("<!", "<?"), a
+ *		reference ('&'), ']', a control or non-ASCII byte, the sentinel at
+ *		the buffer's end; and on any of these the row goes back to the reading
+ *		of every cell, which checks all of it. With SSE2, 16 bytes a step,
+ *		reading up to 17 bytes past the sentinel (BUF_PAD).
+ */
+static inline const unsigned char *
+skip_row_tail(const unsigned char *q, const unsigned char *e)
+{
+#if defined(__SSE2__)
+	const __m128i lt = _mm_set1_epi8('<');
+	const __m128i slash = _mm_set1_epi8('/');
+	const __m128i bang = _mm_set1_epi8('!');
+	const __m128i qm = _mm_set1_epi8('?');
+	const __m128i rr = _mm_set1_epi8('r');
+	const __m128i amp = _mm_set1_epi8('&');
+	const __m128i rb = _mm_set1_epi8(']');
+	const __m128i low = _mm_set1_epi8(0x20);
+
+	for (;;)
+	{
+		__m128i		x = _mm_loadu_si128((const __m128i *) q);
+		__m128i		n1 = _mm_loadu_si128((const __m128i *) (q + 1));
+		__m128i		n2 = _mm_loadu_si128((const __m128i *) (q + 2));
+		__m128i		at_lt = _mm_cmpeq_epi8(x, lt);
+		/* after '<': '!', '?', 'r', or "/r" */
+		__m128i		tag = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(n1, bang),
+												_mm_cmpeq_epi8(n1, qm)),
+									   _mm_or_si128(_mm_cmpeq_epi8(n1, rr),
+													_mm_and_si128(_mm_cmpeq_epi8(n1, slash),
+																  _mm_cmpeq_epi8(n2, rr))));
+		/* signed: bytes below 0x20 and from 0x80 up are both "less" */
+		__m128i		m = _mm_or_si128(_mm_and_si128(at_lt, tag),
+									 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, amp),
+															   _mm_cmpeq_epi8(x, rb)),
+												  _mm_cmplt_epi8(x, low)));
+		unsigned	bits = (unsigned) _mm_movemask_epi8(m);
+
+		if (bits != 0)
+		{
+			q += __builtin_ctz(bits);
+			break;
+		}
+		q += 16;
+	}
+#else
+	for (;; q++)
+	{
+		if (!XlsxScanPlainClass[*q] && *q != '<')
+			break;
+		if (*q == '<' && (q[1] == '!' || q[1] == '?' || q[1] == 'r' ||
+						  (q[1] == '/' && q[2] == 'r')))
+			break;
+	}
+#endif
+	if (e - q >= 8 && q[0] == '<' && q[1] == '/' && q[2] == 'r' && q[3] == 'o' &&
+		q[4] == 'w' && (q[5] == '>' || XlsxScanIsWs[q[5]]))
+		return q;
+	return NULL;
+}
+
+/*
  * quick_cell
  *		The commonest cells by literal match, before fast_cell's general
  *		reading: <c r="REF"[ s="N"][ t="T"]>, an optional <f>..</f>, a
@@ -1165,6 +1234,21 @@ fast_scan(XlsxSheetReader *r, XlsxError *err)
 		}
 		if (r->ctx == CTX_ROW)
 		{
+			/*
+			 * The row has a value and its needed cells are read: the rest of
+			 * it need not be (once a row; the row must be a plain <row>, as
+			 * the end tag below asks).
+			 */
+			if (r->need_cols >= 0 && r->ncells > 0 && r->prev_col + 1 >= r->need_cols &&
+				!r->row_tail_tried)
+			{
+				StackEntry *se = &r->stack[r->depth - 1];
+
+				r->row_tail_tried = true;
+				if (se->name_len == 3 && small_eq(r->names + se->name_off, "row", 3) &&
+					(q = skip_row_tail(p, e)) != NULL)
+					p = q;
+			}
 			if (fast_is_tag(p, "c", 1))
 			{
 				int			n = quick_cell(r, p, e);
@@ -1342,6 +1426,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 	r->phase = PH_START;
 	r->ctx = CTX_DOC;
 	r->prev_col = -1;
+	r->need_cols = -1;
 	r->fast = true;
 	r->bufsize = XLSX_CHUNK;
 	r->stack_cap = 32;
@@ -1396,6 +1481,16 @@ void
 XlsxScanSetFast(XlsxSheetReader *reader, bool on)
 {
 	reader->fast = on;
+}
+
+/*
+ * XlsxSheetNeedColumns
+ *		Only the cells of columns below ncols are needed (see xlsx.h).
+ */
+void
+XlsxSheetNeedColumns(XlsxSheetReader *reader, uint32_t ncols)
+{
+	reader->need_cols = ncols;
 }
 
 /*

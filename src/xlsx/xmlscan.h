@@ -169,6 +169,9 @@ struct XlsxSheetReader
 	uint32_t	prev_row;
 	int64_t		prev_col;
 	bool		row_ready;
+	bool		row_tail_tried; /* skip_row_tail ran on this row */
+	int64_t		need_cols;		/* cells needed below this column; -1: all
+								 * (XlsxSheetNeedColumns) */
 	XlsxCell   *cells;
 	size_t	   *cell_off;		/* text offset per cell, SIZE_MAX: shared */
 	int			ncells;
