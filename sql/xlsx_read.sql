@@ -47,6 +47,19 @@ END $$;
 SELECT c.* FROM unnest(ARRAY['xlsxwriter', 'libxlsxwriter', 'openpyxl', 'exceljs', 'exceljs-stream', 'gnumeric', 'libreoffice']) p,
      LATERAL pg_temp.check_producer(:'fx' || 'types-' || p || '.xlsx') c;
 
+-- date columns: whole serials (the common cell) become the day straight from
+-- the number, the rest (serials up to 60, fractions) through the general
+-- path; the same hand-checked days either way (serial 1 is 1900-01-01, 61 is
+-- 1900-03-01, the first the direct path takes), in both date systems
+-- (test/fixtures/xlsx/expected-values-types*.md; a date-time keeps its day)
+CREATE FOREIGN TABLE ventas_d (ticket text, fecha date)
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT ticket, fecha FROM ventas_d ORDER BY fecha;
+\set t1904 :fx 'types1904-xlsxwriter.xlsx'
+CREATE FOREIGN TABLE fechas1904 (r int OPTIONS (row_number 'true'), fecha date)
+    SERVER fx OPTIONS (filename :'t1904', sheet 'Fechas', range 'A1:A8');
+SELECT r, fecha FROM fechas1904 ORDER BY r;
+
 -- only the referenced columns are converted: a column that would fail is fine unread
 CREATE FOREIGN TABLE ventas_bad (ticket text, nota integer)
     SERVER fx OPTIONS (filename :'types', sheet 'Ventas');

@@ -293,6 +293,43 @@ serial_to_datetime(XlsxColumn *col, const XlsxCell *cell, bool date1904, XlsxDat
 		round_to_millisecond(dt);
 }
 
+/*
+ * date_from_serial
+ *		A whole serial (plain digits, the common date cell) into a date
+ *		column: the day straight from the number, as XlsxSerialToDateTime and
+ *		date2j make it (serial 36526 is 2000-01-01 in the 1900 system, 35064
+ *		in the 1904 one). False for anything else (a fraction, the 1900
+ *		system's serials up to 60, past 9999-12-31), which takes the general
+ *		path and its errors.
+ */
+static bool
+date_from_serial(const XlsxCell *cell, bool date1904, Datum *out)
+{
+	int64		v = 0;
+
+	if (cell->len == 0 || cell->len > 7)
+		return false;
+	for (size_t i = 0; i < cell->len; i++)
+	{
+		if (cell->text[i] < '0' || cell->text[i] > '9')
+			return false;
+		v = v * 10 + (cell->text[i] - '0');
+	}
+	if (date1904)
+	{
+		if (v > 2957003)		/* 9999-12-31 */
+			return false;
+		*out = DateADTGetDatum((DateADT) (v - 35064));
+	}
+	else
+	{
+		if (v <= 60 || v > 2958465)
+			return false;
+		*out = DateADTGetDatum((DateADT) (v - 36526));
+	}
+	return true;
+}
+
 /* A date/time value straight into a date, timestamp or time Datum. */
 static Datum
 datetime_datum(XlsxColumn *col, const XlsxDateTime *dt, XlsxFormatKind format)
@@ -356,12 +393,15 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 				cell->format == XLSX_FORMAT_TIME)
 			{
 				XlsxDateTime dt;
+				Datum		d;
 
 				/* a serial into a number column stays the number it is */
 				if (col->kind == KIND_NUMERIC || col->kind == KIND_FLOAT)
 					return input(col, cell->text);
 				if (col->kind == KIND_INT)
 					return integer_from_text(col, cell->text);
+				if (col->kind == KIND_DATE && date_from_serial(cell, date1904, &d))
+					return d;
 				serial_to_datetime(col, cell, date1904, &dt);
 				if (col->kind == KIND_TEXT)
 					return PointerGetDatum(cstring_to_text(iso_text(&dt, cell->format)));
@@ -379,6 +419,10 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 					{
 						/* an unformatted serial in a date column: still a serial */
 						XlsxDateTime dt;
+						Datum		d;
+
+						if (col->kind == KIND_DATE && date_from_serial(cell, date1904, &d))
+							return d;
 
 						serial_to_datetime(col, cell, date1904, &dt);
 						return datetime_datum(col, &dt, XLSX_FORMAT_DATETIME);
