@@ -68,6 +68,7 @@ typedef struct XlsxScanState
 	int			nrownum;		/* ... and how many: set per row */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
 	uint32_t	ncols;
+	uint32_t	need_cols;		/* sheet columns up to the last one converted */
 	uint32_t	data_row;		/* first row of data (after the header) */
 	uint32_t	cur_row;		/* for error messages */
 	uint32_t	cur_col;
@@ -270,6 +271,7 @@ open_sheet(XlsxScanState *st)
 	for (uint32_t c = 0; c < st->ncols; c++)
 		if (st->att_of_col[c] >= 0 && st->needed[st->att_of_col[c]])
 			need = st->opts.first_col + c + 1;
+	st->need_cols = need;
 	XlsxSheetNeedColumns(st->reader, need);
 }
 
@@ -383,6 +385,13 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 	}
 	CHECK_FOR_INTERRUPTS();
 	st->cur_row = row->rownum;
+
+	/* no cell to convert (count(*)): the row alone */
+	if (st->need_cols == 0 && st->nrownum == 0)
+	{
+		memset(nulls, true, sizeof(bool) * st->natts);
+		return true;
+	}
 
 	MemoryContextReset(st->rowcxt);
 	old = MemoryContextSwitchTo(st->rowcxt);
