@@ -12,6 +12,7 @@
 
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -163,9 +164,44 @@ numeric_from_digits(XlsxColumn *col, const char *text, Datum *out)
 }
 
 /*
+ * int_from_digits
+ *		The common case of an integer column, a plain integer into int2/4/8
+ *		itself: parsed here, without the function-call round trip. False for
+ *		anything else (a domain, a value out of range, more than 18 digits).
+ */
+static bool
+int_from_digits(XlsxColumn *col, const char *text, Datum *out)
+{
+	const char *p = text;
+	uint64		v = 0;
+	int			n = 0;
+	bool		neg = (*p == '-');
+	int64		x;
+
+	if (col->plain_int == InvalidOid)
+		return false;
+	if (neg)
+		p++;
+	for (; *p >= '0' && *p <= '9' && n <= 18; p++, n++)
+		v = v * 10 + (uint64) (*p - '0');
+	if (*p != '\0' || n == 0 || n > 18)
+		return false;
+	x = neg ? -(int64) v : (int64) v;
+	if (col->plain_int == INT8OID)
+		*out = Int64GetDatum(x);
+	else if (col->plain_int == INT4OID && x >= PG_INT32_MIN && x <= PG_INT32_MAX)
+		*out = Int32GetDatum((int32) x);
+	else if (col->plain_int == INT2OID && x >= PG_INT16_MIN && x <= PG_INT16_MAX)
+		*out = Int16GetDatum((int16) x);
+	else
+		return false;
+	return true;
+}
+
+/*
  * An integer column from a number's text. Plain digits go straight to the
- * input function; "1E+3" or "12.0" go through numeric, exactly, and must be
- * whole (a fraction is an error, as "1.5"::integer is).
+ * input function (or int_from_digits); "1E+3" or "12.0" go through numeric,
+ * exactly, and must be whole (a fraction is an error, as "1.5"::integer is).
  */
 static Datum
 integer_from_text(XlsxColumn *col, const char *text)
@@ -174,35 +210,8 @@ integer_from_text(XlsxColumn *col, const char *text)
 	Datum		whole;
 	Oid			base;
 
-	/*
-	 * The common case, a plain integer into int2/4/8 itself: parsed here,
-	 * without the function-call round trip. Anything else (a domain, a
-	 * value out of range, more than 18 digits) takes the input function,
-	 * which also gives the standard error.
-	 */
-	if (col->plain_int != InvalidOid)
-	{
-		const char *p = text;
-		uint64		v = 0;
-		int			n = 0;
-		bool		neg = (*p == '-');
-
-		if (neg)
-			p++;
-		for (; *p >= '0' && *p <= '9' && n <= 18; p++, n++)
-			v = v * 10 + (uint64) (*p - '0');
-		if (*p == '\0' && n > 0 && n <= 18)
-		{
-			int64		x = neg ? -(int64) v : (int64) v;
-
-			if (col->plain_int == INT8OID)
-				return Int64GetDatum(x);
-			if (col->plain_int == INT4OID && x >= PG_INT32_MIN && x <= PG_INT32_MAX)
-				return Int32GetDatum((int32) x);
-			if (col->plain_int == INT2OID && x >= PG_INT16_MIN && x <= PG_INT16_MAX)
-				return Int16GetDatum((int16) x);
-		}
-	}
+	if (int_from_digits(col, text, &num))
+		return num;
 	if (strpbrk(text, ".eE") == NULL)
 		return input(col, text);
 
@@ -452,6 +461,52 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 	}
 	elog(ERROR, "unexpected cell type %d", (int) cell->type);
 	return (Datum) 0;
+}
+
+/*
+ * XlsxCellToDatumQuick
+ *		The value of a cell for a column when one of XlsxCellToDatum's direct
+ *		paths takes it, the same helpers giving the same Datum; none of them
+ *		can raise an error (but out of memory): plain integers that fit
+ *		int2/int4/int8, numbers that fit numeric's precision and scale, whole
+ *		date serials into date, and numbers and strings into text in a UTF-8
+ *		database. False for everything else, which XlsxCellToDatum converts
+ *		(and reports), so that the caller sets up its error handling only for
+ *		rows that need it.
+ */
+bool
+XlsxCellToDatumQuick(XlsxColumn *col, const XlsxCell *cell, bool date1904, Datum *out)
+{
+	if (cell->type == XLSX_CELL_NUMBER)
+	{
+		bool		dated = (cell->format == XLSX_FORMAT_DATE ||
+							 cell->format == XLSX_FORMAT_DATETIME ||
+							 cell->format == XLSX_FORMAT_TIME);
+
+		switch (col->kind)
+		{
+			case KIND_INT:
+				return int_from_digits(col, cell->text, out);
+			case KIND_NUMERIC:
+				return !dated && numeric_from_digits(col, cell->text, out);
+			case KIND_DATE:
+				return date_from_serial(cell, date1904, out);
+			case KIND_TEXT:
+				if (dated)
+					return false;
+				*out = PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+				return true;
+			default:
+				return false;
+		}
+	}
+	if (cell->type == XLSX_CELL_STRING && col->kind == KIND_TEXT &&
+		GetDatabaseEncoding() == PG_UTF8)
+	{
+		*out = PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+		return true;
+	}
+	return false;
 }
 
 /*

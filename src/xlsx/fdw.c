@@ -410,6 +410,35 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 		nulls[att] = false;
 	}
 
+	/*
+	 * The direct conversions, which cannot fail, first: a row they all take
+	 * (nearly every row of a typed sheet) needs no error handling set up.
+	 */
+	{
+		bool		quick = true;
+
+		for (int i = 0; i < row->ncells && quick; i++)
+		{
+			const XlsxCell *cell = &row->cells[i];
+			int			att;
+
+			if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
+				continue;
+			att = st->att_of_col[cell->col - st->opts.first_col];
+			if (att < 0 || !st->needed[att])
+				continue;
+			if (XlsxCellToDatumQuick(&st->columns[att], cell, st->date1904, &values[att]))
+				nulls[att] = false;
+			else
+				quick = false;
+		}
+		if (quick)
+		{
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+	}
+
 	PG_TRY();
 	{
 		for (int i = 0; i < row->ncells; i++)
