@@ -30,7 +30,7 @@
  * 16 bytes at a time and may run past the sentinel by up to 15 bytes (it
  * never uses what it finds there).
  */
-#define BUF_PAD			32
+#define BUF_PAD			64
 
 /* Byte classes. 0 is "ordinary" in every table. */
 enum
