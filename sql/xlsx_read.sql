@@ -60,6 +60,14 @@ CREATE FOREIGN TABLE fechas1904 (r int OPTIONS (row_number 'true'), fecha date)
     SERVER fx OPTIONS (filename :'t1904', sheet 'Fechas', range 'A1:A8');
 SELECT r, fecha FROM fechas1904 ORDER BY r;
 
+-- a length is the type's: char(n) pads, varchar(n) refuses what is longer
+-- (the input function, as COPY would)
+CREATE FOREIGN TABLE ventas_len (ticket char(20), sucursal varchar(3))
+    SERVER fx OPTIONS (filename :'types', sheet 'Ventas');
+SELECT ticket, octet_length(ticket) FROM ventas_len WHERE ticket IN ('1', '9007199254740993');
+SELECT sucursal FROM ventas_len;
+DROP FOREIGN TABLE ventas_len;
+
 -- only the referenced columns are converted: a column that would fail is fine unread
 CREATE FOREIGN TABLE ventas_bad (ticket text, nota integer)
     SERVER fx OPTIONS (filename :'types', sheet 'Ventas');

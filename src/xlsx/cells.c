@@ -90,6 +90,9 @@ XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod)
 	/* a domain keeps its input function, so its checks run */
 	if (getBaseType(typid) != typid && col->kind == KIND_TEXT)
 		col->kind = KIND_OTHER;
+	/* so does a length: varchar(n) refuses, char(n) pads */
+	if (col->kind == KIND_TEXT && typid != TEXTOID && typmod >= 0)
+		col->kind = KIND_OTHER;
 }
 
 static Datum
