@@ -256,7 +256,6 @@ static void
 open_sheet(XlsxScanState *st)
 {
 	XlsxError	err;
-
 	uint32_t	need = 0;
 
 	st->reader = XlsxSheetOpen(st->file->wb, st->sheetpos, &err);
