@@ -101,6 +101,19 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 			r->row_digits[i] = tmp[k - 1 - i];
 	}
 	k = r->row_ndigits;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		/* the same bytes as below, by shifts (k is 1 to 7) */
+		uint64_t	d;
+
+		(void) key;
+		(void) mask;
+		memcpy(&d, r->row_digits, 8);
+		d &= ((uint64_t) 1 << (8 * k)) - 1;
+		r->row_key = d | ((uint64_t) '"' << (8 * k));
+		r->row_key_mask = k >= 7 ? ~(uint64_t) 0 : ((uint64_t) 1 << (8 * (k + 1))) - 1;
+	}
+#else
 	for (size_t i = 0; i < k; i++)
 	{
 		key[i] = (unsigned char) r->row_digits[i];
@@ -110,6 +123,7 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 	mask[k] = 0xFF;
 	memcpy(&r->row_key, key, 8);
 	memcpy(&r->row_key_mask, mask, 8);
+#endif
 	r->prev_col = -1;
 	r->ncells = 0;
 	r->text_len = 0;
