@@ -12,6 +12,7 @@
 
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -89,6 +90,9 @@ XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod)
 	/* a domain keeps its input function, so its checks run */
 	if (getBaseType(typid) != typid && col->kind == KIND_TEXT)
 		col->kind = KIND_OTHER;
+	/* so does a length: varchar(n) refuses, char(n) pads */
+	if (col->kind == KIND_TEXT && typid != TEXTOID && typmod >= 0)
+		col->kind = KIND_OTHER;
 }
 
 static Datum
@@ -163,9 +167,44 @@ numeric_from_digits(XlsxColumn *col, const char *text, Datum *out)
 }
 
 /*
+ * int_from_digits
+ *		The common case of an integer column, a plain integer into int2/4/8
+ *		itself: parsed here, without the function-call round trip. False for
+ *		anything else (a domain, a value out of range, more than 18 digits).
+ */
+static bool
+int_from_digits(XlsxColumn *col, const char *text, Datum *out)
+{
+	const char *p = text;
+	uint64		v = 0;
+	int			n = 0;
+	bool		neg = (*p == '-');
+	int64		x;
+
+	if (col->plain_int == InvalidOid)
+		return false;
+	if (neg)
+		p++;
+	for (; *p >= '0' && *p <= '9' && n <= 18; p++, n++)
+		v = v * 10 + (uint64) (*p - '0');
+	if (*p != '\0' || n == 0 || n > 18)
+		return false;
+	x = neg ? -(int64) v : (int64) v;
+	if (col->plain_int == INT8OID)
+		*out = Int64GetDatum(x);
+	else if (col->plain_int == INT4OID && x >= PG_INT32_MIN && x <= PG_INT32_MAX)
+		*out = Int32GetDatum((int32) x);
+	else if (col->plain_int == INT2OID && x >= PG_INT16_MIN && x <= PG_INT16_MAX)
+		*out = Int16GetDatum((int16) x);
+	else
+		return false;
+	return true;
+}
+
+/*
  * An integer column from a number's text. Plain digits go straight to the
- * input function; "1E+3" or "12.0" go through numeric, exactly, and must be
- * whole (a fraction is an error, as "1.5"::integer is).
+ * input function (or int_from_digits); "1E+3" or "12.0" go through numeric,
+ * exactly, and must be whole (a fraction is an error, as "1.5"::integer is).
  */
 static Datum
 integer_from_text(XlsxColumn *col, const char *text)
@@ -174,35 +213,8 @@ integer_from_text(XlsxColumn *col, const char *text)
 	Datum		whole;
 	Oid			base;
 
-	/*
-	 * The common case, a plain integer into int2/4/8 itself: parsed here,
-	 * without the function-call round trip. Anything else (a domain, a
-	 * value out of range, more than 18 digits) takes the input function,
-	 * which also gives the standard error.
-	 */
-	if (col->plain_int != InvalidOid)
-	{
-		const char *p = text;
-		uint64		v = 0;
-		int			n = 0;
-		bool		neg = (*p == '-');
-
-		if (neg)
-			p++;
-		for (; *p >= '0' && *p <= '9' && n <= 18; p++, n++)
-			v = v * 10 + (uint64) (*p - '0');
-		if (*p == '\0' && n > 0 && n <= 18)
-		{
-			int64		x = neg ? -(int64) v : (int64) v;
-
-			if (col->plain_int == INT8OID)
-				return Int64GetDatum(x);
-			if (col->plain_int == INT4OID && x >= PG_INT32_MIN && x <= PG_INT32_MAX)
-				return Int32GetDatum((int32) x);
-			if (col->plain_int == INT2OID && x >= PG_INT16_MIN && x <= PG_INT16_MAX)
-				return Int16GetDatum((int16) x);
-		}
-	}
+	if (int_from_digits(col, text, &num))
+		return num;
 	if (strpbrk(text, ".eE") == NULL)
 		return input(col, text);
 
@@ -293,6 +305,43 @@ serial_to_datetime(XlsxColumn *col, const XlsxCell *cell, bool date1904, XlsxDat
 		round_to_millisecond(dt);
 }
 
+/*
+ * date_from_serial
+ *		A whole serial (plain digits, the common date cell) into a date
+ *		column: the day straight from the number, as XlsxSerialToDateTime and
+ *		date2j make it (serial 36526 is 2000-01-01 in the 1900 system, 35064
+ *		in the 1904 one). False for anything else (a fraction, the 1900
+ *		system's serials up to 60, past 9999-12-31), which takes the general
+ *		path and its errors.
+ */
+static bool
+date_from_serial(const XlsxCell *cell, bool date1904, Datum *out)
+{
+	int64		v = 0;
+
+	if (cell->len == 0 || cell->len > 7)
+		return false;
+	for (size_t i = 0; i < cell->len; i++)
+	{
+		if (cell->text[i] < '0' || cell->text[i] > '9')
+			return false;
+		v = v * 10 + (cell->text[i] - '0');
+	}
+	if (date1904)
+	{
+		if (v > 2957003)		/* 9999-12-31 */
+			return false;
+		*out = DateADTGetDatum((DateADT) (v - 35064));
+	}
+	else
+	{
+		if (v <= 60 || v > 2958465)
+			return false;
+		*out = DateADTGetDatum((DateADT) (v - 36526));
+	}
+	return true;
+}
+
 /* A date/time value straight into a date, timestamp or time Datum. */
 static Datum
 datetime_datum(XlsxColumn *col, const XlsxDateTime *dt, XlsxFormatKind format)
@@ -356,12 +405,15 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 				cell->format == XLSX_FORMAT_TIME)
 			{
 				XlsxDateTime dt;
+				Datum		d;
 
 				/* a serial into a number column stays the number it is */
 				if (col->kind == KIND_NUMERIC || col->kind == KIND_FLOAT)
 					return input(col, cell->text);
 				if (col->kind == KIND_INT)
 					return integer_from_text(col, cell->text);
+				if (col->kind == KIND_DATE && date_from_serial(cell, date1904, &d))
+					return d;
 				serial_to_datetime(col, cell, date1904, &dt);
 				if (col->kind == KIND_TEXT)
 					return PointerGetDatum(cstring_to_text(iso_text(&dt, cell->format)));
@@ -379,6 +431,10 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 					{
 						/* an unformatted serial in a date column: still a serial */
 						XlsxDateTime dt;
+						Datum		d;
+
+						if (col->kind == KIND_DATE && date_from_serial(cell, date1904, &d))
+							return d;
 
 						serial_to_datetime(col, cell, date1904, &dt);
 						return datetime_datum(col, &dt, XLSX_FORMAT_DATETIME);
@@ -408,6 +464,52 @@ XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell, bool date1904,
 	}
 	elog(ERROR, "unexpected cell type %d", (int) cell->type);
 	return (Datum) 0;
+}
+
+/*
+ * XlsxCellToDatumQuick
+ *		The value of a cell for a column when one of XlsxCellToDatum's direct
+ *		paths takes it, the same helpers giving the same Datum; none of them
+ *		can raise an error (but out of memory): plain integers that fit
+ *		int2/int4/int8, numbers that fit numeric's precision and scale, whole
+ *		date serials into date, and numbers and strings into text in a UTF-8
+ *		database. False for everything else, which XlsxCellToDatum converts
+ *		(and reports), so that the caller sets up its error handling only for
+ *		rows that need it.
+ */
+bool
+XlsxCellToDatumQuick(XlsxColumn *col, const XlsxCell *cell, bool date1904, Datum *out)
+{
+	if (cell->type == XLSX_CELL_NUMBER)
+	{
+		bool		dated = (cell->format == XLSX_FORMAT_DATE ||
+							 cell->format == XLSX_FORMAT_DATETIME ||
+							 cell->format == XLSX_FORMAT_TIME);
+
+		switch (col->kind)
+		{
+			case KIND_INT:
+				return int_from_digits(col, cell->text, out);
+			case KIND_NUMERIC:
+				return !dated && numeric_from_digits(col, cell->text, out);
+			case KIND_DATE:
+				return date_from_serial(cell, date1904, out);
+			case KIND_TEXT:
+				if (dated)
+					return false;
+				*out = PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+				return true;
+			default:
+				return false;
+		}
+	}
+	if (cell->type == XLSX_CELL_STRING && col->kind == KIND_TEXT &&
+		GetDatabaseEncoding() == PG_UTF8)
+	{
+		*out = PointerGetDatum(cstring_to_text_with_len(cell->text, cell->len));
+		return true;
+	}
+	return false;
 }
 
 /*

@@ -68,6 +68,7 @@ typedef struct XlsxScanState
 	int			nrownum;		/* ... and how many: set per row */
 	int		   *att_of_col;		/* per sheet column from first_col: attribute or -1 */
 	uint32_t	ncols;
+	uint32_t	need_cols;		/* sheet columns up to the last one converted */
 	uint32_t	data_row;		/* first row of data (after the header) */
 	uint32_t	cur_row;		/* for error messages */
 	uint32_t	cur_col;
@@ -255,11 +256,22 @@ static void
 open_sheet(XlsxScanState *st)
 {
 	XlsxError	err;
+	uint32_t	need = 0;
 
 	st->reader = XlsxSheetOpen(st->file->wb, st->sheetpos, &err);
 	if (st->reader == NULL)
 		XlsxFdwReportError(st->file, &err);
 	map_columns(st);
+
+	/*
+	 * The data rows need only the columns up to the last one the query uses
+	 * (none for count(*)): the reader may skip the rest of each row.
+	 */
+	for (uint32_t c = 0; c < st->ncols; c++)
+		if (st->att_of_col[c] >= 0 && st->needed[st->att_of_col[c]])
+			need = st->opts.first_col + c + 1;
+	st->need_cols = need;
+	XlsxSheetNeedColumns(st->reader, need);
 }
 
 /*
@@ -373,6 +385,13 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 	CHECK_FOR_INTERRUPTS();
 	st->cur_row = row->rownum;
 
+	/* no cell to convert (count(*)): the row alone */
+	if (st->need_cols == 0 && st->nrownum == 0)
+	{
+		memset(nulls, true, sizeof(bool) * st->natts);
+		return true;
+	}
+
 	MemoryContextReset(st->rowcxt);
 	old = MemoryContextSwitchTo(st->rowcxt);
 	memset(nulls, true, sizeof(bool) * st->natts);
@@ -388,6 +407,35 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 										st->columns[att].ioparam,
 										st->columns[att].typmod);
 		nulls[att] = false;
+	}
+
+	/*
+	 * The direct conversions, which cannot fail, first: a row they all take
+	 * (nearly every row of a typed sheet) needs no error handling set up.
+	 */
+	{
+		bool		quick = true;
+
+		for (int i = 0; i < row->ncells && quick; i++)
+		{
+			const XlsxCell *cell = &row->cells[i];
+			int			att;
+
+			if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
+				continue;
+			att = st->att_of_col[cell->col - st->opts.first_col];
+			if (att < 0 || !st->needed[att])
+				continue;
+			if (XlsxCellToDatumQuick(&st->columns[att], cell, st->date1904, &values[att]))
+				nulls[att] = false;
+			else
+				quick = false;
+		}
+		if (quick)
+		{
+			MemoryContextSwitchTo(old);
+			return true;
+		}
 	}
 
 	PG_TRY();

@@ -37,6 +37,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XLSX_SKIP_AVX2 1
+#endif
 
 #include "xlsx.h"
 #include "xlsx_internal.h"
@@ -97,6 +101,19 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 			r->row_digits[i] = tmp[k - 1 - i];
 	}
 	k = r->row_ndigits;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		/* the same bytes as below, by shifts (k is 1 to 7) */
+		uint64_t	d;
+
+		(void) key;
+		(void) mask;
+		memcpy(&d, r->row_digits, 8);
+		d &= ((uint64_t) 1 << (8 * k)) - 1;
+		r->row_key = d | ((uint64_t) '"' << (8 * k));
+		r->row_key_mask = k >= 7 ? ~(uint64_t) 0 : ((uint64_t) 1 << (8 * (k + 1))) - 1;
+	}
+#else
 	for (size_t i = 0; i < k; i++)
 	{
 		key[i] = (unsigned char) r->row_digits[i];
@@ -106,9 +123,11 @@ row_begin(XlsxSheetReader *r, uint32_t n)
 	mask[k] = 0xFF;
 	memcpy(&r->row_key, key, 8);
 	memcpy(&r->row_key_mask, mask, 8);
+#endif
 	r->prev_col = -1;
 	r->ncells = 0;
 	r->text_len = 0;
+	r->row_tail_tried = false;
 }
 
 /*
@@ -932,6 +951,137 @@ plain_run(const unsigned char *q)
 #endif
 }
 
+#ifdef XLSX_SKIP_AVX2
+/*
+ * skip_stop_avx2
+ *		skip_row_tail's search with AVX2, 32 bytes a step, reading up to 33
+ *		bytes past the sentinel (BUF_PAD): the first byte it must stop at.
+ */
+__attribute__((target("avx2")))
+static const unsigned char *
+skip_stop_avx2(const unsigned char *q)
+{
+	const __m256i lt = _mm256_set1_epi8('<');
+	const __m256i slash = _mm256_set1_epi8('/');
+	const __m256i bang = _mm256_set1_epi8('!');
+	const __m256i qm = _mm256_set1_epi8('?');
+	const __m256i rr = _mm256_set1_epi8('r');
+	const __m256i amp = _mm256_set1_epi8('&');
+	const __m256i rb = _mm256_set1_epi8(']');
+	const __m256i low = _mm256_set1_epi8(0x20);
+
+	for (;;)
+	{
+		__m256i		x = _mm256_loadu_si256((const __m256i *) q);
+		__m256i		n1 = _mm256_loadu_si256((const __m256i *) (q + 1));
+		__m256i		n2 = _mm256_loadu_si256((const __m256i *) (q + 2));
+		__m256i		tag = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(n1, bang),
+														  _mm256_cmpeq_epi8(n1, qm)),
+										  _mm256_or_si256(_mm256_cmpeq_epi8(n1, rr),
+														  _mm256_and_si256(_mm256_cmpeq_epi8(n1, slash),
+																		   _mm256_cmpeq_epi8(n2, rr))));
+		/* signed: bytes below 0x20 and from 0x80 up are both "less" */
+		__m256i		m = _mm256_or_si256(_mm256_and_si256(_mm256_cmpeq_epi8(x, lt), tag),
+										_mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, amp),
+																		_mm256_cmpeq_epi8(x, rb)),
+														_mm256_cmpgt_epi8(low, x)));
+		unsigned	bits = (unsigned) _mm256_movemask_epi8(m);
+
+		if (bits != 0)
+			return q + __builtin_ctz(bits);
+		q += 32;
+	}
+}
+
+/* Does this CPU have AVX2? -1: not asked yet. */
+static int	have_avx2 = -1;
+#endif
+
+/*
+ * skip_stop
+ *		skip_row_tail's search: the first byte at or after q that is '&',
+ *		']', a control or non-ASCII byte (the sentinel is one), or a '<'
+ *		followed by '!', '?', 'r' or "/r". With SSE2, 16 bytes a step,
+ *		reading up to 17 bytes past the sentinel (BUF_PAD); with AVX2 where
+ *		the CPU has it, 32.
+ */
+static inline const unsigned char *
+skip_stop(const unsigned char *q)
+{
+#ifdef XLSX_SKIP_AVX2
+	if (have_avx2 < 0)
+		have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	if (have_avx2)
+		return skip_stop_avx2(q);
+#endif
+#if defined(__SSE2__)
+	{
+		const __m128i lt = _mm_set1_epi8('<');
+		const __m128i slash = _mm_set1_epi8('/');
+		const __m128i bang = _mm_set1_epi8('!');
+		const __m128i qm = _mm_set1_epi8('?');
+		const __m128i rr = _mm_set1_epi8('r');
+		const __m128i amp = _mm_set1_epi8('&');
+		const __m128i rb = _mm_set1_epi8(']');
+		const __m128i low = _mm_set1_epi8(0x20);
+
+		for (;;)
+		{
+			__m128i		x = _mm_loadu_si128((const __m128i *) q);
+			__m128i		n1 = _mm_loadu_si128((const __m128i *) (q + 1));
+			__m128i		n2 = _mm_loadu_si128((const __m128i *) (q + 2));
+			__m128i		tag = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(n1, bang),
+														_mm_cmpeq_epi8(n1, qm)),
+										   _mm_or_si128(_mm_cmpeq_epi8(n1, rr),
+														_mm_and_si128(_mm_cmpeq_epi8(n1, slash),
+																	  _mm_cmpeq_epi8(n2, rr))));
+			/* signed: bytes below 0x20 and from 0x80 up are both "less" */
+			__m128i		m = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(x, lt), tag),
+										 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, amp),
+																   _mm_cmpeq_epi8(x, rb)),
+													  _mm_cmplt_epi8(x, low)));
+			unsigned	bits = (unsigned) _mm_movemask_epi8(m);
+
+			if (bits != 0)
+				return q + __builtin_ctz(bits);
+			q += 16;
+		}
+	}
+#else
+	for (;; q++)
+	{
+		if (!XlsxScanPlainClass[*q] && *q != '<')
+			return q;
+		if (*q == '<' && (q[1] == '!' || q[1] == '?' || q[1] == 'r' ||
+						  (q[1] == '/' && q[2] == 'r')))
+			return q;
+	}
+#endif
+}
+
+/*
+ * skip_row_tail
+ *		The rest of a row whose needed cells have been read (see
+ *		XlsxSheetNeedColumns): the position of its "</row>", found without
+ *		decoding or checking the cells on the way, or NULL to read them one
+ *		by one after all. It stops (skip_stop) at what could hide or fake the
+ *		row's end or is not plain: a start tag of a name beginning with 'r'
+ *		(a nested row, a rich-text run), a comment, PI or CDATA ("<!",
+ *		"<?"), a reference ('&'), ']', a control or non-ASCII byte, the
+ *		sentinel at the buffer's end; and unless that is the row's "</row>",
+ *		the row goes back to the reading of every cell, which checks all of
+ *		it.
+ */
+static inline const unsigned char *
+skip_row_tail(const unsigned char *q, const unsigned char *e)
+{
+	q = skip_stop(q);
+	if (e - q >= 8 && q[0] == '<' && q[1] == '/' && q[2] == 'r' && q[3] == 'o' &&
+		q[4] == 'w' && (q[5] == '>' || XlsxScanIsWs[q[5]]))
+		return q;
+	return NULL;
+}
+
 /*
  * quick_cell
  *		The commonest cells by literal match, before fast_cell's general
@@ -1165,6 +1315,21 @@ fast_scan(XlsxSheetReader *r, XlsxError *err)
 		}
 		if (r->ctx == CTX_ROW)
 		{
+			/*
+			 * The row has a value and its needed cells are read: the rest of
+			 * it need not be (once a row; the row must be a plain <row>, as
+			 * the end tag below asks).
+			 */
+			if (r->need_cols >= 0 && r->ncells > 0 && r->prev_col + 1 >= r->need_cols &&
+				!r->row_tail_tried)
+			{
+				StackEntry *se = &r->stack[r->depth - 1];
+
+				r->row_tail_tried = true;
+				if (se->name_len == 3 && small_eq(r->names + se->name_off, "row", 3) &&
+					(q = skip_row_tail(p, e)) != NULL)
+					p = q;
+			}
 			if (fast_is_tag(p, "c", 1))
 			{
 				int			n = quick_cell(r, p, e);
@@ -1342,6 +1507,7 @@ XlsxScanOpen(const XlsxEnv *env, const char *part, XlsxReadFn read,
 	r->phase = PH_START;
 	r->ctx = CTX_DOC;
 	r->prev_col = -1;
+	r->need_cols = -1;
 	r->fast = true;
 	r->bufsize = XLSX_CHUNK;
 	r->stack_cap = 32;
@@ -1396,6 +1562,16 @@ void
 XlsxScanSetFast(XlsxSheetReader *reader, bool on)
 {
 	reader->fast = on;
+}
+
+/*
+ * XlsxSheetNeedColumns
+ *		Only the cells of columns below ncols are needed (see xlsx.h).
+ */
+void
+XlsxSheetNeedColumns(XlsxSheetReader *reader, uint32_t ncols)
+{
+	reader->need_cols = ncols;
 }
 
 /*

@@ -173,6 +173,19 @@ extern XlsxSheetReader *XlsxSheetOpen(XlsxWorkbook *wb, int position, XlsxError 
 extern int	XlsxSheetNextRow(XlsxSheetReader *reader, XlsxRow **row, XlsxError *err);
 extern void XlsxSheetClose(XlsxSheetReader *reader);
 
+/*
+ * A projection: the caller needs only the cells of columns below ncols (0:
+ * none, only the rows, as count(*) does); by default every cell. Once a row
+ * has a value and its cells have passed that column, the rest of the row is
+ * skipped without being decoded: the same rows come out, with at least the
+ * cells below ncols (and others). What the skipped part of a row is not
+ * checked for (only rows whose rest is plain cell markup are skipped): the
+ * syntax of its tags and their nesting, cell references (order, their row,
+ * XFD), t and s attributes, shared-string indexes. Everything else is: row
+ * numbers, characters, references, comments, the document's structure.
+ */
+extern void XlsxSheetNeedColumns(XlsxSheetReader *reader, uint32_t ncols);
+
 /* Bytes of sheet XML inflated so far (for EXPLAIN ANALYZE and progress). */
 extern int64_t XlsxSheetBytesRead(const XlsxSheetReader *reader);
 

@@ -78,6 +78,8 @@ typedef struct XlsxColumn
 extern void XlsxColumnInit(XlsxColumn *col, Oid typid, int32 typmod);
 extern Datum XlsxCellToDatum(XlsxColumn *col, const XlsxCell *cell,
 							 bool date1904, bool errors_as_null, bool *isnull);
+extern bool XlsxCellToDatumQuick(XlsxColumn *col, const XlsxCell *cell, bool date1904,
+								 Datum *out);
 
 /* Normalised header text for matching (lower case, no accents or spaces). */
 extern char *XlsxNormaliseName(const char *name);

@@ -64,6 +64,8 @@ extern XlsxZipStream *XlsxZipStreamOpen(XlsxZip *zip, int64_t index,
 extern ssize_t XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len,
 								 XlsxError *err);
 extern void XlsxZipStreamClose(XlsxZipStream *stream);
+/* zlib's crc32(crc, p, len), faster where the CPU allows (zip.c) */
+extern uint32_t XlsxCrc32(uint32_t crc, const void *p, size_t len);
 
 /*
  * A whole (non-sheet) member in memory, NUL-terminated, within limit bytes

@@ -30,7 +30,7 @@
  * 16 bytes at a time and may run past the sentinel by up to 15 bytes (it
  * never uses what it finds there).
  */
-#define BUF_PAD			32
+#define BUF_PAD			64
 
 /* Byte classes. 0 is "ordinary" in every table. */
 enum
@@ -169,6 +169,9 @@ struct XlsxSheetReader
 	uint32_t	prev_row;
 	int64_t		prev_col;
 	bool		row_ready;
+	bool		row_tail_tried; /* skip_row_tail ran on this row */
+	int64_t		need_cols;		/* cells needed below this column; -1: all
+								 * (XlsxSheetNeedColumns) */
 	XlsxCell   *cells;
 	size_t	   *cell_off;		/* text offset per cell, SIZE_MAX: shared */
 	int			ncells;

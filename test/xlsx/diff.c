@@ -192,3 +192,117 @@ DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner,
 	}
 	RefDestroy(ref);
 }
+
+/*
+ * same_cell
+ *		Every field of two cells equal?
+ */
+static bool
+same_cell(const XlsxCell *a, const XlsxCell *b)
+{
+	return a->col == b->col && a->type == b->type && a->format == b->format &&
+		a->has_formula == b->has_formula && a->len == b->len &&
+		memcmp(a->text, b->text, a->len) == 0 && a->text[a->len] == '\0';
+}
+
+/*
+ * ProjDiffRun
+ *		The projected scanner against the full one (see diff.h).
+ */
+void
+ProjDiffRun(XlsxSheetReader *full, XlsxSheetReader *proj, uint32_t ncols, DiffResult *res)
+{
+	XlsxError	ferr;
+	XlsxError	perr;
+	char		a[200];
+	char		b[200];
+
+	memset(res, 0, sizeof(*res));
+	res->consistent = true;
+	XlsxSheetNeedColumns(proj, ncols);
+	for (;;)
+	{
+		XlsxRow    *frow = NULL;
+		XlsxRow    *prow = NULL;
+		int			frc = XlsxSheetNextRow(full, &frow, &ferr);
+		int			prc;
+		int			j = 0;
+
+		if (frc < 0)
+		{
+			/* the full scan failed: proj may fail or go on */
+			res->ref_ok = false;
+			snprintf(res->report, sizeof(res->report), "full scan failed: %s", ferr.message);
+			return;
+		}
+		prc = XlsxSheetNextRow(proj, &prow, &perr);
+		if (prc < 0)
+		{
+			res->consistent = false;
+			snprintf(res->report, sizeof(res->report),
+					 "projection to %u columns failed where the full scan %s: %s", ncols,
+					 frc ? "yields a row" : "ends", perr.message);
+			return;
+		}
+		if (frc == 0 || prc == 0)
+		{
+			res->ref_ok = res->scan_ok = (frc == 0 && prc == 0);
+			if (frc != prc)
+			{
+				res->consistent = false;
+				snprintf(res->report, sizeof(res->report),
+						 "projection to %u columns %s", ncols,
+						 frc == 0 ? "yields a row after the full scan's end" :
+						 "ends before the full scan");
+			}
+			return;
+		}
+		res->rows++;
+		res->cells += prow->ncells;
+		if (prow->rownum != frow->rownum)
+		{
+			res->consistent = false;
+			snprintf(res->report, sizeof(res->report),
+					 "projection to %u columns: row %u where the full scan has row %u",
+					 ncols, prow->rownum, frow->rownum);
+			return;
+		}
+		/* proj's cells: a subset of full's, holding all below ncols */
+		for (int i = 0; i < frow->ncells; i++)
+		{
+			const XlsxCell *fc = &frow->cells[i];
+
+			if (j < prow->ncells && prow->cells[j].col == fc->col)
+			{
+				if (!same_cell(fc, &prow->cells[j]))
+				{
+					describe_cell(a, sizeof(a), frow->rownum, fc);
+					describe_cell(b, sizeof(b), prow->rownum, &prow->cells[j]);
+					res->consistent = false;
+					snprintf(res->report, sizeof(res->report),
+							 "projection to %u columns: cell differs: full %s, projected %s",
+							 ncols, a, b);
+					return;
+				}
+				j++;
+			}
+			else if (fc->col < ncols)
+			{
+				describe_cell(a, sizeof(a), frow->rownum, fc);
+				res->consistent = false;
+				snprintf(res->report, sizeof(res->report),
+						 "projection to %u columns: cell missing: %s", ncols, a);
+				return;
+			}
+		}
+		if (j != prow->ncells)
+		{
+			describe_cell(b, sizeof(b), prow->rownum, &prow->cells[j]);
+			res->consistent = false;
+			snprintf(res->report, sizeof(res->report),
+					 "projection to %u columns: cell the full scan does not have: %s",
+					 ncols, b);
+			return;
+		}
+	}
+}

@@ -28,4 +28,16 @@ extern void DiffRun(XlsxReadFn ref_read, void *ref_arg, XlsxSheetReader *scanner
 					const XlsxSst *sst, const uint8_t *xf, uint32_t nxf,
 					DiffResult *res);
 
+/*
+ * The projection's contract (XlsxSheetNeedColumns): 'proj', told it needs
+ * only columns below ncols, against 'full' on the same bytes, in lockstep.
+ * Where full yields a row, proj yields the same row number, the same cells
+ * below ncols, and any other cell it gives equal to full's; where full ends,
+ * proj ends; where full fails, proj may fail or (the failure lying in a
+ * row's skipped rest) go on: nothing more is compared. Proj never fails
+ * where full does not. Does not close the scanners.
+ */
+extern void ProjDiffRun(XlsxSheetReader *full, XlsxSheetReader *proj, uint32_t ncols,
+						DiffResult *res);
+
 #endif

@@ -13,7 +13,9 @@
  * in pieces of 1, 2, 3, 7, 13, 29, 64, 100, 1000 and 4096 bytes so that
  * every token straddles a refill somewhere, and the fast path meets cells
  * cut at every point; and whole again with the fast path off, so that the
- * general path is held to the same cells. Names starting "bad_" must be rejected by expat,
+ * general path is held to the same cells. Then the projections
+ * (XlsxSheetNeedColumns: 0, 1, 2, 3, 5, 8 and 30 columns, whole and in
+ * pieces) against the full scan (ProjDiffRun). Names starting "bad_" must be rejected by expat,
  * names starting "ok_" accepted. Exits 1 on any difference.
  */
 #include <libgen.h>
@@ -90,6 +92,51 @@ check_memory(const char *label, const char *data, size_t len, size_t chunk, bool
 }
 
 /*
+ * check_projections
+ *		The projected scans of bytes in memory against the full scan.
+ */
+static void
+check_projections(const char *label, const char *data, size_t len, const XlsxSst *sst,
+				  const uint8_t *xf, uint32_t nxf)
+{
+	static const uint32_t ncols[] = {0, 1, 2, 3, 5, 8, 30};
+	static const size_t chunks[] = {0, 7, 61, 4093};
+
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++)
+		for (size_t n = 0; n < sizeof(ncols) / sizeof(ncols[0]); n++)
+		{
+			XlsxEnv		env = TestEnv();
+			MemSource	full_src = {data, len, 0, chunks[c]};
+			MemSource	proj_src = {data, len, 0, chunks[c]};
+			XlsxError	err;
+			XlsxSheetReader *full = XlsxScanOpen(&env, label, MemSourceRead, NULL, &full_src,
+												 sst, xf, nxf, &err);
+			XlsxSheetReader *proj = XlsxScanOpen(&env, label, MemSourceRead, NULL, &proj_src,
+												 sst, xf, nxf, &err);
+			DiffResult	res;
+
+			if (full == NULL || proj == NULL)
+			{
+				printf("FAIL %s: %s\n", label, err.message);
+				failures++;
+				XlsxSheetClose(full);
+				XlsxSheetClose(proj);
+				return;
+			}
+			ProjDiffRun(full, proj, ncols[n], &res);
+			XlsxSheetClose(full);
+			XlsxSheetClose(proj);
+			if (!res.consistent)
+				failures++;
+			if (!res.consistent || verbose)
+				printf("%s %s chunk=%zu projection=%u rows=%ld cells=%ld\n%s%s%s",
+					   res.consistent ? "ok  " : "FAIL", label, chunks[c], ncols[n],
+					   res.rows, res.cells, *res.report ? "     " : "", res.report,
+					   *res.report ? "\n" : "");
+		}
+}
+
+/*
  * zip_read
  *		A zip member stream as a DiffRun source.
  */
@@ -161,6 +208,7 @@ check_workbook(const char *path)
 			check_memory(label, data, len, 61, true, &wb->sst, wb->xf_kind, wb->nxf, 0);
 			check_memory(label, data, len, 4093, true, &wb->sst, wb->xf_kind, wb->nxf, 0);
 			check_memory(label, data, len, 0, false, &wb->sst, wb->xf_kind, wb->nxf, 0);
+			check_projections(label, data, len, &wb->sst, wb->xf_kind, wb->nxf);
 			free(data);
 		}
 	}
@@ -230,6 +278,7 @@ check_raw(const char *path)
 		check_memory(path, data, len, chunks[i], true, &sst, xf, nxf, expect);
 	}
 	check_memory(path, data, len, 0, false, &sst, xf, nxf, expect);
+	check_projections(path, data, len, &sst, xf, nxf);
 	if (dump)
 		dump_cells(path, data, len, &sst, xf, nxf);
 	free(data);
