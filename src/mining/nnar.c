@@ -527,7 +527,7 @@ NnarFit(MiningEnv *env, const double *y, size_t n, const NnarSpec *spec_in,
 	}
 	if (n < 3)
 	{
-		MiningSetError(err, MINING_ERR_DATA, "series is too short: %zu observations", n);
+		MiningSetError(err, MINING_ERR_DATA, "series is too short: %zu observation%s", n, n == 1 ? "" : "s");
 		MiningSetDetail(err, "A neural network autoregression needs at least 3 observations.");
 		return false;
 	}
@@ -543,7 +543,7 @@ NnarFit(MiningEnv *env, const double *y, size_t n, const NnarSpec *spec_in,
 	}
 	if (nobs < 3)
 	{
-		MiningSetError(err, MINING_ERR_DATA, "series is too short: %zu observations", nobs);
+		MiningSetError(err, MINING_ERR_DATA, "series is too short: %zu observation%s", nobs, nobs == 1 ? "" : "s");
 		MiningSetDetail(err, "A neural network autoregression needs at least 3 observations.");
 		return false;
 	}
