@@ -93,7 +93,7 @@ WITH a AS (
 )
 SELECT count(*) AS steps,
        max(abs(n.forecast - fc.nnetar)) < 0.1 * (SELECT f[8]::float8 FROM a) AS within_tenth_sd,
-       min(n.model) AS model
+       min(split_part(n.model, ', sigma', 1)) AS model
 FROM fc JOIN nnar_forecast('SELECT t, y FROM obs WHERE data = ''wave''', 24, p => 1, "P" => 1, period => 12) n
      USING (step);
 
@@ -131,13 +131,13 @@ SELECT series, step, t,
          WHEN 'Norte' THEN abs(forecast - (1000 + 200 * sin(2 * pi() * (139 + step) / 7) + 30 * sin((139 + step) * 1.7))) < 60
          WHEN 'Sur' THEN abs(forecast - (800 + 100 * cos(2 * pi() * (139 + step) / 7) + 20 * cos((139 + step) * 2.3))) < 30
        END AS near_truth,
-       lo80 IS NULL AS no_intervals, model, error
+       lo80 IS NULL AS no_intervals, split_part(model, ', sigma', 1) AS model, error
 FROM nnar_forecast('SELECT store, day, amount FROM sales', 3, p => 2)
 ORDER BY series, step;
 
 -- the documented example: a forecast per store with 80 % and 95 % intervals
 SELECT series, step, t, lo95 < lo80 AND lo80 < hi80 AND hi80 < hi95 AS nested,
-       lo95 < forecast AND forecast < hi95 AS inside, model
+       lo95 < forecast AND forecast < hi95 AS inside, split_part(model, ', sigma', 1) AS model
 FROM megamarket.nnar_forecast('SELECT store, day, amount FROM sales WHERE store IN (''Norte'', ''Sur'')',
                               3, p => 2, intervals => true)
 ORDER BY series, step;

@@ -6,8 +6,9 @@
  *	- the series is centred and scaled by its mean and standard deviation
  *	  (nnetar's scale.inputs);
  *	- inputs are the lags 1..p and m, 2m, .. Pm (sorted, without repeats);
- *	  p defaults to the AR order R's ar() chooses by AIC (on the seasonally
- *	  adjusted series when m > 1); size defaults to round((lags + 1) / 2)
+ *	  p defaults to the AR order R's ar() chooses by AIC (on the series less
+ *	  its STL seasonal component when m > 1, as mstl() gives it); size
+ *	  defaults to round((lags + 1) / 2)
  *	  (R's round: half to even);
  *	- a training row is a time with its lags and target all present;
  *	- each of `repeats` nets starts from weights uniform on [-0.7, 0.7]
@@ -33,6 +34,7 @@
  * evaluation, and every few simulated paths.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,9 +409,267 @@ NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err)
 }
 
 /*
- * The series for choosing p: gaps filled by linear interpolation, and for
- * m > 1 with more than 2m values the seasonal component of a classical
- * additive decomposition taken out (nnetar uses mstl's; see docs).
+ * STL (Cleveland, Cleveland, McRae and Terpenning 1990), as R's stl() runs
+ * it without robustness (inner = 2, outer = 0): the seasonal component that
+ * forecast's mstl() takes out before nnetar chooses p. Arrays are 1-based
+ * below, as in the paper's Fortran (pass x - 1).
+ */
+
+/* loess fit at xs from y[nleft..nright], tricube weights (stlest) */
+static bool
+stl_est(const double *y, int n, int len, int ideg, double xs, double *ys,
+		int nleft, int nright, double *w)
+{
+	double		range = (double) n - 1,
+				h,
+				h9,
+				h1,
+				a = 0;
+	int			j;
+
+	h = fmax(xs - nleft, nright - xs);
+	if (len > n)
+		h += (double) ((len - n) / 2);
+	h9 = 0.999 * h;
+	h1 = 0.001 * h;
+	for (j = nleft; j <= nright; j++)
+	{
+		double		r = fabs(j - xs);
+
+		w[j] = 0;
+		if (r <= h9)
+		{
+			if (r <= h1)
+				w[j] = 1;
+			else
+			{
+				double		q = r / h;
+
+				q = 1 - q * q * q;
+				w[j] = q * q * q;
+			}
+			a += w[j];
+		}
+	}
+	if (a <= 0)
+		return false;
+	for (j = nleft; j <= nright; j++)
+		w[j] /= a;
+	if (h > 0 && ideg > 0)
+	{
+		double		b,
+					c = 0;
+
+		a = 0;
+		for (j = nleft; j <= nright; j++)
+			a += w[j] * j;
+		b = xs - a;
+		for (j = nleft; j <= nright; j++)
+			c += w[j] * (j - a) * (j - a);
+		if (sqrt(c) > 0.001 * range)
+		{
+			b /= c;
+			for (j = nleft; j <= nright; j++)
+				w[j] *= b * (j - a) + 1;
+		}
+	}
+	a = 0;
+	for (j = nleft; j <= nright; j++)
+		a += w[j] * y[j];
+	*ys = a;
+	return true;
+}
+
+/* loess smoothing of y[1..n] into ys, every njump points, interpolated (stless) */
+static void
+stl_ess(const double *y, int n, int len, int ideg, int njump, double *ys, double *res)
+{
+	int			newnj,
+				nleft = 1,
+				nright = n,
+				nsh,
+				i,
+				j,
+				k;
+
+	if (n < 2)
+	{
+		ys[1] = y[1];
+		return;
+	}
+	newnj = njump < n - 1 ? njump : n - 1;
+	if (newnj < 1)
+		newnj = 1;
+	if (len >= n)
+	{
+		nleft = 1;
+		nright = n;
+		for (i = 1; i <= n; i += newnj)
+			if (!stl_est(y, n, len, ideg, i, &ys[i], nleft, nright, res))
+				ys[i] = y[i];
+	}
+	else if (newnj == 1)
+	{
+		nsh = (len + 1) / 2;
+		nleft = 1;
+		nright = len;
+		for (i = 1; i <= n; i++)
+		{
+			if (i > nsh && nright != n)
+			{
+				nleft++;
+				nright++;
+			}
+			if (!stl_est(y, n, len, ideg, i, &ys[i], nleft, nright, res))
+				ys[i] = y[i];
+		}
+	}
+	else
+	{
+		nsh = (len + 1) / 2;
+		for (i = 1; i <= n; i += newnj)
+		{
+			if (i < nsh)
+			{
+				nleft = 1;
+				nright = len;
+			}
+			else if (i >= n - nsh + 1)
+			{
+				nleft = n - len + 1;
+				nright = n;
+			}
+			else
+			{
+				nleft = i - nsh + 1;
+				nright = len + i - nsh;
+			}
+			if (!stl_est(y, n, len, ideg, i, &ys[i], nleft, nright, res))
+				ys[i] = y[i];
+		}
+	}
+	if (newnj != 1)
+	{
+		for (i = 1; i <= n - newnj; i += newnj)
+		{
+			double		delta = (ys[i + newnj] - ys[i]) / newnj;
+
+			for (j = i + 1; j <= i + newnj - 1; j++)
+				ys[j] = ys[i] + delta * (j - i);
+		}
+		k = ((n - 1) / newnj) * newnj + 1;
+		if (k != n)
+		{
+			if (!stl_est(y, n, len, ideg, n, &ys[n], nleft, nright, res))
+				ys[n] = y[n];
+			if (k != n - 1)
+			{
+				double		delta = (ys[n] - ys[k]) / (n - k);
+
+				for (j = k + 1; j <= n - 1; j++)
+					ys[j] = ys[k] + delta * (j - k);
+			}
+		}
+	}
+}
+
+/* moving average of length len (stlma) */
+static void
+stl_ma(const double *x, int n, int len, double *ave)
+{
+	int			newn = n - len + 1,
+				j;
+	double		v = 0;
+
+	for (j = 1; j <= len; j++)
+		v += x[j];
+	ave[1] = v / len;
+	for (j = 2; j <= newn; j++)
+	{
+		v = v - x[j - 1] + x[len + j - 1];
+		ave[j] = v / len;
+	}
+}
+
+/*
+ * The seasonal component of x[1..n] at period np (n > 2 np), into
+ * season[1..n]; work holds 5 (n + 2 np + 2) doubles.
+ */
+static void
+stl_seasonal(const double *x, int n, int np, int ns, double *season, double *work)
+{
+	int			stride = n + 2 * np + 2;
+	double	   *w1 = work,
+			   *w2 = work + stride,
+			   *w3 = work + 2 * stride,
+			   *w4 = work + 3 * stride,
+			   *w5 = work + 4 * stride,
+			   *trend = season + n + 1;	/* season has 2 (n + 1) */
+	int			nt,
+				nl = np % 2 ? np : np + 1,
+				isdeg = 0,
+				itdeg = 1,
+				ildeg = 1,
+				nsjump,
+				ntjump,
+				nljump,
+				it,
+				i,
+				j;
+
+	/* R's stl(): t.window = nextodd(ceiling(1.5 np / (1 - 1.5 / s.window))) */
+	nt = (int) nearbyint(ceil(1.5 * np / (1 - 1.5 / ns)));
+	if (nt % 2 == 0)
+		nt++;
+	nsjump = (ns + 9) / 10;
+	ntjump = (nt + 9) / 10;
+	nljump = (nl + 9) / 10;
+	for (i = 1; i <= n; i++)
+		trend[i] = 0;
+	for (it = 0; it < 2; it++)
+	{
+		for (i = 1; i <= n; i++)
+			w1[i] = x[i] - trend[i];
+		/* cycle-subseries smoothing (stlss), into w2[1..n + 2 np] */
+		for (j = 1; j <= np; j++)
+		{
+			int			k = (n - j) / np + 1,
+						m,
+						nright,
+						nleft;
+			double	   *sub = w3,
+					   *sm = w4,	/* sm[1..k + 2] */
+					   *res = w5;
+
+			for (i = 1; i <= k; i++)
+				sub[i] = w1[(i - 1) * np + j];
+			stl_ess(sub, k, ns, isdeg, nsjump, sm + 1, res);
+			nright = ns < k ? ns : k;
+			if (!stl_est(sub, k, ns, isdeg, 0, &sm[1], 1, nright, res))
+				sm[1] = sm[2];
+			nleft = k - ns + 1 > 1 ? k - ns + 1 : 1;
+			if (!stl_est(sub, k, ns, isdeg, k + 1, &sm[k + 2], nleft, k, res))
+				sm[k + 2] = sm[k + 1];
+			for (m = 1; m <= k + 2; m++)
+				w2[(m - 1) * np + j] = sm[m];
+		}
+		/* low-pass filter of the cycle-subseries (stlfts), then loess */
+		stl_ma(w2, n + 2 * np, np, w3);
+		stl_ma(w3, n + np + 1, np, w1);
+		stl_ma(w1, n + 2, 3, w3);
+		stl_ess(w3, n, nl, ildeg, nljump, w1, w4);
+		for (i = 1; i <= n; i++)
+			season[i] = w2[np + i] - w1[i];
+		for (i = 1; i <= n; i++)
+			w1[i] = x[i] - season[i];
+		stl_ess(w1, n, nt, itdeg, ntjump, trend, w3);
+	}
+}
+
+/*
+ * The series for choosing p, as nnetar makes it: gaps filled by linear
+ * interpolation, and for m > 1 with more than 2m values the seasonal
+ * component of mstl() (STL with s.window = 11) taken out.
  */
 static double *
 series_for_order(MiningEnv *env, const double *xs, size_t n, int m, MiningError *err)
@@ -435,47 +695,20 @@ series_for_order(MiningEnv *env, const double *xs, size_t n, int m, MiningError 
 			prev = t;
 		}
 	}
-	if (m > 1 && n > 2 * (size_t) m)
+	if (m > 1 && n > 2 * (size_t) m && n < (size_t) INT32_MAX / 8)
 	{
-		double	   *seas = MiningAlloc(env, (size_t) m, sizeof(double), true, "the seasonal indices", err);
-		double	   *cnt = MiningAlloc(env, (size_t) m, sizeof(double), true, "the seasonal indices", err);
-		double		avg = 0;
-		int			half = m / 2,
-					k;
+		int			nn = (int) n;
+		double	   *season = MiningAlloc(env, 2 * (n + 1), sizeof(double), false, "the seasonal component", err);
+		double	   *work = MiningAlloc(env, 5 * (n + 2 * (size_t) m + 2), sizeof(double), false,
+									   "the seasonal decomposition", err);
 
-		if (seas == NULL || cnt == NULL)
+		if (season == NULL || work == NULL)
 			return NULL;
-		/* centred moving average of order m (2 x m when m is even) */
-		for (t = (size_t) half; t + half < n; t++)
-		{
-			double		s = 0;
-
-			if (m % 2 == 1)
-			{
-				for (k = -half; k <= half; k++)
-					s += x[t + k];
-				s /= m;
-			}
-			else
-			{
-				if (t + half >= n)
-					break;
-				for (k = -half + 1; k <= half - 1; k++)
-					s += x[t + k];
-				s += 0.5 * (x[t - half] + x[t + half]);
-				s /= m;
-			}
-			seas[t % m] += x[t] - s;
-			cnt[t % m] += 1;
-		}
-		for (k = 0; k < m; k++)
-		{
-			seas[k] = cnt[k] > 0 ? seas[k] / cnt[k] : 0;
-			avg += seas[k];
-		}
-		avg /= m;
+		stl_seasonal(x - 1, nn, m, 11, season, work);
 		for (t = 0; t < n; t++)
-			x[t] -= seas[t % m] - avg;
+			x[t] -= season[t + 1];
+		MiningFree(env, season, 2 * (n + 1), sizeof(double));
+		MiningFree(env, work, 5 * (n + 2 * (size_t) m + 2), sizeof(double));
 	}
 	return x;
 }
