@@ -68,6 +68,21 @@ for my $line (split /\n/, $rows)
 	cmp_ok($mae_nn, '<', 1.3 * $mae_ar, "$store: the network's error is within 1.3x ARIMA's");
 }
 
+# the example of docs/mining.md: every branch four weeks ahead, with intervals
+is($node->safe_psql('postgres', q{
+SELECT count(*), count(DISTINCT store), bool_and(lo95 <= forecast AND forecast <= hi95),
+       bool_and(model LIKE 'NNAR(%)[7], average of 20 networks%')
+FROM (
+SELECT series AS store, t::date AS day, round(forecast) AS forecast,
+       round(lo95) AS lo95, round(hi95) AS hi95, model
+FROM megamarket.nnar_forecast($$
+       SELECT st.name, d.date, sum(s.amount)
+       FROM megamarket.sales s
+       JOIN megamarket.stores st USING (store_id)
+       JOIN megamarket.dates d USING (date_id)
+       GROUP BY 1, 2$$, 28, intervals => true)) f}),
+	'84|3|t|t', 'the documented forecast per branch: 28 days x 3 stores, inside their intervals');
+
 note 'hostile calls end in clean errors; the server stays up';
 # [query, the error expected (undef: it succeeds)]
 for my $case (
