@@ -593,10 +593,12 @@ stl_ma(const double *x, int n, int len, double *ave)
 
 /*
  * The seasonal component of x[1..n] at period np (n > 2 np), into
- * season[1..n]; work holds 5 (n + 2 np + 2) doubles.
+ * season[1..n]; work holds 5 (n + 2 np + 2) doubles. false when env says
+ * to stop (checked per cycle-subseries and per smoothing pass).
  */
-static void
-stl_seasonal(const double *x, int n, int np, int ns, double *season, double *work)
+static bool
+stl_seasonal(MiningEnv *env, const double *x, int n, int np, int ns, double *season,
+			 double *work)
 {
 	int			stride = n + 2 * np + 2;
 	double	   *w1 = work,
@@ -641,6 +643,8 @@ stl_seasonal(const double *x, int n, int np, int ns, double *season, double *wor
 					   *sm = w4,	/* sm[1..k + 2] */
 					   *res = w5;
 
+			if (MiningInterrupted(env))
+				return false;
 			for (i = 1; i <= k; i++)
 				sub[i] = w1[(i - 1) * np + j];
 			stl_ess(sub, k, ns, isdeg, nsjump, sm + 1, res);
@@ -658,12 +662,15 @@ stl_seasonal(const double *x, int n, int np, int ns, double *season, double *wor
 		stl_ma(w3, n + np + 1, np, w1);
 		stl_ma(w1, n + 2, 3, w3);
 		stl_ess(w3, n, nl, ildeg, nljump, w1, w4);
+		if (MiningInterrupted(env))
+			return false;
 		for (i = 1; i <= n; i++)
 			season[i] = w2[np + i] - w1[i];
 		for (i = 1; i <= n; i++)
 			w1[i] = x[i] - season[i];
 		stl_ess(w1, n, nt, itdeg, ntjump, trend, w3);
 	}
+	return true;
 }
 
 /*
@@ -704,7 +711,11 @@ series_for_order(MiningEnv *env, const double *xs, size_t n, int m, MiningError 
 
 		if (season == NULL || work == NULL)
 			return NULL;
-		stl_seasonal(x - 1, nn, m, 11, season, work);
+		if (!stl_seasonal(env, x - 1, nn, m, 11, season, work))
+		{
+			MiningSetError(err, MINING_ERR_CANCELED, "canceled");
+			return NULL;
+		}
 		for (t = 0; t < n; t++)
 			x[t] -= season[t + 1];
 		MiningFree(env, season, 2 * (n + 1), sizeof(double));
@@ -872,6 +883,9 @@ NnarFit(MiningEnv *env, const double *y, size_t n, const NnarSpec *spec_in,
 		for (t = (size_t) m->maxlag; t < n; t++)
 		{
 			bool		ok = !isnan(xs[t]);
+
+			if ((t & 65535) == 65535 && MiningInterrupted(env))
+				return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
 
 			for (i = 0; i < m->nlags && ok; i++)
 				ok = !isnan(xs[t - m->lags[i]]);

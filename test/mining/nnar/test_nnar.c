@@ -526,6 +526,20 @@ test_hostile(TestEnv *te, const char *dir)
 	te->interrupt_after = 5;
 	expect_error(te, "cancel", y, n, spec_of(1, 8, 0, 6, 20, 100), MINING_ERR_CANCELED, "canceled");
 	te->interrupt_after = -1;
+	/* cancellation while choosing p (the seasonal decomposition, the AR fits) */
+	{
+		size_t		nn;
+		double	   *nt = load(dir, "nottem", &nn);
+		long		k;
+
+		for (k = 0; k < 3; k++)
+		{
+			te->interrupt_after = k;
+			expect_error(te, "cancel choosing p", nt, nn, spec_of(12, -1, 1, -1, 1, 0), MINING_ERR_CANCELED, "canceled");
+		}
+		te->interrupt_after = -1;
+		free(nt);
+	}
 	/* intervals: npaths out of range */
 	CHECK(NnarFit(&te->env, y, n, &s, &m, &err), "%s", err.message);
 	CHECK(!NnarIntervals(&te->env, m, 3, 0, false, NULL, NULL, NULL, NULL, &err) &&
