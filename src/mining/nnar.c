@@ -702,26 +702,35 @@ series_for_order(MiningEnv *env, const double *xs, size_t n, int m, MiningError 
 			prev = t;
 		}
 	}
+	if (!NnarSeasonalAdjust(env, x, n, m, x, err))
+		return NULL;
+	return x;
+}
+
+bool
+NnarSeasonalAdjust(MiningEnv *env, const double *x, size_t n, int m, double *out,
+				   MiningError *err)
+{
+	size_t		t;
+
+	if (out != x)
+		memcpy(out, x, sizeof(double) * n);
 	if (m > 1 && n > 2 * (size_t) m && n < (size_t) INT32_MAX / 8)
 	{
-		int			nn = (int) n;
 		double	   *season = MiningAlloc(env, 2 * (n + 1), sizeof(double), false, "the seasonal component", err);
 		double	   *work = MiningAlloc(env, 5 * (n + 2 * (size_t) m + 2), sizeof(double), false,
 									   "the seasonal decomposition", err);
 
 		if (season == NULL || work == NULL)
-			return NULL;
-		if (!stl_seasonal(env, x - 1, nn, m, 11, season, work))
-		{
-			MiningSetError(err, MINING_ERR_CANCELED, "canceled");
-			return NULL;
-		}
+			return false;
+		if (!stl_seasonal(env, x - 1, (int) n, m, 11, season, work))
+			return MiningSetError(err, MINING_ERR_CANCELED, "canceled");
 		for (t = 0; t < n; t++)
-			x[t] -= season[t + 1];
+			out[t] = x[t] - season[t + 1];
 		MiningFree(env, season, 2 * (n + 1), sizeof(double));
 		MiningFree(env, work, 5 * (n + 2 * (size_t) m + 2), sizeof(double));
 	}
-	return x;
+	return true;
 }
 
 /* round half to even, as R's round() */

@@ -100,6 +100,14 @@ extern double NnarNetOutput(const double *w, int nin, int size, const double *x)
  */
 extern int	NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err);
 
+/*
+ * x[0..n-1] (no NaN) less its STL seasonal component at period m (R's stl
+ * with s.window 11, no robustness: forecast's mstl()), into out; x as it is
+ * when n <= 2m. Exported for the tests.
+ */
+extern bool NnarSeasonalAdjust(MiningEnv *env, const double *x, size_t n, int m,
+							   double *out, MiningError *err);
+
 /* "NNAR(p,P,k)[m]" or "NNAR(p,k)", as nnetar prints it */
 extern void NnarModelName(const NnarModel *m, char *buf, size_t len);
 

@@ -8,6 +8,8 @@
 # Nets are random, so what is compared is what is comparable:
 #   choice  the lags, p chosen by AIC, P and size nnetar picks by default,
 #           and its scaling (centre, scale);
+#   seasadj the series less mstl()'s STL seasonal component, from which
+#           nnetar chooses p for a seasonal series;
 #   fixed   the same weights on both sides (nnet's order): nnetar's one-net
 #           model with its weights replaced, forecast h steps; the
 #           network's output, the scaling and the iteration must agree to
@@ -39,6 +41,11 @@ for (nm in names(datasets)) {
   fit <- nnetar(x, repeats = 1)
   w("choice", nm, frequency(x), fit$p, fit$P, fit$size, "lags", fit$lags)
   w("scale", nm, f17(fit$scalex$center), f17(fit$scalex$scale))
+}
+
+# the seasonally adjusted series nnetar chooses p from (mstl: STL, s.window 11)
+for (nm in c("USAccDeaths", "nottem", "wave")) {
+  w("seasadj", nm, frequency(datasets[[nm]]), f17(as.numeric(seasadj(mstl(datasets[[nm]])))))
 }
 
 # the same weights on both sides
