@@ -30,11 +30,14 @@ system($mkworkbook, '--seed', '11', '--scale', 'medium', '--clean', $xlsx, $json
   or die 'mkworkbook failed';
 $node->safe_psql('postgres', "SELECT * FROM megamarket.import_workbook('$xlsx')");
 $node->safe_psql('postgres', q{
+-- a day without sales lines is a day of zero sales (not a missing value)
 CREATE TABLE daily AS
-SELECT st.name AS store, d.date AS day, sum(s.amount)::float8 AS amount
-FROM megamarket.sales s
-JOIN megamarket.stores st USING (store_id)
-JOIN megamarket.dates d USING (date_id)
+SELECT st.name AS store, d.date AS day, coalesce(sum(s.amount), 0)::float8 AS amount
+FROM megamarket.stores st
+CROSS JOIN megamarket.dates d
+LEFT JOIN megamarket.sales s ON s.store_id = st.store_id AND s.date_id = d.date_id
+WHERE d.date BETWEEN (SELECT min(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
+                 AND (SELECT max(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
 GROUP BY 1, 2;
 CREATE TABLE fc AS
 SELECT 'nnar' AS method, series, t::date AS day, forecast, model, error
@@ -51,8 +54,8 @@ my $rows = $node->safe_psql('postgres', q{
 SELECT f.series, min(f.model) FILTER (WHERE method = 'nnar'),
        avg(abs(f.forecast - d.amount)) FILTER (WHERE method = 'nnar'),
        avg(abs(f.forecast - d.amount)) FILTER (WHERE method = 'arima'),
-       100 * avg(abs(f.forecast - d.amount) / d.amount) FILTER (WHERE method = 'nnar'),
-       100 * avg(abs(f.forecast - d.amount) / d.amount) FILTER (WHERE method = 'arima'),
+       100 * avg(abs(f.forecast - d.amount) / nullif(d.amount, 0)) FILTER (WHERE method = 'nnar'),
+       100 * avg(abs(f.forecast - d.amount) / nullif(d.amount, 0)) FILTER (WHERE method = 'arima'),
        avg(abs(m.mean - d.amount)) FILTER (WHERE method = 'nnar'),
        count(*) FILTER (WHERE method = 'nnar')
 FROM fc f
@@ -76,10 +79,12 @@ FROM (
 SELECT series AS store, t::date AS day, round(forecast) AS forecast,
        round(lo95) AS lo95, round(hi95) AS hi95, model
 FROM megamarket.nnar_forecast($$
-       SELECT st.name, d.date, sum(s.amount)
-       FROM megamarket.sales s
-       JOIN megamarket.stores st USING (store_id)
-       JOIN megamarket.dates d USING (date_id)
+       SELECT st.name, d.date, coalesce(sum(s.amount), 0)
+       FROM megamarket.stores st
+       CROSS JOIN megamarket.dates d
+       LEFT JOIN megamarket.sales s ON s.store_id = st.store_id AND s.date_id = d.date_id
+       WHERE d.date BETWEEN (SELECT min(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
+                        AND (SELECT max(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
        GROUP BY 1, 2$$, 28, intervals => true)) f}),
 	'84|3|t|t', 'the documented forecast per branch: 28 days x 3 stores, inside their intervals');
 
