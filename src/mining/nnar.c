@@ -69,6 +69,7 @@ typedef struct Train
 	long		evals;
 } Train;
 
+/* nnetar's defaults: p and size chosen, P = 1, 20 nets, no decay, 100 iterations */
 void
 NnarDefaults(NnarSpec *spec)
 {
@@ -84,6 +85,7 @@ NnarDefaults(NnarSpec *spec)
 	spec->scale_inputs = true;
 }
 
+/* each argument against its limit, the message naming it */
 bool
 NnarCheckSpec(const NnarSpec *spec, MiningError *err)
 {
@@ -147,6 +149,7 @@ logistic(double v)
 	return 1 / (1 + exp(-v));
 }
 
+/* one forward pass (see nnar.h for the weights' order) */
 double
 NnarNetOutput(const double *w, int nin, int size, const double *x)
 {
@@ -334,6 +337,10 @@ train_net(Train *tr, double *w, int maxit, int *iters, bool *converged, MiningEr
 	return true;
 }
 
+/*
+ * Yule-Walker fits of every order by the Durbin-Levinson recursion on the
+ * autocovariances (divided by n, as acf()), AIC n log(var) + 2 order.
+ */
 int
 NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err)
 {
@@ -707,6 +714,7 @@ series_for_order(MiningEnv *env, const double *xs, size_t n, int m, MiningError 
 	return x;
 }
 
+/* see nnar.h */
 bool
 NnarSeasonalAdjust(MiningEnv *env, const double *x, size_t n, int m, double *out,
 				   MiningError *err)
@@ -740,6 +748,7 @@ round_even(double v)
 	return (int) nearbyint(v);
 }
 
+/* the model as nnetar's print names it */
 void
 NnarModelName(const NnarModel *m, char *buf, size_t len)
 {
@@ -749,6 +758,11 @@ NnarModelName(const NnarModel *m, char *buf, size_t len)
 		snprintf(buf, len, "NNAR(%d,%d)", m->spec.p, m->spec.size);
 }
 
+/*
+ * Scale, choose p and size, collect the training rows, fit `repeats` nets
+ * from seeded random starts, then the residuals of their average and the
+ * series' end for forecasting (see the file header for each step).
+ */
 bool
 NnarFit(MiningEnv *env, const double *y, size_t n, const NnarSpec *spec_in,
 		NnarModel **out, MiningError *err)
@@ -1008,6 +1022,7 @@ average_output(const NnarModel *m, const double *x)
 	return f / m->spec.repeats;
 }
 
+/* the lags a forecast needs at the end of the series are all present */
 static bool
 check_tail(const NnarModel *m, MiningError *err)
 {
@@ -1026,6 +1041,7 @@ check_tail(const NnarModel *m, MiningError *err)
 	return true;
 }
 
+/* iterate the averaged net h steps from the series' end, then unscale */
 bool
 NnarForecast(MiningEnv *env, const NnarModel *m, int h, double *mean, MiningError *err)
 {
@@ -1059,6 +1075,7 @@ NnarForecast(MiningEnv *env, const NnarModel *m, int h, double *mean, MiningErro
 	return true;
 }
 
+/* qsort order of doubles */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -1083,6 +1100,10 @@ quantile8(const double *v, int n, double p)
 	return v[j - 1] + g * (v[j] - v[j - 1]);
 }
 
+/*
+ * Simulate npaths paths step by step together (each path keeps its own
+ * lags), so that only one step's values need sorting at a time.
+ */
 bool
 NnarIntervals(MiningEnv *env, const NnarModel *m, int h, int npaths, bool bootstrap,
 			  double *lo80, double *hi80, double *lo95, double *hi95, MiningError *err)
@@ -1172,6 +1193,7 @@ NnarIntervals(MiningEnv *env, const NnarModel *m, int h, int npaths, bool bootst
 	return true;
 }
 
+/* give back the model's blocks (the rest went with the fit's context) */
 void
 NnarFree(MiningEnv *env, NnarModel *m)
 {
