@@ -67,6 +67,11 @@ typedef struct Train
 	double	   *x;				/* nin: inputs of a row */
 	bool		canceled;
 	long		evals;
+	/* the last point evaluated, with its criterion and gradient */
+	double	   *cache_w;
+	double	   *cache_g;
+	double		cache_f;
+	bool		cache_ok;
 } Train;
 
 /* nnetar's defaults: p and size chosen, P = 1, 20 nets, no decay, 100 iterations */
@@ -244,23 +249,49 @@ criterion(Train *tr, const double *w, double *grad)
 	return sse + pen;
 }
 
-/* GSL callbacks: a canceled evaluation returns NaN, which stops BFGS */
+/*
+ * GSL callbacks. BFGS asks for the gradient at most points where it asked
+ * for the value (the line search's accepted point), so every evaluation
+ * computes both and keeps them for the next call at the same point. A
+ * canceled evaluation returns NaN, which stops BFGS.
+ */
+static void
+eval_cached(Train *tr, const double *w, double *f, double *g)
+{
+	size_t		bytes = sizeof(double) * tr->nw;
+
+	if (!tr->cache_ok || memcmp(tr->cache_w, w, bytes) != 0)
+	{
+		tr->cache_f = criterion(tr, w, tr->cache_g);
+		memcpy(tr->cache_w, w, bytes);
+		tr->cache_ok = !tr->canceled;
+	}
+	*f = tr->cache_f;
+	if (g)
+		memcpy(g, tr->cache_g, bytes);
+}
+
 static double
 gsl_f(const gsl_vector *v, void *params)
 {
-	return criterion(params, v->data, NULL);
+	double		f;
+
+	eval_cached(params, v->data, &f, NULL);
+	return f;
 }
 
 static void
 gsl_df(const gsl_vector *v, void *params, gsl_vector *g)
 {
-	criterion(params, v->data, g->data);
+	double		f;
+
+	eval_cached(params, v->data, &f, g->data);
 }
 
 static void
 gsl_fdf(const gsl_vector *v, void *params, double *f, gsl_vector *g)
 {
-	*f = criterion(params, v->data, g->data);
+	eval_cached(params, v->data, f, g->data);
 }
 
 /*
@@ -942,6 +973,11 @@ NnarFit(MiningEnv *env, const double *y, size_t n, const NnarSpec *spec_in,
 	tr.decay = spec.decay;
 	tr.canceled = false;
 	tr.evals = 0;
+	tr.cache_ok = false;
+	tr.cache_w = MiningAlloc(env, nw, sizeof(double), false, "the optimiser's cache", err);
+	tr.cache_g = MiningAlloc(env, nw, sizeof(double), false, "the optimiser's cache", err);
+	if (tr.cache_w == NULL || tr.cache_g == NULL)
+		return false;
 
 	rng = gsl_rng_alloc(gsl_rng_mt19937);
 	if (rng == NULL)
