@@ -24,6 +24,7 @@ OBJS = \
 	src/mining/mining.o src/mining/mining_pg.o src/mining/profile.o \
 	src/mining/kmeans.o src/mining/kmeans_pg.o \
 	src/mining/apriori.o src/mining/apriori_pg.o \
+	src/mining/nnar.o src/mining/nnar_pg.o \
 	src/mining/arima.o src/mining/arima_pg.o
 
 # The install script is joined from the module SQL in this order (dependencies first).
@@ -38,6 +39,7 @@ SQL_PARTS = \
 	src/mining/kmeans.sql \
 	src/mining/apriori.sql \
 	src/mining/arima.sql \
+	src/mining/nnar.sql \
 	src/chain/chain.sql \
 	src/loyalty/loyalty.sql \
 	src/loyalty/contract.sql \
@@ -58,6 +60,7 @@ REGRESS = extension warehouse_schema warehouse_constraints fill_dates xlsx_optio
 	kmeans \
 	apriori \
 	arima \
+	nnar \
 	loyalty
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--inputdir=. --outputdir=.

@@ -72,7 +72,7 @@ megamarket_library_versions(PG_FUNCTION_ARGS)
 	{
 		{"libzip", zip_libzip_version(), "the .xlsx zip container"},
 		{"expat", XML_ExpatVersion(), "workbook, styles and shared-strings XML"},
-		{"gsl", gsl_version, "ARIMA optimisation and linear algebra"},
+		{"gsl", gsl_version, "ARIMA/NNAR optimisation, linear algebra"},
 		{"libcurl", curl->version, "Ethereum JSON-RPC and webhooks"},
 		{"libsecp256k1", NULL, "transaction signing"},
 	};

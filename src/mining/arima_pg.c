@@ -3,11 +3,10 @@
  *		megamarket.arima_fit and megamarket.arima_forecast: the SQL side of
  *		the ARIMA core (arima.c).
  *
- * Both take a query returning (t, y) or (series, t, y). t is an integer, a
- * date or a timestamp; rows may come in any order (each series is sorted
- * by t here). The sampling step is the smallest difference between
- * consecutive t (whole months for dates on the same day of the month), and
- * a missing step is a missing value for the Kalman filter. Each series is
+ * Both take a query returning (t, y) or (series, t, y), read by the shared
+ * MiningSeriesRead (mining_pg.c): t an integer, a date or a timestamp, rows
+ * in any order, the step the greatest common divisor of the differences of
+ * t, a missing step a missing value for the Kalman filter. Each series is
  * fitted in its own memory context under megamarket.mining_max_memory. With
  * a series column, a series that cannot be fitted yields one row carrying
  * the reason and the others go on; with (t, y) the reason is the error.
@@ -17,43 +16,19 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
 
 #include "mining/arima.h"
 #include "mining/mining_pg.h"
 
-#define MAX_EXPANDED	10000000	/* series length once gaps are filled */
-
 /* z for 80 % and 95 % intervals: qnorm(0.9), qnorm(0.975) */
 #define Z80 1.2815515655446004
 #define Z95 1.9599639845400540
-
-typedef enum TKind
-{
-	T_INT,
-	T_DATE,
-	T_TIMESTAMP
-} TKind;
-
-typedef struct Row
-{
-	const char *series;			/* shared by consecutive rows of a series */
-	int64		t;
-	double		y;
-	bool		ynull;
-	bool		tnull;
-	uint64		rowno;
-} Row;
 
 /* what the caller asked */
 typedef struct Request
@@ -64,289 +39,6 @@ typedef struct Request
 	int			period;			/* auto: <= 0 infer from t */
 	int			horizon;		/* 0 for arima_fit */
 } Request;
-
-/* one series, ready for the core */
-typedef struct Series
-{
-	double	   *y;
-	size_t		n;
-	int64		t0;				/* first t (days, usec, integer or month index) */
-	int64		step;
-	bool		months;			/* t0/step in months (dates) */
-	int			day;			/* day of month in month mode */
-} Series;
-
-static int
-cmp_rows(const void *a, const void *b)
-{
-	const Row  *x = a,
-			   *y = b;
-
-	if (x->series != y->series)
-	{
-		int			c;
-
-		if (x->series == NULL)
-			return 1;
-		if (y->series == NULL)
-			return -1;
-		c = strcmp(x->series, y->series);
-		if (c != 0)
-			return c;
-	}
-	return x->t < y->t ? -1 : (x->t > y->t ? 1 : 0);
-}
-
-static TKind
-t_kind(MiningQuery *q, int col, const char *fn)
-{
-	Oid			typ = q->types[col];
-
-	switch (typ)
-	{
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-			return T_INT;
-		case DATEOID:
-			return T_DATE;
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			return T_TIMESTAMP;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s query column %d (\"%s\") must be an integer, a date or a timestamp",
-							fn, col + 1, NameStr(TupleDescAttr(q->tupdesc, col)->attname)),
-					 errdetail("It has type %s.", format_type_be(typ)),
-					 errhint("Return (t, y) or (series, t, y) with t the time of each observation.")));
-	}
-	return T_INT;				/* not reached */
-}
-
-static int64
-t_value(Datum d, Oid typ)
-{
-	switch (typ)
-	{
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		case INT8OID:
-			return DatumGetInt64(d);
-		case DATEOID:
-			return DatumGetDateADT(d);
-		default:
-			return DatumGetTimestamp(d);
-	}
-}
-
-static bool
-t_infinite(int64 v, Oid typ)
-{
-	if (typ == DATEOID)
-		return DATE_NOT_FINITE((DateADT) v);
-	if (typ == TIMESTAMPOID || typ == TIMESTAMPTZOID)
-		return TIMESTAMP_NOT_FINITE((Timestamp) v);
-	return false;
-}
-
-/* the text of t_k = t0 + k * step, in the query's type; NULL when out of range */
-static char *
-t_text(const Series *s, int64 k, Oid typ)
-{
-	Oid			out;
-	bool		isvarlena;
-	Datum		d;
-	int64		v;
-
-	if (pg_mul_s64_overflow(k, s->step, &v) || pg_add_s64_overflow(s->t0, v, &v))
-		return NULL;
-	getTypeOutputInfo(typ, &out, &isvarlena);
-	switch (typ)
-	{
-		case INT2OID:
-			if (v < PG_INT16_MIN || v > PG_INT16_MAX)
-				return NULL;
-			d = Int16GetDatum((int16) v);
-			break;
-		case INT4OID:
-			if (v < PG_INT32_MIN || v > PG_INT32_MAX)
-				return NULL;
-			d = Int32GetDatum((int32) v);
-			break;
-		case INT8OID:
-			d = Int64GetDatum(v);
-			break;
-		case DATEOID:
-			if (s->months)
-			{
-				/* v is a month index: year * 12 + month - 1 */
-				int			year = (int) (v / 12),
-							month = (int) (v % 12) + 1,
-							day = s->day;
-				int			mdays = day_tab[isleap(year)][month - 1];
-
-				if (v < 0 || year > 5000000)
-					return NULL;
-				if (day > mdays)
-					day = mdays;
-				v = date2j(year, month, day) - POSTGRES_EPOCH_JDATE;
-			}
-			if (!IS_VALID_DATE(v))
-				return NULL;
-			d = DateADTGetDatum((DateADT) v);
-			break;
-		default:
-			if (!IS_VALID_TIMESTAMP(v))
-				return NULL;
-			d = TimestampGetDatum((Timestamp) v);
-			break;
-	}
-	return OidOutputFunctionCall(out, d);
-}
-
-static int64
-gcd64(int64 a, int64 b)
-{
-	while (b != 0)
-	{
-		int64		r = a % b;
-
-		a = b;
-		b = r;
-	}
-	return a;
-}
-
-/*
- * Build the series from rows[0..nrows) (sorted by t). On a problem the
- * reason goes into err (MINING_ERR_DATA) and false is returned.
- */
-static bool
-build_series(MiningEnv *env, const Row *rows, size_t nrows, Oid typ, Series *s,
-			 MiningError *err)
-{
-	size_t		i;
-	int64		step = 0;
-	bool		months = false;
-	int64	   *tv;
-
-	memset(s, 0, sizeof(*s));
-	for (i = 0; i < nrows; i++)
-	{
-		if (rows[i].tnull)
-			return MiningSetError(err, MINING_ERR_DATA, "t is NULL in row %llu",
-								  (unsigned long long) rows[i].rowno);
-		if (t_infinite(rows[i].t, typ))
-			return MiningSetError(err, MINING_ERR_DATA, "t is infinite in row %llu",
-								  (unsigned long long) rows[i].rowno);
-		if (rows[i].ynull)
-		{
-			MiningSetError(err, MINING_ERR_DATA, "y is NULL in row %llu", (unsigned long long) rows[i].rowno);
-			MiningSetHint(err, "Leave the row out: a missing time step is a missing value to the model.");
-			return false;
-		}
-		if (isinf(rows[i].y))
-			return MiningSetError(err, MINING_ERR_DATA, "y is infinite in row %llu",
-								  (unsigned long long) rows[i].rowno);
-		if (i > 0 && rows[i].t == rows[i - 1].t)
-		{
-			MiningSetError(err, MINING_ERR_DATA, "t is repeated in rows %llu and %llu",
-						   (unsigned long long) rows[i - 1].rowno, (unsigned long long) rows[i].rowno);
-			MiningSetHint(err, "Aggregate to one row per series and t (GROUP BY).");
-			return false;
-		}
-	}
-	tv = MiningAlloc(env, nrows, sizeof(int64), false, "the time index", err);
-	if (tv == NULL)
-		return false;
-	for (i = 0; i < nrows; i++)
-		tv[i] = rows[i].t;
-
-	/* dates on one day of the month, at least 28 days apart: months */
-	if (typ == DATEOID && nrows >= 2)
-	{
-		int			y,
-					m,
-					d,
-					day0 = 0;
-		bool		same = true;
-		int64		mind = PG_INT64_MAX;
-
-		for (i = 0; i < nrows && same; i++)
-		{
-			j2date((int) tv[i] + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-			if (i == 0)
-				day0 = d;
-			else if (d != day0)
-				same = false;
-			if (i > 0 && tv[i] - tv[i - 1] < mind)
-				mind = tv[i] - tv[i - 1];
-		}
-		if (same && mind >= 28)
-		{
-			months = true;
-			s->day = day0;
-			for (i = 0; i < nrows; i++)
-			{
-				j2date((int) tv[i] + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-				tv[i] = (int64) y * 12 + m - 1;
-			}
-		}
-	}
-	for (i = 1; i < nrows; i++)
-	{
-		int64		diff;
-
-		if (pg_sub_s64_overflow(tv[i], tv[i - 1], &diff))
-			return MiningSetError(err, MINING_ERR_DATA, "t values are too far apart");
-		step = gcd64(diff, step);
-	}
-	if (step <= 0)
-		step = 1;
-	{
-		int64		span = (tv[nrows - 1] - tv[0]) / step + 1;
-
-		if (span > MAX_EXPANDED || (uint64) span > 10 * (uint64) nrows + 1000)
-		{
-			MiningSetError(err, MINING_ERR_DATA, "t has too many gaps: %zu observations spread over %lld steps",
-						   nrows, (long long) span);
-			MiningSetDetail(err, "The step between observations is the greatest common divisor of the differences of t; missing steps count as missing values, and at most 10 of them per observation are allowed.");
-			MiningSetHint(err, "Check that t is the time of the observation and that the series is regular.");
-			return false;
-		}
-		s->n = (size_t) span;
-	}
-	s->y = MiningAlloc(env, s->n, sizeof(double), false, "the series", err);
-	if (s->y == NULL)
-		return false;
-	for (i = 0; i < s->n; i++)
-		s->y[i] = NAN;
-	for (i = 0; i < nrows; i++)
-		s->y[(tv[i] - tv[0]) / step] = rows[i].y;
-	s->t0 = tv[0];
-	s->step = step;
-	s->months = months;
-	MiningFree(env, tv, nrows, sizeof(int64));
-	return true;
-}
-
-/* seasonal period for auto when not given: by the step of t */
-static int
-infer_period(const Series *s, Oid typ)
-{
-	if (typ == DATEOID && s->months)
-		return s->step == 1 ? 12 : (s->step == 3 ? 4 : 1);
-	if (typ == DATEOID && s->step == 1)
-		return 7;
-	if ((typ == TIMESTAMPOID || typ == TIMESTAMPTZOID) && s->step == USECS_PER_DAY)
-		return 7;
-	if ((typ == TIMESTAMPOID || typ == TIMESTAMPTZOID) && s->step == USECS_PER_HOUR)
-		return 24;
-	return 1;
-}
 
 static char *
 model_text(const ArimaModel *m)
@@ -363,15 +55,6 @@ model_text(const ArimaModel *m)
 		appendStringInfoString(&buf, " with drift");
 	appendStringInfo(&buf, ", %s", ArimaMethodName(m->spec.method));
 	return buf.data;
-}
-
-/* the reason of a failed series, one line: message, detail */
-static char *
-error_text(const MiningError *err)
-{
-	if (err->detail[0] != '\0')
-		return psprintf("%s: %s", err->message, err->detail);
-	return pstrdup(err->message);
 }
 
 /* Read the arguments shared by both functions (from argument 2 on). */
@@ -423,7 +106,7 @@ read_request(FunctionCallInfo fcinfo, int first, Request *req)
 }
 
 typedef void (*EmitFn) (ReturnSetInfo *rsinfo, const Request *req, const char *series,
-						const Series *s, Oid ttyp, const ArimaModel *m, MiningEnv *env,
+						const MiningSeries *s, Oid ttyp, const ArimaModel *m, MiningEnv *env,
 						const MiningError *failed);
 
 /*
@@ -434,115 +117,34 @@ static void
 run(FunctionCallInfo fcinfo, Request *req, EmitFn emit)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	static const MiningColumnKind kinds[] = {MINING_COL_ANY};
-	char	   *query;
-	MemoryContext cxt,
-				series_cxt,
+	MemoryContext series_cxt,
 				old;
-	MiningEnv	env;
-	MiningError err;
-	MiningQuery *q;
-	HeapTuple	tuple;
-	Row		   *rows = NULL;
-	size_t		nrows = 0,
-				cap = 0,
-				i,
-				start;
-	bool		multi;
-	int			tcol,
-				ycol;
-	Oid			ttyp;
-	const char *last_series = NULL;
+	MiningSeriesSet *set;
+	size_t		start,
+				end = 0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s query must not be NULL", req->fn)));
-	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	set = MiningSeriesRead(req->fn, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "arima rows", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	MiningEnvInit(&env, MiningMemoryLimit());
-	MemoryContextSwitchTo(old);
-
-	q = MiningQueryOpen(req->fn, query, 2, 3, kinds, 1);
-	multi = q->natts == 3;
-	tcol = multi ? 1 : 0;
-	ycol = tcol + 1;
-	MiningQueryCheckColumn(q, ycol, MINING_COL_FLOAT8);
-	(void) t_kind(q, tcol, req->fn);
-	ttyp = q->types[tcol];
-
-	while ((tuple = MiningQueryNext(q)) != NULL)
-	{
-		Row		   *r;
-		bool		isnull;
-
-		if (nrows == cap)
-		{
-			size_t		ncap = cap == 0 ? 4096 : cap * 2;
-
-			rows = MiningRealloc(&env, rows, cap, ncap, sizeof(Row), "the query's rows", &err);
-			if (rows == NULL)
-				MiningReportError(req->fn, &err);
-			cap = ncap;
-		}
-		r = &rows[nrows++];
-		r->rowno = q->rows_read;
-		r->series = NULL;
-		if (multi)
-		{
-			char	   *sv = MiningQueryText(q, tuple, 0, &isnull);
-
-			if (!isnull)
-			{
-				if (last_series == NULL || strcmp(last_series, sv) != 0)
-					last_series = MemoryContextStrdup(cxt, sv);
-				r->series = last_series;
-			}
-		}
-		r->tnull = q->nulls[tcol];
-		r->t = r->tnull ? 0 : t_value(q->values[tcol], ttyp);
-		r->y = MiningQueryFloat8(q, tuple, ycol, &r->ynull);
-	}
-	MiningQueryClose(q);
-
-	if (nrows == 0)
-	{
-		if (!multi)
-		{
-			MiningSetError(&err, MINING_ERR_DATA, "query returned no rows");
-			MiningSetHint(&err, "The series to fit is what the query returns.");
-			MiningReportError(req->fn, &err);
-		}
-		return;
-	}
-	qsort(rows, nrows, sizeof(Row), cmp_rows);
-
-	series_cxt = AllocSetContextCreate(cxt, "arima series", ALLOCSET_DEFAULT_SIZES);
-	for (start = 0; start < nrows; start = i)
+	series_cxt = AllocSetContextCreate(set->cxt, "arima series", ALLOCSET_DEFAULT_SIZES);
+	while (MiningSeriesNext(set, &start, &end))
 	{
 		MiningEnv	senv;
-		Series		s;
+		MiningError err;
+		MiningSeries s;
 		ArimaModel *m = NULL;
 		bool		ok;
 
-		for (i = start + 1; i < nrows; i++)
-			if (rows[i].series != rows[start].series &&
-				(rows[i].series == NULL || rows[start].series == NULL ||
-				 strcmp(rows[i].series, rows[start].series) != 0))
-				break;
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(series_cxt);
 		old = MemoryContextSwitchTo(series_cxt);
 		MiningEnvInit(&senv, MiningMemoryLimit());
 		err.code = MINING_OK;
-		ok = build_series(&senv, rows + start, i - start, ttyp, &s, &err);
+		ok = MiningSeriesBuild(&senv, set, start, end, &s, &err);
 		if (ok && req->is_auto)
 		{
 			ArimaAutoSpec as;
-			int			period = req->period > 0 ? req->period : infer_period(&s, ttyp);
+			int			period = req->period > 0 ? req->period : MiningSeriesPeriod(&s, set->ttyp);
 
 			ArimaAutoDefaults(&as, period);
 			ok = ArimaAuto(&senv, s.y, s.n, &as, &m, &err);
@@ -551,20 +153,19 @@ run(FunctionCallInfo fcinfo, Request *req, EmitFn emit)
 			ok = ArimaFit(&senv, s.y, s.n, &req->spec, &m, &err);
 		if (!ok)
 		{
-			if (err.code == MINING_ERR_CANCELED || err.code == MINING_ERR_NOMEM ||
-				err.code == MINING_ERR_INTERNAL || !multi)
+			if (MiningSeriesFailIsFatal(set, &err))
 				MiningReportError(req->fn, &err);
-			emit(rsinfo, req, rows[start].series, &s, ttyp, NULL, &senv, &err);
+			emit(rsinfo, req, set->rows[start].series, &s, set->ttyp, NULL, &senv, &err);
 		}
 		else
-			emit(rsinfo, req, rows[start].series, &s, ttyp, m, &senv, NULL);
+			emit(rsinfo, req, set->rows[start].series, &s, set->ttyp, m, &senv, NULL);
 		MemoryContextSwitchTo(old);
 	}
-	MemoryContextDelete(cxt);
+	MiningSeriesSetFree(set);
 }
 
 static void
-emit_fit(ReturnSetInfo *rsinfo, const Request *req, const char *series, const Series *s,
+emit_fit(ReturnSetInfo *rsinfo, const Request *req, const char *series, const MiningSeries *s,
 		 Oid ttyp, const ArimaModel *m, MiningEnv *env, const MiningError *failed)
 {
 	Datum		values[5];
@@ -579,7 +180,7 @@ emit_fit(ReturnSetInfo *rsinfo, const Request *req, const char *series, const Se
 	{
 		values[1] = CStringGetTextDatum("error");
 		nulls[2] = nulls[3] = true;
-		values[4] = CStringGetTextDatum(error_text(failed));
+		values[4] = CStringGetTextDatum(MiningErrorText(failed));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		return;
 	}
@@ -612,7 +213,7 @@ emit_fit(ReturnSetInfo *rsinfo, const Request *req, const char *series, const Se
 }
 
 static void
-emit_forecast(ReturnSetInfo *rsinfo, const Request *req, const char *series, const Series *s,
+emit_forecast(ReturnSetInfo *rsinfo, const Request *req, const char *series, const MiningSeries *s,
 			  Oid ttyp, const ArimaModel *m, MiningEnv *env, const MiningError *failed)
 {
 	Datum		values[10];
@@ -631,7 +232,7 @@ emit_forecast(ReturnSetInfo *rsinfo, const Request *req, const char *series, con
 	{
 		for (i = 1; i < 9; i++)
 			nulls[i] = true;
-		values[9] = CStringGetTextDatum(error_text(failed));
+		values[9] = CStringGetTextDatum(MiningErrorText(failed));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		return;
 	}
@@ -643,7 +244,7 @@ emit_forecast(ReturnSetInfo *rsinfo, const Request *req, const char *series, con
 	nulls[9] = true;
 	for (i = 0; i < h; i++)
 	{
-		char	   *tt = t_text(s, (int64) (s->n - 1) + i + 1, ttyp);
+		char	   *tt = MiningSeriesTText(s, (int64) (s->n - 1) + i + 1, ttyp);
 
 		values[1] = Int32GetDatum(i + 1);
 		nulls[2] = tt == NULL;

@@ -4,24 +4,30 @@
  *		megamarket.mining_max_memory setting, a MiningEnv on palloc, the one
  *		mapping of MiningErrorCode to SQLSTATEs, and reading the caller's
  *		query through a read-only SPI cursor, in batches, with its shape
- *		checked before any work.
+ *		checked before any work; and the time series queries of the
+ *		forecasting functions, (t, y) or (series, t, y).
  */
 #include "postgres.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "megamarket.h"
@@ -523,4 +529,408 @@ MiningQueryClose(MiningQuery *q)
 	q->portal = NULL;
 	/* deletes row_cxt, values, nulls, types with SPI's procedure context */
 	SPI_finish();
+}
+
+/* -------------------------------------------------------------------------
+ * Time series queries (arima_fit, arima_forecast, nnar_forecast)
+ * -------------------------------------------------------------------------
+ */
+
+#define MAX_EXPANDED	10000000	/* series length once gaps are filled */
+
+static int
+cmp_series_rows(const void *a, const void *b)
+{
+	const MiningSeriesRow *x = a,
+			   *y = b;
+
+	if (x->series != y->series)
+	{
+		int			c;
+
+		if (x->series == NULL)
+			return 1;
+		if (y->series == NULL)
+			return -1;
+		c = strcmp(x->series, y->series);
+		if (c != 0)
+			return c;
+	}
+	return x->t < y->t ? -1 : (x->t > y->t ? 1 : 0);
+}
+
+/* t must be an integer, a date or a timestamp */
+static void
+check_t_type(MiningQuery *q, int col, const char *fn)
+{
+	Oid			typ = q->types[col];
+
+	switch (typ)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s query column %d (\"%s\") must be an integer, a date or a timestamp",
+							fn, col + 1, NameStr(TupleDescAttr(q->tupdesc, col)->attname)),
+					 errdetail("It has type %s.", format_type_be(typ)),
+					 errhint("Return (t, y) or (series, t, y) with t the time of each observation.")));
+	}
+}
+
+static int64
+t_value(Datum d, Oid typ)
+{
+	switch (typ)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case INT8OID:
+			return DatumGetInt64(d);
+		case DATEOID:
+			return DatumGetDateADT(d);
+		default:
+			return DatumGetTimestamp(d);
+	}
+}
+
+static bool
+t_infinite(int64 v, Oid typ)
+{
+	if (typ == DATEOID)
+		return DATE_NOT_FINITE((DateADT) v);
+	if (typ == TIMESTAMPOID || typ == TIMESTAMPTZOID)
+		return TIMESTAMP_NOT_FINITE((Timestamp) v);
+	return false;
+}
+
+/*
+ * MiningSeriesRead
+ *		Read a (t, y) or (series, t, y) query whole, sorted by (series, t).
+ */
+MiningSeriesSet *
+MiningSeriesRead(const char *fn, text *query)
+{
+	static const MiningColumnKind kinds[] = {MINING_COL_ANY};
+	MiningSeriesSet *set = palloc0(sizeof(MiningSeriesSet));
+	MemoryContext old;
+	MiningEnv	env;
+	MiningError err;
+	MiningQuery *q;
+	HeapTuple	tuple;
+	size_t		cap = 0;
+	int			tcol,
+				ycol;
+	const char *last_series = NULL;
+
+	set->fn = fn;
+	if (query == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s query must not be NULL", fn)));
+	set->cxt = AllocSetContextCreate(CurrentMemoryContext, "mining series rows",
+									 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(set->cxt);
+	MiningEnvInit(&env, MiningMemoryLimit());
+	MemoryContextSwitchTo(old);
+
+	q = MiningQueryOpen(fn, text_to_cstring(query), 2, 3, kinds, 1);
+	set->multi = q->natts == 3;
+	tcol = set->multi ? 1 : 0;
+	ycol = tcol + 1;
+	MiningQueryCheckColumn(q, ycol, MINING_COL_FLOAT8);
+	check_t_type(q, tcol, fn);
+	set->ttyp = q->types[tcol];
+
+	while ((tuple = MiningQueryNext(q)) != NULL)
+	{
+		MiningSeriesRow *r;
+		bool		isnull;
+
+		if (set->nrows == cap)
+		{
+			size_t		ncap = cap == 0 ? 4096 : cap * 2;
+
+			set->rows = MiningRealloc(&env, set->rows, cap, ncap, sizeof(MiningSeriesRow),
+									  "the query's rows", &err);
+			if (set->rows == NULL)
+				MiningReportError(fn, &err);
+			cap = ncap;
+		}
+		r = &set->rows[set->nrows++];
+		r->rowno = q->rows_read;
+		r->series = NULL;
+		if (set->multi)
+		{
+			char	   *sv = MiningQueryText(q, tuple, 0, &isnull);
+
+			if (!isnull)
+			{
+				if (last_series == NULL || strcmp(last_series, sv) != 0)
+					last_series = MemoryContextStrdup(set->cxt, sv);
+				r->series = last_series;
+			}
+		}
+		r->tnull = q->nulls[tcol];
+		r->t = r->tnull ? 0 : t_value(q->values[tcol], set->ttyp);
+		r->y = MiningQueryFloat8(q, tuple, ycol, &r->ynull);
+	}
+	MiningQueryClose(q);
+
+	if (set->nrows == 0 && !set->multi)
+	{
+		MiningSetError(&err, MINING_ERR_DATA, "query returned no rows");
+		MiningSetHint(&err, "The series to fit is what the query returns.");
+		MiningReportError(fn, &err);
+	}
+	if (set->nrows > 0)
+		qsort(set->rows, set->nrows, sizeof(MiningSeriesRow), cmp_series_rows);
+	return set;
+}
+
+bool
+MiningSeriesNext(const MiningSeriesSet *set, size_t *start, size_t *end)
+{
+	const MiningSeriesRow *rows = set->rows;
+	size_t		i;
+
+	*start = *end;
+	if (*start >= set->nrows)
+		return false;
+	for (i = *start + 1; i < set->nrows; i++)
+		if (rows[i].series != rows[*start].series &&
+			(rows[i].series == NULL || rows[*start].series == NULL ||
+			 strcmp(rows[i].series, rows[*start].series) != 0))
+			break;
+	*end = i;
+	return true;
+}
+
+static int64
+gcd64(int64 a, int64 b)
+{
+	while (b != 0)
+	{
+		int64		r = a % b;
+
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/*
+ * MiningSeriesBuild
+ *		The series of rows [start, end) (sorted by t), gaps as NaN.
+ */
+bool
+MiningSeriesBuild(MiningEnv *env, const MiningSeriesSet *set, size_t start, size_t end,
+				  MiningSeries *s, MiningError *err)
+{
+	const MiningSeriesRow *rows = set->rows + start;
+	size_t		nrows = end - start;
+	Oid			typ = set->ttyp;
+	size_t		i;
+	int64		step = 0;
+	bool		months = false;
+	int64	   *tv;
+
+	memset(s, 0, sizeof(*s));
+	s->name = nrows > 0 ? rows[0].series : NULL;
+	for (i = 0; i < nrows; i++)
+	{
+		if (rows[i].tnull)
+			return MiningSetError(err, MINING_ERR_DATA, "t is NULL in row %llu",
+								  (unsigned long long) rows[i].rowno);
+		if (t_infinite(rows[i].t, typ))
+			return MiningSetError(err, MINING_ERR_DATA, "t is infinite in row %llu",
+								  (unsigned long long) rows[i].rowno);
+		if (rows[i].ynull)
+		{
+			MiningSetError(err, MINING_ERR_DATA, "y is NULL in row %llu", (unsigned long long) rows[i].rowno);
+			MiningSetHint(err, "Leave the row out: a missing time step is a missing value to the model.");
+			return false;
+		}
+		if (isinf(rows[i].y))
+			return MiningSetError(err, MINING_ERR_DATA, "y is infinite in row %llu",
+								  (unsigned long long) rows[i].rowno);
+		if (i > 0 && rows[i].t == rows[i - 1].t)
+		{
+			MiningSetError(err, MINING_ERR_DATA, "t is repeated in rows %llu and %llu",
+						   (unsigned long long) rows[i - 1].rowno, (unsigned long long) rows[i].rowno);
+			MiningSetHint(err, "Aggregate to one row per series and t (GROUP BY).");
+			return false;
+		}
+	}
+	tv = MiningAlloc(env, nrows, sizeof(int64), false, "the time index", err);
+	if (tv == NULL)
+		return false;
+	for (i = 0; i < nrows; i++)
+		tv[i] = rows[i].t;
+
+	/* dates on one day of the month, at least 28 days apart: months */
+	if (typ == DATEOID && nrows >= 2)
+	{
+		int			y,
+					m,
+					d,
+					day0 = 0;
+		bool		same = true;
+		int64		mind = PG_INT64_MAX;
+
+		for (i = 0; i < nrows && same; i++)
+		{
+			j2date((int) tv[i] + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			if (i == 0)
+				day0 = d;
+			else if (d != day0)
+				same = false;
+			if (i > 0 && tv[i] - tv[i - 1] < mind)
+				mind = tv[i] - tv[i - 1];
+		}
+		if (same && mind >= 28)
+		{
+			months = true;
+			s->day = day0;
+			for (i = 0; i < nrows; i++)
+			{
+				j2date((int) tv[i] + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+				tv[i] = (int64) y * 12 + m - 1;
+			}
+		}
+	}
+	for (i = 1; i < nrows; i++)
+	{
+		int64		diff;
+
+		if (pg_sub_s64_overflow(tv[i], tv[i - 1], &diff))
+			return MiningSetError(err, MINING_ERR_DATA, "t values are too far apart");
+		step = gcd64(diff, step);
+	}
+	if (step <= 0)
+		step = 1;
+	{
+		int64		span = (tv[nrows - 1] - tv[0]) / step + 1;
+
+		if (span > MAX_EXPANDED || (uint64) span > 10 * (uint64) nrows + 1000)
+		{
+			MiningSetError(err, MINING_ERR_DATA, "t has too many gaps: %zu observations spread over %lld steps",
+						   nrows, (long long) span);
+			MiningSetDetail(err, "The step between observations is the greatest common divisor of the differences of t; missing steps count as missing values, and at most 10 of them per observation are allowed.");
+			MiningSetHint(err, "Check that t is the time of the observation and that the series is regular.");
+			return false;
+		}
+		s->n = (size_t) span;
+	}
+	s->y = MiningAlloc(env, s->n, sizeof(double), false, "the series", err);
+	if (s->y == NULL)
+		return false;
+	for (i = 0; i < s->n; i++)
+		s->y[i] = NAN;
+	for (i = 0; i < nrows; i++)
+		s->y[(tv[i] - tv[0]) / step] = rows[i].y;
+	s->t0 = tv[0];
+	s->step = step;
+	s->months = months;
+	MiningFree(env, tv, nrows, sizeof(int64));
+	return true;
+}
+
+bool
+MiningSeriesFailIsFatal(const MiningSeriesSet *set, const MiningError *err)
+{
+	return !set->multi || err->code == MINING_ERR_CANCELED ||
+		err->code == MINING_ERR_NOMEM || err->code == MINING_ERR_INTERNAL;
+}
+
+/* the text of t_k = t0 + k * step, in the query's type; NULL when out of range */
+char *
+MiningSeriesTText(const MiningSeries *s, int64 k, Oid typ)
+{
+	Oid			out;
+	bool		isvarlena;
+	Datum		d;
+	int64		v;
+
+	if (pg_mul_s64_overflow(k, s->step, &v) || pg_add_s64_overflow(s->t0, v, &v))
+		return NULL;
+	getTypeOutputInfo(typ, &out, &isvarlena);
+	switch (typ)
+	{
+		case INT2OID:
+			if (v < PG_INT16_MIN || v > PG_INT16_MAX)
+				return NULL;
+			d = Int16GetDatum((int16) v);
+			break;
+		case INT4OID:
+			if (v < PG_INT32_MIN || v > PG_INT32_MAX)
+				return NULL;
+			d = Int32GetDatum((int32) v);
+			break;
+		case INT8OID:
+			d = Int64GetDatum(v);
+			break;
+		case DATEOID:
+			if (s->months)
+			{
+				/* v is a month index: year * 12 + month - 1 */
+				int			year = (int) (v / 12),
+							month = (int) (v % 12) + 1,
+							day = s->day;
+				int			mdays = day_tab[isleap(year)][month - 1];
+
+				if (v < 0 || year > 5000000)
+					return NULL;
+				if (day > mdays)
+					day = mdays;
+				v = date2j(year, month, day) - POSTGRES_EPOCH_JDATE;
+			}
+			if (!IS_VALID_DATE(v))
+				return NULL;
+			d = DateADTGetDatum((DateADT) v);
+			break;
+		default:
+			if (!IS_VALID_TIMESTAMP(v))
+				return NULL;
+			d = TimestampGetDatum((Timestamp) v);
+			break;
+	}
+	return OidOutputFunctionCall(out, d);
+}
+
+int
+MiningSeriesPeriod(const MiningSeries *s, Oid typ)
+{
+	if (typ == DATEOID && s->months)
+		return s->step == 1 ? 12 : (s->step == 3 ? 4 : 1);
+	if (typ == DATEOID && s->step == 1)
+		return 7;
+	if ((typ == TIMESTAMPOID || typ == TIMESTAMPTZOID) && s->step == USECS_PER_DAY)
+		return 7;
+	if ((typ == TIMESTAMPOID || typ == TIMESTAMPTZOID) && s->step == USECS_PER_HOUR)
+		return 24;
+	return 1;
+}
+
+char *
+MiningErrorText(const MiningError *err)
+{
+	if (err->detail[0] != '\0')
+		return psprintf("%s: %s", err->message, err->detail);
+	return pstrdup(err->message);
+}
+
+void
+MiningSeriesSetFree(MiningSeriesSet *set)
+{
+	MemoryContextDelete(set->cxt);
+	pfree(set);
 }

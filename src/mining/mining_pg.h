@@ -128,4 +128,92 @@ extern int	MiningQueryFloat8Array(MiningQuery *q, HeapTuple tuple, int col,
 /* Close the cursor and SPI_finish (results copied out before this call). */
 extern void MiningQueryClose(MiningQuery *q);
 
+/* -------------------------------------------------------------------------
+ * Time series queries: (t, y) or (series, t, y), shared by the forecasting
+ * functions (arima_fit, arima_forecast, nnar_forecast).
+ *
+ * t is an integer, a date or a timestamp; rows may come in any order (each
+ * series is sorted by t). The sampling step is the greatest common divisor
+ * of the differences of consecutive t (whole months for dates on the same
+ * day of the month), and a missing step is a missing value (NaN).
+ * -------------------------------------------------------------------------
+ */
+
+/* one row of the query */
+typedef struct MiningSeriesRow
+{
+	const char *series;			/* shared by consecutive rows of a series */
+	int64		t;
+	double		y;
+	bool		ynull;
+	bool		tnull;
+	uint64		rowno;
+} MiningSeriesRow;
+
+/* every row of the query, sorted by (series, t) */
+typedef struct MiningSeriesSet
+{
+	const char *fn;				/* SQL function, for messages */
+	bool		multi;			/* the query has a series column */
+	Oid			ttyp;			/* base type of t */
+	MemoryContext cxt;			/* holds the rows; deleted by MiningSeriesSetFree */
+	MiningSeriesRow *rows;
+	size_t		nrows;
+} MiningSeriesSet;
+
+/* one series, ready for a core */
+typedef struct MiningSeries
+{
+	const char *name;			/* the series key, NULL for (t, y) or a NULL key */
+	double	   *y;				/* NaN for a missing step */
+	size_t		n;
+	int64		t0;				/* first t (days, usec, integer or month index) */
+	int64		step;
+	bool		months;			/* t0/step in months (dates) */
+	int			day;			/* day of month in month mode */
+} MiningSeries;
+
+/*
+ * Run the query (argument 0 of the SQL function, a NULL is an error), check
+ * its shape ((t, y) or (series, t, y), t an integer, date or timestamp, y a
+ * number) and read every row. A (t, y) query returning no rows is an error;
+ * a (series, t, y) one gives an empty set.
+ */
+extern MiningSeriesSet *MiningSeriesRead(const char *fn, text *query);
+
+/*
+ * The next series of the set: rows [*start, *end). Returns false after the
+ * last. Start with *end = 0.
+ */
+extern bool MiningSeriesNext(const MiningSeriesSet *set, size_t *start, size_t *end);
+
+/*
+ * Build the series of rows [start, end) in env's memory. On a problem (NULL
+ * or infinite t or y, t repeated, too many gaps) fills err with
+ * MINING_ERR_DATA and returns false.
+ */
+extern bool MiningSeriesBuild(MiningEnv *env, const MiningSeriesSet *set, size_t start,
+							  size_t end, MiningSeries *s, MiningError *err);
+
+/*
+ * Whether a failure of one series ends the call: always for a (t, y) query,
+ * and for cancel, out of memory and internal errors; otherwise the series
+ * gets a row with the reason and the others go on.
+ */
+extern bool MiningSeriesFailIsFatal(const MiningSeriesSet *set, const MiningError *err);
+
+/* The text of t at index k of the series (t0 + k * step), NULL when out of range. */
+extern char *MiningSeriesTText(const MiningSeries *s, int64 k, Oid ttyp);
+
+/*
+ * The seasonal period t suggests: 7 for daily dates or timestamps, 12 for
+ * monthly dates, 4 for quarterly ones, 24 for hourly timestamps, else 1.
+ */
+extern int	MiningSeriesPeriod(const MiningSeries *s, Oid ttyp);
+
+/* The reason of a failed series in one line: "message: detail". */
+extern char *MiningErrorText(const MiningError *err);
+
+extern void MiningSeriesSetFree(MiningSeriesSet *set);
+
 #endif							/* MEGAMARKET_MINING_PG_H */
