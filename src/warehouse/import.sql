@@ -677,18 +677,26 @@ BEGIN
             UNION ALL
             SELECT header_key(s.code), s.store_id, 2 FROM stores s) AS k
      ORDER BY k.key, k.pri;
+    -- the names and codes exactly as the warehouse writes them, each with
+    -- the store its header_key finds above: a cell that is one of them (most
+    -- are) is matched without calling header_key() on it
+    PERFORM _import_drop('TABLE', 'mm_store_texts');
+    CREATE TEMP TABLE mm_store_texts ON COMMIT DROP AS
+    SELECT DISTINCT t.text, k.store_id
+      FROM (SELECT s.name AS text FROM stores s UNION SELECT s.code FROM stores s) AS t
+      JOIN pg_temp.mm_store_keys k ON k.key = header_key(t.text);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_store_keys() IS
-'(internal to import_workbook) the lookup of stores by name or code';
+'(internal to import_workbook) the lookup of stores by name or code (pg_temp.mm_store_keys by header_key, pg_temp.mm_store_texts by exact text)';
 
 -- (internal) The loader's first half, the same for every sheet and driven by
 -- import_fields: read the sheet's view pg_temp.mm_src_<sheet>, clean each
 -- cell by its field's kind, check the rows, resolve references, and mark
 -- repeated natural keys. The result is the stage table pg_temp.mm_<sheet>:
--- _row; for each field f (stand-ins aside) f_raw (the cell's text), f_t
--- (trimmed) and f_v (the clean value: text, date, integer, numeric(…,2), or
--- the referenced dimension's key); err, the first rule a row breaks as
+-- _row; for each field f (stand-ins aside) f_raw (the cell's text; on the
+-- fact sheets only for the natural key) and f_v (the clean value: text,
+-- date, integer, numeric(…,2), or the referenced dimension's key); err, the first rule a row breaks as
 -- {reason, field, raw text}, NULL when accepted; notes, values dropped from
 -- a kept row as [[reason, field, raw], ...].
 --
@@ -729,6 +737,13 @@ DECLARE
     n text;                    -- f_n, a parsed number
     v text;                    -- f_v
     j text;                    -- the join alias of a reference
+    -- a fact sheet (many rows): the stage keeps the clean values, and the
+    -- raw text only of the natural key (a rejected row's raw cell is in its
+    -- err); a dimension sheet keeps every cell's raw text for its writes'
+    -- own rules (_import_apply_stores, ...)
+    lean boolean := EXISTS (SELECT 1 FROM import_sheets x
+                             WHERE x.sheet = sheet_key AND x.sheet IN ('sales', 'losses'));
+    old_work_mem text;
 BEGIN
     FOR f IN SELECT x.* FROM import_fields x
               WHERE x.sheet = sheet_key AND x.stands_for IS NULL
@@ -746,7 +761,9 @@ BEGIN
                                 THEN format('upper(megamarket.clean_text(s.%I))', f.field)
                                 ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
         nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
-        l4 := l4 || format(', %I, %I', r, t);
+        IF NOT lean OR f.natural_key THEN
+            l4 := l4 || format(', %I', r);
+        END IF;
 
         IF f.required THEN
             req := req || format(' WHEN %I IS NULL THEN ARRAY[''missing_required'', %L, %I]', t, f.field, r);
@@ -803,8 +820,13 @@ BEGIN
                                      t, f.field || '_ok', 'bad_' || f.kind, f.field, r);
             l4 := l4 || format(', CASE WHEN %I THEN %I END AS %I', f.field || '_ok', t, v);
         WHEN 'store' THEN
-            joins := joins || format(' LEFT JOIN pg_temp.mm_store_keys %I ON %I.key = megamarket.header_key(p.%I)', j, j, t);
-            refcols := refcols || format(', %I.store_id AS %I', j, v);
+            -- the exact text first; header_key() only for a cell that is not
+            -- a store's name or code as written (_import_store_keys)
+            joins := joins || format(' LEFT JOIN pg_temp.mm_store_texts %1$I ON %1$I.text = p.%3$I'
+                                     ' LEFT JOIN pg_temp.mm_store_keys %2$I'
+                                     ' ON %2$I.key = CASE WHEN %1$I.store_id IS NULL THEN megamarket.header_key(p.%3$I) END',
+                                     j || '_x', j, t);
+            refcols := refcols || format(', coalesce(%I.store_id, %I.store_id) AS %I', j || '_x', j, v);
         WHEN 'product' THEN
             joins := joins || format(' LEFT JOIN megamarket.products %I ON %I.sku = p.%I', j, j, t);
             refcols := refcols || format(', %I.product_id AS %I', j, v);
@@ -819,9 +841,9 @@ BEGIN
             l4 := l4 || format(', %I AS %I', t, v);
         END CASE;
         IF f.kind IN ('store', 'product', 'customer', 'campaign') THEN
-            refs := refs || format(' WHEN %I IS NOT NULL AND %I.%I IS NULL THEN ARRAY[%L, %L, %I]',
-                                   t, j, CASE f.kind WHEN 'store' THEN 'store_id' WHEN 'product' THEN 'product_id'
-                                                     WHEN 'customer' THEN 'customer_id' ELSE 'campaign_id' END,
+            refs := refs || format(' WHEN %I IS NOT NULL AND %s IS NULL THEN ARRAY[%L, %L, %I]',
+                                   t, CASE f.kind WHEN 'store' THEN format('coalesce(%I.store_id, %I.store_id)', j || '_x', j)
+                                                  ELSE format('%I.%I', j, f.kind || '_id') END,
                                    'unknown_' || f.kind, f.field, r);
             l4 := l4 || format(', %I', v);
         END IF;
@@ -859,10 +881,21 @@ BEGIN
         refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
         l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins);
 
-    -- duplicates: among accepted rows, an earlier row with the same key wins
+    -- duplicates: among accepted rows, an earlier row with the same key wins;
+    -- the keys are sorted in memory, with the maintenance budget when that
+    -- is the larger (as _import_facts does)
     PERFORM import_activity(sheet_name || ': checking for duplicate keys');
+    old_work_mem := current_setting('work_mem');
+    IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(old_work_mem) THEN
+        PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+    END IF;
     PERFORM _import_duplicates(stage, keys, vals, key_field, key_field || '_raw');
-    EXECUTE format('ANALYZE pg_temp.%I', stage);
+    PERFORM set_config('work_mem', old_work_mem, true);
+    -- a dimension sheet's writes join its stage; a fact sheet's only copy
+    -- its accepted rows out (_import_apply_sales, _losses)
+    IF NOT lean THEN
+        EXECUTE format('ANALYZE pg_temp.%I', stage);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
@@ -1128,6 +1161,7 @@ AS $$
 DECLARE
     lo date;
     hi date;
+    n bigint;
 BEGIN
     PERFORM _import_drop('TABLE', 'mm_sales_rows');
     CREATE TEMP TABLE mm_sales_rows ON COMMIT DROP AS
@@ -1137,9 +1171,10 @@ BEGIN
       FROM pg_temp.mm_sales m
      WHERE m.err IS NULL;
     ANALYZE pg_temp.mm_sales_rows;
-    PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_sales_rows) || ' rows');
-    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
+    SELECT count(*), make_date(min(r.date_id) / 10000, min(r.date_id) / 100 % 100, min(r.date_id) % 100),
+           make_date(max(r.date_id) / 10000, max(r.date_id) / 100 % 100, max(r.date_id) % 100)
+      INTO n, lo, hi FROM pg_temp.mm_sales_rows r;
+    PERFORM import_activity(sheet_name || ': updating and inserting ' || n || ' rows');
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
     END IF;
