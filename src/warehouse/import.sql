@@ -642,19 +642,30 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
+DECLARE
+    n bigint;
 BEGIN
+    -- the repeated keys first (one scan; most sheets have none, and then
+    -- nothing else is read)
+    PERFORM _import_drop('TABLE', 'mm_dup_keys');
+    EXECUTE format('CREATE TEMP TABLE mm_dup_keys ON COMMIT DROP AS
+                    SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL GROUP BY %2$s HAVING count(*) > 1',
+                   stage, key_cols);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
     EXECUTE format($q$
         UPDATE pg_temp.%1$I m
            SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
                           ELSE ARRAY['duplicate_key', %4$L, m.%5$I] END
-          FROM (SELECT x._row, row_number() OVER w AS rn,
+          FROM (SELECT x.ctid AS tid, row_number() OVER w AS rn,
                        ROW(%3$s)::text = first_value(ROW(%3$s)::text) OVER w AS same
                   FROM pg_temp.%1$I x
                  WHERE x.err IS NULL
-                   AND (%2$s) IN (SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL
-                                   GROUP BY %2$s HAVING count(*) > 1)
+                   AND (%2$s) IN (SELECT %2$s FROM pg_temp.mm_dup_keys)
                 WINDOW w AS (PARTITION BY %2$s ORDER BY x._row)) AS d
-         WHERE m._row = d._row AND d.rn > 1$q$,
+         WHERE m.ctid = d.tid AND d.rn > 1$q$,
         stage, key_cols, value_cols, key_field, key_raw);
 END
 $$;
@@ -1170,7 +1181,7 @@ BEGIN
            m.campaign_v AS campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
       FROM pg_temp.mm_sales m
      WHERE m.err IS NULL;
-    ANALYZE pg_temp.mm_sales_rows;
+    -- (no ANALYZE: _import_facts joins it whole, estimated from its size)
     SELECT count(*), make_date(min(r.date_id) / 10000, min(r.date_id) / 100 % 100, min(r.date_id) % 100),
            make_date(max(r.date_id) / 10000, max(r.date_id) / 100 % 100, max(r.date_id) % 100)
       INTO n, lo, hi FROM pg_temp.mm_sales_rows r;
@@ -1210,7 +1221,7 @@ BEGIN
            date_id(m.date_v) AS date_id, r.reason_id, m.quantity_v AS quantity, m.amount_v AS amount
       FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_v
      WHERE m.err IS NULL;
-    ANALYZE pg_temp.mm_losses_rows;
+    -- (no ANALYZE: _import_facts joins it whole, estimated from its size)
     PERFORM import_activity(sheet_name || ': updating and inserting '
                             || (SELECT count(*) FROM pg_temp.mm_losses_rows) || ' rows');
 
