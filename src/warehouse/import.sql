@@ -755,6 +755,10 @@ DECLARE
     lean boolean := EXISTS (SELECT 1 FROM import_sheets x
                              WHERE x.sheet = sheet_key AND x.sheet IN ('sales', 'losses'));
     old_work_mem text;
+    parsed boolean;            -- a number or a day
+    nv text;                   -- its parsed value: f_n, or f_v for a day
+    tx text;                   -- the trimmed text: f_t, or how to compute it
+    nonblank2 text := '';      -- a row is blank when none of these is set either
 BEGIN
     FOR f IN SELECT x.* FROM import_fields x
               WHERE x.sheet = sheet_key AND x.stands_for IS NULL
@@ -765,23 +769,37 @@ BEGIN
         n := f.field || '_n';
         v := f.field || '_v';
         j := 'j_' || f.field;
-        l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
-                           CASE WHEN f.kind IN ('email', 'wallet')
-                                THEN format('lower(megamarket.clean_text(s.%I))', f.field)
-                                WHEN f.kind = 'store_code'
-                                THEN format('upper(megamarket.clean_text(s.%I))', f.field)
-                                ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
-        nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
+        -- a parsed field (a number or a day) is parsed from the raw cell (the
+        -- parsers trim as clean_text does); its trimmed text, tx, is only
+        -- computed where a rule needs it, for a cell that did not parse
+        parsed := f.kind IN ('date', 'integer', 'quantity', 'money', 'ticket');
+        nv := CASE WHEN f.kind = 'date' THEN v ELSE n END;
+        tx := CASE WHEN parsed THEN format('megamarket.clean_text(%I)', r) ELSE quote_ident(t) END;
+        IF parsed THEN
+            l1 := l1 || format(', s.%I AS %I', f.field, r);
+            nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(nv);
+            nonblank2 := nonblank2 || CASE WHEN nonblank2 = '' THEN '' ELSE ', ' END || tx;
+        ELSE
+            l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
+                               CASE WHEN f.kind IN ('email', 'wallet')
+                                    THEN format('lower(megamarket.clean_text(s.%I))', f.field)
+                                    WHEN f.kind = 'store_code'
+                                    THEN format('upper(megamarket.clean_text(s.%I))', f.field)
+                                    ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
+            nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
+        END IF;
         IF NOT lean OR f.natural_key THEN
             l4 := l4 || format(', %I', r);
         END IF;
 
         IF f.required THEN
-            req := req || format(' WHEN %I IS NULL THEN ARRAY[''missing_required'', %L, %I]', t, f.field, r);
+            req := req || format(' WHEN %s%s IS NULL THEN ARRAY[''missing_required'', %L, %I]',
+                                 CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END, tx, f.field, r);
         END IF;
         IF f.kind IN ('name', 'code', 'ticket') THEN
-            toolong := toolong || format(' WHEN length(%I) > %s THEN ARRAY[''too_long'', %L, %I]',
-                                         t, maxlen, f.field, r);
+            toolong := toolong || format(' WHEN %slength(%s) > %s THEN ARRAY[''too_long'', %L, %I]',
+                                         CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END,
+                                         tx, maxlen, f.field, r);
         END IF;
 
         CASE f.kind
@@ -792,17 +810,17 @@ BEGIN
             parse := parse || format(' WHEN NOT megamarket.is_sku(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
             l4 := l4 || format(', %I AS %I', t, v);
         WHEN 'date' THEN
-            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', t, v);
-            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_date'', %L, %I]', t, v, f.field, r);
+            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', r, v);
+            parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_date'', %L, %I]', v, tx, f.field, r);
             l4 := l4 || format(', %I', v);
             IF f.not_before IS NOT NULL THEN
                 range := range || format(' WHEN %I < %I THEN ARRAY[%L, %L, %I]',
                                          v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
             END IF;
         WHEN 'integer', 'quantity' THEN
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
-            parse := parse || format(' WHEN %I IS NOT NULL AND (%I IS NULL OR %I <> trunc(%I)) THEN ARRAY[''bad_number'', %L, %I]',
-                                     t, n, n, n, f.field, r);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
+            parse := parse || format(' WHEN (%1$I IS NULL AND %2$s IS NOT NULL) OR %1$I <> trunc(%1$I) THEN ARRAY[''bad_number'', %3$L, %4$I]',
+                                     n, tx, f.field, r);
             IF f.kind = 'quantity' THEN
                 range := range || format(' WHEN %I <= 0 THEN ARRAY[''negative_quantity'', %L, %I]', n, f.field, r);
             ELSE
@@ -811,17 +829,17 @@ BEGIN
             range := range || format(' WHEN %I > 2147483647 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
             l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', n, v);
         WHEN 'money' THEN
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
-            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_number'', %L, %I]', t, n, f.field, r);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
+            parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_number'', %L, %I]', n, tx, f.field, r);
             range := range || format(' WHEN %I < 0 OR %I >= %s THEN ARRAY[''out_of_range'', %L, %I]',
                                      n, n, f.max_value, f.field, r);
             l4 := l4 || format(', CASE WHEN err IS NULL THEN round(%I, 2) END AS %I', n, v);
         WHEN 'ticket' THEN
             -- a whole number is its digits (a number cell or text); other text is the ticket's code
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
             parse := parse || format(' WHEN %I IS NOT NULL AND %I <> trunc(%I) THEN ARRAY[''bad_number'', %L, %I]',
                                      n, n, n, f.field, r);
-            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %I) END AS %I', n, t, v);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %s) END AS %I', n, tx, v);
         WHEN 'email', 'wallet' THEN
             -- a bad one is dropped, the row kept (a note)
             l2 := l2 || format(', %I ~ %L AS %I', t,
@@ -885,12 +903,13 @@ BEGIN
                       FROM pg_temp.%8$I s
                      WHERE megamarket.import_progress(%9$L, %10$s)
                     OFFSET 0) AS t
-                 WHERE num_nonnulls(%11$s) > 0
                 OFFSET 0) AS p %12$s
+             WHERE num_nonnulls(%11$s) > 0%13$s
             OFFSET 0) AS c$q$,
         stage, l4, CASE WHEN notes = '' THEN '' ELSE notes END,
         refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
-        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins);
+        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins,
+        CASE WHEN nonblank2 = '' THEN '' ELSE format(' OR num_nonnulls(%s) > 0', nonblank2) END);
 
     -- duplicates: among accepted rows, an earlier row with the same key wins;
     -- the keys are sorted in memory, with the maintenance budget when that
