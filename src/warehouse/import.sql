@@ -595,31 +595,33 @@ COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text) IS
 '(internal to import_workbook) opens a sheet through a temporary xlsx_fdw foreign table and maps its header';
 
 -- (internal) After a sheet's stage table pg_temp.mm_<sheet> is built: its
--- rejects and notes into pg_temp.mm_rejects, its counts into pg_temp.mm_result.
+-- rejects and notes into pg_temp.mm_rejects (one scan of the stage), its
+-- counts into pg_temp.mm_result (n_read: the rows staged).
 CREATE FUNCTION megamarket._import_record(sheet_key text, sheet_name text, hdr jsonb,
-                                          inserted bigint, updated bigint)
+                                          inserted bigint, updated bigint, n_read bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_read bigint;
     n_rej bigint;
     n_kept bigint;
 BEGIN
     EXECUTE format($q$
         INSERT INTO pg_temp.mm_rejects (sheet, row_number, cell, field, value, reason, kept)
-        SELECT %1$L, m._row, (%2$L::jsonb ->> m.err[2]) || m._row, m.err[2], m.err[3], m.err[1], false
-          FROM pg_temp.%3$I m WHERE m.err IS NOT NULL
-        UNION ALL
-        SELECT %1$L, m._row, (%2$L::jsonb ->> (n ->> 1)) || m._row, n ->> 1, n ->> 2, n ->> 0, true
-          FROM pg_temp.%3$I m, jsonb_array_elements(m.notes) AS n
-         WHERE m.err IS NULL AND m.notes IS NOT NULL$q$,
+        SELECT %1$L, m._row, (%2$L::jsonb ->> x.field) || m._row, x.field, x.value, x.reason, x.kept
+          FROM pg_temp.%3$I m
+          CROSS JOIN LATERAL (
+                SELECT m.err[2] AS field, m.err[3] AS value, m.err[1] AS reason, false AS kept
+                 WHERE m.err IS NOT NULL
+                UNION ALL
+                SELECT n ->> 1, n ->> 2, n ->> 0, true
+                  FROM jsonb_array_elements(m.notes) AS n
+                 WHERE m.err IS NULL) AS x
+         WHERE m.err IS NOT NULL OR m.notes IS NOT NULL$q$,
         sheet_name, hdr -> 'cells', 'mm_' || sheet_key);
-    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE err IS NOT NULL) FROM pg_temp.%I',
-                   'mm_' || sheet_key)
-       INTO n_read, n_rej;
-    SELECT count(*) INTO n_kept FROM pg_temp.mm_rejects r WHERE r.sheet = sheet_name AND r.kept;
+    SELECT count(*) FILTER (WHERE NOT r.kept), count(*) FILTER (WHERE r.kept) INTO n_rej, n_kept
+      FROM pg_temp.mm_rejects r WHERE r.sheet = sheet_name;
     INSERT INTO pg_temp.mm_result (sheet, name, rows_read, inserted, updated, unchanged, rejected)
     VALUES (sheet_key, sheet_name, n_read, inserted, updated, n_read - n_rej - inserted - updated, n_rej);
     PERFORM import_activity(NULL);
@@ -628,7 +630,7 @@ BEGIN
         CASE WHEN n_kept > 0 THEN format(', %s values dropped', n_kept) ELSE '' END;
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) IS
+COMMENT ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint, bigint) IS
 '(internal to import_workbook) records a sheet''s rejects and counts';
 
 -- (internal) Rule 6 on a stage table pg_temp.<stage> whose err is set by the
@@ -720,7 +722,7 @@ COMMENT ON FUNCTION megamarket._import_store_keys() IS
 -- each cell is cleaned and parsed once per row (inlined, the planner would
 -- repeat the expressions wherever a later level uses them).
 CREATE FUNCTION megamarket._import_stage(sheet_key text, sheet_name text, every bigint)
-RETURNS void
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
@@ -759,6 +761,7 @@ DECLARE
     nv text;                   -- its parsed value: f_n, or f_v for a day
     tx text;                   -- the trimmed text: f_t, or how to compute it
     nonblank2 text := '';      -- a row is blank when none of these is set either
+    n_staged bigint;
 BEGIN
     FOR f IN SELECT x.* FROM import_fields x
               WHERE x.sheet = sheet_key AND x.stands_for IS NULL
@@ -910,6 +913,7 @@ BEGIN
         refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
         l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins,
         CASE WHEN nonblank2 = '' THEN '' ELSE format(' OR num_nonnulls(%s) > 0', nonblank2) END);
+    GET DIAGNOSTICS n_staged = ROW_COUNT;
 
     -- duplicates: among accepted rows, an earlier row with the same key wins;
     -- the keys are sorted in memory, with the maintenance budget when that
@@ -926,10 +930,11 @@ BEGIN
     IF NOT lean THEN
         EXECUTE format('ANALYZE pg_temp.%I', stage);
     END IF;
+    RETURN n_staged;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
-'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects';
+'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects; returns its rows';
 
 -- The loader's second half: each sheet's writes, from its stage table of
 -- accepted rows (err IS NULL) with clean values. Each returns the rows it
@@ -1263,14 +1268,15 @@ SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
     res record;
+    n_read bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM import_fields f WHERE f.sheet = sheet_key AND f.kind = 'store') THEN
         PERFORM _import_store_keys();
     END IF;
-    PERFORM _import_stage(sheet_key, sheet_name, every);
+    n_read := _import_stage(sheet_key, sheet_name, every);
     EXECUTE format('SELECT * FROM megamarket.%I($1)', '_import_apply_' || sheet_key)
        INTO res USING sheet_name;
-    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated);
+    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated, n_read);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) IS
@@ -1506,7 +1512,7 @@ REVOKE ALL ON FUNCTION megamarket.import_workbook(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_map_header(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_stage(text, text, bigint) FROM PUBLIC;

@@ -117,10 +117,9 @@ BEGIN
         RAISE EXCEPTION 'megamarket: % is not a month of the date dimension', m
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    EXECUTE format('CREATE TABLE megamarket.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                   part, meta.parent);
-    EXECUTE format('ALTER TABLE megamarket.%I ADD CONSTRAINT %I CHECK (date_id >= %s AND date_id < %s)',
-                   part, part || '_month', lo, hi);
+    EXECUTE format('CREATE TABLE megamarket.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                                                CONSTRAINT %I CHECK (date_id >= %s AND date_id < %s))',
+                   part, meta.parent, part || '_month', lo, hi);
     EXECUTE format('COMMENT ON TABLE megamarket.%I IS %L', part,
                    format('partition of %s: %s-%s', kind, m / 100, lpad((m % 100)::text, 2, '0')));
     RETURN format('megamarket.%I', part)::regclass;
