@@ -816,6 +816,10 @@ BEGIN
             l2 := l2 || format(', megamarket.parse_day(%I) AS %I', r, v);
             parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_date'', %L, %I]', v, tx, f.field, r);
             l4 := l4 || format(', %I', v);
+            IF lean THEN
+                -- a fact's day is its date dimension key (<field>_id: date_id)
+                l4 := l4 || format(', CASE WHEN err IS NULL THEN megamarket.date_id(%I) END AS %I', v, f.field || '_id');
+            END IF;
             IF f.not_before IS NOT NULL THEN
                 range := range || format(' WHEN %I < %I THEN ARRAY[%L, %L, %I]',
                                          v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
@@ -1184,11 +1188,11 @@ $$;
 COMMENT ON FUNCTION megamarket._import_apply_campaigns(text) IS
 '(internal to import_workbook) writes the campaigns sheet''s accepted rows';
 
--- (internal) Ventas: dates, sales. The accepted rows become
--- pg_temp.mm_sales_rows, shaped as megamarket.sales (resolved dimension keys,
--- date_id); _import_facts() (partition.sql) writes the facts from it: the
--- lines that differ are updated, the new ones inserted, months the
--- warehouse does not hold loaded in bulk.
+-- (internal) Ventas: dates, sales. The stage pg_temp.mm_sales itself, its
+-- clean values renamed as megamarket.sales's columns (resolved dimension
+-- keys, date_id), is what _import_facts() (partition.sql) writes the facts
+-- from, its rejected rows left out: the lines that differ are updated, the
+-- new ones inserted, months the warehouse does not hold loaded in bulk.
 CREATE FUNCTION megamarket._import_apply_sales(sheet_name text, OUT inserted bigint, OUT updated bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
@@ -1198,17 +1202,22 @@ DECLARE
     hi date;
     n bigint;
 BEGIN
-    PERFORM _import_drop('TABLE', 'mm_sales_rows');
-    CREATE TEMP TABLE mm_sales_rows ON COMMIT DROP AS
-    SELECT m.ticket_v AS ticket_id, m.line_v AS line_no, m.customer_v AS customer_id,
-           m.sku_v AS product_id, m.store_v AS store_id, date_id(m.date_v) AS date_id,
-           m.campaign_v AS campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL;
-    -- (no ANALYZE: _import_facts joins it whole, estimated from its size)
-    SELECT count(*), make_date(min(r.date_id) / 10000, min(r.date_id) / 100 % 100, min(r.date_id) % 100),
-           make_date(max(r.date_id) / 10000, max(r.date_id) / 100 % 100, max(r.date_id) % 100)
-      INTO n, lo, hi FROM pg_temp.mm_sales_rows r;
+    -- the stage itself is the fact rows: its clean values renamed as the
+    -- fact's columns (date_id is made by the stage); _import_facts leaves out
+    -- its rejected rows (err set)
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN ticket_v TO ticket_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN line_v TO line_no;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN customer_v TO customer_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN sku_v TO product_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN store_v TO store_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN campaign_v TO campaign_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN quantity_v TO quantity;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN amount_v TO amount;
+    -- the share of accepted rows (without it the planner takes err IS NULL
+    -- for a rare case, and might probe every month's index per line)
+    ANALYZE pg_temp.mm_sales (err);
+    SELECT count(*), min(r.date_v), max(r.date_v) INTO n, lo, hi
+      FROM pg_temp.mm_sales r WHERE r.err IS NULL;
     PERFORM import_activity(sheet_name || ': updating and inserting ' || n || ' rows');
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
@@ -1217,7 +1226,7 @@ BEGIN
     -- the fact rows: upsert by (ticket_id, line_no) into the months the
     -- warehouse holds, months it does not hold loaded in bulk (partition.sql)
     SELECT f.inserted, f.updated INTO inserted, updated
-      FROM _import_facts('sales', 'pg_temp.mm_sales_rows') f;
+      FROM _import_facts('sales', 'pg_temp.mm_sales') f;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_apply_sales(text) IS
