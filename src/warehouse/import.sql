@@ -754,8 +754,7 @@ DECLARE
     -- raw text only of the natural key (a rejected row's raw cell is in its
     -- err); a dimension sheet keeps every cell's raw text for its writes'
     -- own rules (_import_apply_stores, ...)
-    lean boolean := EXISTS (SELECT 1 FROM import_sheets x
-                             WHERE x.sheet = sheet_key AND x.sheet IN ('sales', 'losses'));
+    lean boolean := sheet_key IN ('sales', 'losses');
     old_work_mem text;
     parsed boolean;            -- a number or a day
     nv text;                   -- its parsed value: f_n, or f_v for a day
