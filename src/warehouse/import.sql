@@ -595,31 +595,33 @@ COMMENT ON FUNCTION megamarket._import_open(text, text, integer, text) IS
 '(internal to import_workbook) opens a sheet through a temporary xlsx_fdw foreign table and maps its header';
 
 -- (internal) After a sheet's stage table pg_temp.mm_<sheet> is built: its
--- rejects and notes into pg_temp.mm_rejects, its counts into pg_temp.mm_result.
+-- rejects and notes into pg_temp.mm_rejects (one scan of the stage), its
+-- counts into pg_temp.mm_result (n_read: the rows staged).
 CREATE FUNCTION megamarket._import_record(sheet_key text, sheet_name text, hdr jsonb,
-                                          inserted bigint, updated bigint)
+                                          inserted bigint, updated bigint, n_read bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
-    n_read bigint;
     n_rej bigint;
     n_kept bigint;
 BEGIN
     EXECUTE format($q$
         INSERT INTO pg_temp.mm_rejects (sheet, row_number, cell, field, value, reason, kept)
-        SELECT %1$L, m._row, (%2$L::jsonb ->> m.err[2]) || m._row, m.err[2], m.err[3], m.err[1], false
-          FROM pg_temp.%3$I m WHERE m.err IS NOT NULL
-        UNION ALL
-        SELECT %1$L, m._row, (%2$L::jsonb ->> (n ->> 1)) || m._row, n ->> 1, n ->> 2, n ->> 0, true
-          FROM pg_temp.%3$I m, jsonb_array_elements(m.notes) AS n
-         WHERE m.err IS NULL AND m.notes IS NOT NULL$q$,
+        SELECT %1$L, m._row, (%2$L::jsonb ->> x.field) || m._row, x.field, x.value, x.reason, x.kept
+          FROM pg_temp.%3$I m
+          CROSS JOIN LATERAL (
+                SELECT m.err[2] AS field, m.err[3] AS value, m.err[1] AS reason, false AS kept
+                 WHERE m.err IS NOT NULL
+                UNION ALL
+                SELECT n ->> 1, n ->> 2, n ->> 0, true
+                  FROM jsonb_array_elements(m.notes) AS n
+                 WHERE m.err IS NULL) AS x
+         WHERE m.err IS NOT NULL OR m.notes IS NOT NULL$q$,
         sheet_name, hdr -> 'cells', 'mm_' || sheet_key);
-    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE err IS NOT NULL) FROM pg_temp.%I',
-                   'mm_' || sheet_key)
-       INTO n_read, n_rej;
-    SELECT count(*) INTO n_kept FROM pg_temp.mm_rejects r WHERE r.sheet = sheet_name AND r.kept;
+    SELECT count(*) FILTER (WHERE NOT r.kept), count(*) FILTER (WHERE r.kept) INTO n_rej, n_kept
+      FROM pg_temp.mm_rejects r WHERE r.sheet = sheet_name;
     INSERT INTO pg_temp.mm_result (sheet, name, rows_read, inserted, updated, unchanged, rejected)
     VALUES (sheet_key, sheet_name, n_read, inserted, updated, n_read - n_rej - inserted - updated, n_rej);
     PERFORM import_activity(NULL);
@@ -628,7 +630,7 @@ BEGIN
         CASE WHEN n_kept > 0 THEN format(', %s values dropped', n_kept) ELSE '' END;
 END
 $$;
-COMMENT ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) IS
+COMMENT ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint, bigint) IS
 '(internal to import_workbook) records a sheet''s rejects and counts';
 
 -- (internal) Rule 6 on a stage table pg_temp.<stage> whose err is set by the
@@ -642,19 +644,30 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
+DECLARE
+    n bigint;
 BEGIN
+    -- the repeated keys first (one scan; most sheets have none, and then
+    -- nothing else is read)
+    PERFORM _import_drop('TABLE', 'mm_dup_keys');
+    EXECUTE format('CREATE TEMP TABLE mm_dup_keys ON COMMIT DROP AS
+                    SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL GROUP BY %2$s HAVING count(*) > 1',
+                   stage, key_cols);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
     EXECUTE format($q$
         UPDATE pg_temp.%1$I m
            SET err = CASE WHEN d.same THEN ARRAY['duplicate_row', NULL, NULL]
                           ELSE ARRAY['duplicate_key', %4$L, m.%5$I] END
-          FROM (SELECT x._row, row_number() OVER w AS rn,
+          FROM (SELECT x.ctid AS tid, row_number() OVER w AS rn,
                        ROW(%3$s)::text = first_value(ROW(%3$s)::text) OVER w AS same
                   FROM pg_temp.%1$I x
                  WHERE x.err IS NULL
-                   AND (%2$s) IN (SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL
-                                   GROUP BY %2$s HAVING count(*) > 1)
+                   AND (%2$s) IN (SELECT %2$s FROM pg_temp.mm_dup_keys)
                 WINDOW w AS (PARTITION BY %2$s ORDER BY x._row)) AS d
-         WHERE m._row = d._row AND d.rn > 1$q$,
+         WHERE m.ctid = d.tid AND d.rn > 1$q$,
         stage, key_cols, value_cols, key_field, key_raw);
 END
 $$;
@@ -677,18 +690,26 @@ BEGIN
             UNION ALL
             SELECT header_key(s.code), s.store_id, 2 FROM stores s) AS k
      ORDER BY k.key, k.pri;
+    -- the names and codes exactly as the warehouse writes them, each with
+    -- the store its header_key finds above: a cell that is one of them (most
+    -- are) is matched without calling header_key() on it
+    PERFORM _import_drop('TABLE', 'mm_store_texts');
+    CREATE TEMP TABLE mm_store_texts ON COMMIT DROP AS
+    SELECT DISTINCT t.text, k.store_id
+      FROM (SELECT s.name AS text FROM stores s UNION SELECT s.code FROM stores s) AS t
+      JOIN pg_temp.mm_store_keys k ON k.key = header_key(t.text);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_store_keys() IS
-'(internal to import_workbook) the lookup of stores by name or code';
+'(internal to import_workbook) the lookup of stores by name or code (pg_temp.mm_store_keys by header_key, pg_temp.mm_store_texts by exact text)';
 
 -- (internal) The loader's first half, the same for every sheet and driven by
 -- import_fields: read the sheet's view pg_temp.mm_src_<sheet>, clean each
 -- cell by its field's kind, check the rows, resolve references, and mark
 -- repeated natural keys. The result is the stage table pg_temp.mm_<sheet>:
--- _row; for each field f (stand-ins aside) f_raw (the cell's text), f_t
--- (trimmed) and f_v (the clean value: text, date, integer, numeric(…,2), or
--- the referenced dimension's key); err, the first rule a row breaks as
+-- _row; for each field f (stand-ins aside) f_raw (the cell's text; on the
+-- fact sheets only for the natural key) and f_v (the clean value: text,
+-- date, integer, numeric(…,2), or the referenced dimension's key); err, the first rule a row breaks as
 -- {reason, field, raw text}, NULL when accepted; notes, values dropped from
 -- a kept row as [[reason, field, raw], ...].
 --
@@ -701,7 +722,7 @@ COMMENT ON FUNCTION megamarket._import_store_keys() IS
 -- each cell is cleaned and parsed once per row (inlined, the planner would
 -- repeat the expressions wherever a later level uses them).
 CREATE FUNCTION megamarket._import_stage(sheet_key text, sheet_name text, every bigint)
-RETURNS void
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
@@ -729,6 +750,17 @@ DECLARE
     n text;                    -- f_n, a parsed number
     v text;                    -- f_v
     j text;                    -- the join alias of a reference
+    -- a fact sheet (many rows): the stage keeps the clean values, and the
+    -- raw text only of the natural key (a rejected row's raw cell is in its
+    -- err); a dimension sheet keeps every cell's raw text for its writes'
+    -- own rules (_import_apply_stores, ...)
+    lean boolean := sheet_key IN ('sales', 'losses');
+    old_work_mem text;
+    parsed boolean;            -- a number or a day
+    nv text;                   -- its parsed value: f_n, or f_v for a day
+    tx text;                   -- the trimmed text: f_t, or how to compute it
+    nonblank2 text := '';      -- a row is blank when none of these is set either
+    n_staged bigint;
 BEGIN
     FOR f IN SELECT x.* FROM import_fields x
               WHERE x.sheet = sheet_key AND x.stands_for IS NULL
@@ -739,21 +771,37 @@ BEGIN
         n := f.field || '_n';
         v := f.field || '_v';
         j := 'j_' || f.field;
-        l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
-                           CASE WHEN f.kind IN ('email', 'wallet')
-                                THEN format('lower(megamarket.clean_text(s.%I))', f.field)
-                                WHEN f.kind = 'store_code'
-                                THEN format('upper(megamarket.clean_text(s.%I))', f.field)
-                                ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
-        nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
-        l4 := l4 || format(', %I, %I', r, t);
+        -- a parsed field (a number or a day) is parsed from the raw cell (the
+        -- parsers trim as clean_text does); its trimmed text, tx, is only
+        -- computed where a rule needs it, for a cell that did not parse
+        parsed := f.kind IN ('date', 'integer', 'quantity', 'money', 'ticket');
+        nv := CASE WHEN f.kind = 'date' THEN v ELSE n END;
+        tx := CASE WHEN parsed THEN format('megamarket.clean_text(%I)', r) ELSE quote_ident(t) END;
+        IF parsed THEN
+            l1 := l1 || format(', s.%I AS %I', f.field, r);
+            nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(nv);
+            nonblank2 := nonblank2 || CASE WHEN nonblank2 = '' THEN '' ELSE ', ' END || tx;
+        ELSE
+            l1 := l1 || format(', s.%I AS %I, %s AS %I', f.field, r,
+                               CASE WHEN f.kind IN ('email', 'wallet')
+                                    THEN format('lower(megamarket.clean_text(s.%I))', f.field)
+                                    WHEN f.kind = 'store_code'
+                                    THEN format('upper(megamarket.clean_text(s.%I))', f.field)
+                                    ELSE format('megamarket.clean_text(s.%I)', f.field) END, t);
+            nonblank := nonblank || CASE WHEN nonblank = '' THEN '' ELSE ', ' END || quote_ident(t);
+        END IF;
+        IF NOT lean OR f.natural_key THEN
+            l4 := l4 || format(', %I', r);
+        END IF;
 
         IF f.required THEN
-            req := req || format(' WHEN %I IS NULL THEN ARRAY[''missing_required'', %L, %I]', t, f.field, r);
+            req := req || format(' WHEN %s%s IS NULL THEN ARRAY[''missing_required'', %L, %I]',
+                                 CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END, tx, f.field, r);
         END IF;
         IF f.kind IN ('name', 'code', 'ticket') THEN
-            toolong := toolong || format(' WHEN length(%I) > %s THEN ARRAY[''too_long'', %L, %I]',
-                                         t, maxlen, f.field, r);
+            toolong := toolong || format(' WHEN %slength(%s) > %s THEN ARRAY[''too_long'', %L, %I]',
+                                         CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END,
+                                         tx, maxlen, f.field, r);
         END IF;
 
         CASE f.kind
@@ -764,17 +812,21 @@ BEGIN
             parse := parse || format(' WHEN NOT megamarket.is_sku(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
             l4 := l4 || format(', %I AS %I', t, v);
         WHEN 'date' THEN
-            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', t, v);
-            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_date'', %L, %I]', t, v, f.field, r);
+            l2 := l2 || format(', megamarket.parse_day(%I) AS %I', r, v);
+            parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_date'', %L, %I]', v, tx, f.field, r);
             l4 := l4 || format(', %I', v);
+            IF lean THEN
+                -- a fact's day is its date dimension key (<field>_id: date_id)
+                l4 := l4 || format(', CASE WHEN err IS NULL THEN megamarket.date_id(%I) END AS %I', v, f.field || '_id');
+            END IF;
             IF f.not_before IS NOT NULL THEN
                 range := range || format(' WHEN %I < %I THEN ARRAY[%L, %L, %I]',
                                          v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
             END IF;
         WHEN 'integer', 'quantity' THEN
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
-            parse := parse || format(' WHEN %I IS NOT NULL AND (%I IS NULL OR %I <> trunc(%I)) THEN ARRAY[''bad_number'', %L, %I]',
-                                     t, n, n, n, f.field, r);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
+            parse := parse || format(' WHEN (%1$I IS NULL AND %2$s IS NOT NULL) OR %1$I <> trunc(%1$I) THEN ARRAY[''bad_number'', %3$L, %4$I]',
+                                     n, tx, f.field, r);
             IF f.kind = 'quantity' THEN
                 range := range || format(' WHEN %I <= 0 THEN ARRAY[''negative_quantity'', %L, %I]', n, f.field, r);
             ELSE
@@ -783,17 +835,17 @@ BEGIN
             range := range || format(' WHEN %I > 2147483647 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
             l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', n, v);
         WHEN 'money' THEN
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
-            parse := parse || format(' WHEN %I IS NOT NULL AND %I IS NULL THEN ARRAY[''bad_number'', %L, %I]', t, n, f.field, r);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
+            parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_number'', %L, %I]', n, tx, f.field, r);
             range := range || format(' WHEN %I < 0 OR %I >= %s THEN ARRAY[''out_of_range'', %L, %I]',
                                      n, n, f.max_value, f.field, r);
             l4 := l4 || format(', CASE WHEN err IS NULL THEN round(%I, 2) END AS %I', n, v);
         WHEN 'ticket' THEN
             -- a whole number is its digits (a number cell or text); other text is the ticket's code
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', t, n);
+            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
             parse := parse || format(' WHEN %I IS NOT NULL AND %I <> trunc(%I) THEN ARRAY[''bad_number'', %L, %I]',
                                      n, n, n, f.field, r);
-            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %I) END AS %I', n, t, v);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %s) END AS %I', n, tx, v);
         WHEN 'email', 'wallet' THEN
             -- a bad one is dropped, the row kept (a note)
             l2 := l2 || format(', %I ~ %L AS %I', t,
@@ -803,8 +855,13 @@ BEGIN
                                      t, f.field || '_ok', 'bad_' || f.kind, f.field, r);
             l4 := l4 || format(', CASE WHEN %I THEN %I END AS %I', f.field || '_ok', t, v);
         WHEN 'store' THEN
-            joins := joins || format(' LEFT JOIN pg_temp.mm_store_keys %I ON %I.key = megamarket.header_key(p.%I)', j, j, t);
-            refcols := refcols || format(', %I.store_id AS %I', j, v);
+            -- the exact text first; header_key() only for a cell that is not
+            -- a store's name or code as written (_import_store_keys)
+            joins := joins || format(' LEFT JOIN pg_temp.mm_store_texts %1$I ON %1$I.text = p.%3$I'
+                                     ' LEFT JOIN pg_temp.mm_store_keys %2$I'
+                                     ' ON %2$I.key = CASE WHEN %1$I.store_id IS NULL THEN megamarket.header_key(p.%3$I) END',
+                                     j || '_x', j, t);
+            refcols := refcols || format(', coalesce(%I.store_id, %I.store_id) AS %I', j || '_x', j, v);
         WHEN 'product' THEN
             joins := joins || format(' LEFT JOIN megamarket.products %I ON %I.sku = p.%I', j, j, t);
             refcols := refcols || format(', %I.product_id AS %I', j, v);
@@ -819,9 +876,9 @@ BEGIN
             l4 := l4 || format(', %I AS %I', t, v);
         END CASE;
         IF f.kind IN ('store', 'product', 'customer', 'campaign') THEN
-            refs := refs || format(' WHEN %I IS NOT NULL AND %I.%I IS NULL THEN ARRAY[%L, %L, %I]',
-                                   t, j, CASE f.kind WHEN 'store' THEN 'store_id' WHEN 'product' THEN 'product_id'
-                                                     WHEN 'customer' THEN 'customer_id' ELSE 'campaign_id' END,
+            refs := refs || format(' WHEN %I IS NOT NULL AND %s IS NULL THEN ARRAY[%L, %L, %I]',
+                                   t, CASE f.kind WHEN 'store' THEN format('coalesce(%I.store_id, %I.store_id)', j || '_x', j)
+                                                  ELSE format('%I.%I', j, f.kind || '_id') END,
                                    'unknown_' || f.kind, f.field, r);
             l4 := l4 || format(', %I', v);
         END IF;
@@ -852,21 +909,35 @@ BEGIN
                       FROM pg_temp.%8$I s
                      WHERE megamarket.import_progress(%9$L, %10$s)
                     OFFSET 0) AS t
-                 WHERE num_nonnulls(%11$s) > 0
                 OFFSET 0) AS p %12$s
+             WHERE num_nonnulls(%11$s) > 0%13$s
             OFFSET 0) AS c$q$,
         stage, l4, CASE WHEN notes = '' THEN '' ELSE notes END,
         refcols, coalesce(nullif(req || toolong || parse || range || refs, ''), ' WHEN false THEN NULL'),
-        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins);
+        l2, l1, 'mm_src_' || sheet_key, sheet_name, every, nonblank, joins,
+        CASE WHEN nonblank2 = '' THEN '' ELSE format(' OR num_nonnulls(%s) > 0', nonblank2) END);
+    GET DIAGNOSTICS n_staged = ROW_COUNT;
 
-    -- duplicates: among accepted rows, an earlier row with the same key wins
+    -- duplicates: among accepted rows, an earlier row with the same key wins;
+    -- the keys are sorted in memory, with the maintenance budget when that
+    -- is the larger (as _import_facts does)
     PERFORM import_activity(sheet_name || ': checking for duplicate keys');
+    old_work_mem := current_setting('work_mem');
+    IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(old_work_mem) THEN
+        PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+    END IF;
     PERFORM _import_duplicates(stage, keys, vals, key_field, key_field || '_raw');
-    EXECUTE format('ANALYZE pg_temp.%I', stage);
+    PERFORM set_config('work_mem', old_work_mem, true);
+    -- a dimension sheet's writes join its stage; a fact sheet's only copy
+    -- its accepted rows out (_import_apply_sales, _losses)
+    IF NOT lean THEN
+        EXECUTE format('ANALYZE pg_temp.%I', stage);
+    END IF;
+    RETURN n_staged;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_stage(text, text, bigint) IS
-'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects';
+'(internal to import_workbook) the loader''s cleaning half, driven by import_fields: the stage table pg_temp.mm_<sheet> of clean values and rejects; returns its rows';
 
 -- The loader's second half: each sheet's writes, from its stage table of
 -- accepted rows (err IS NULL) with clean values. Each returns the rows it
@@ -1116,11 +1187,11 @@ $$;
 COMMENT ON FUNCTION megamarket._import_apply_campaigns(text) IS
 '(internal to import_workbook) writes the campaigns sheet''s accepted rows';
 
--- (internal) Ventas: dates, sales. The accepted rows become
--- pg_temp.mm_sales_rows, shaped as megamarket.sales (resolved dimension keys,
--- date_id); _import_facts() (partition.sql) writes the facts from it: the
--- lines that differ are updated, the new ones inserted, months the
--- warehouse does not hold loaded in bulk.
+-- (internal) Ventas: dates, sales. The stage pg_temp.mm_sales itself, its
+-- clean values renamed as megamarket.sales's columns (resolved dimension
+-- keys, date_id), is what _import_facts() (partition.sql) writes the facts
+-- from, its rejected rows left out: the lines that differ are updated, the
+-- new ones inserted, months the warehouse does not hold loaded in bulk.
 CREATE FUNCTION megamarket._import_apply_sales(sheet_name text, OUT inserted bigint, OUT updated bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, megamarket, pg_temp
@@ -1128,18 +1199,25 @@ AS $$
 DECLARE
     lo date;
     hi date;
+    n bigint;
 BEGIN
-    PERFORM _import_drop('TABLE', 'mm_sales_rows');
-    CREATE TEMP TABLE mm_sales_rows ON COMMIT DROP AS
-    SELECT m.ticket_v AS ticket_id, m.line_v AS line_no, m.customer_v AS customer_id,
-           m.sku_v AS product_id, m.store_v AS store_id, date_id(m.date_v) AS date_id,
-           m.campaign_v AS campaign_id, m.quantity_v AS quantity, m.amount_v AS amount
-      FROM pg_temp.mm_sales m
-     WHERE m.err IS NULL;
-    ANALYZE pg_temp.mm_sales_rows;
-    PERFORM import_activity(sheet_name || ': updating and inserting '
-                            || (SELECT count(*) FROM pg_temp.mm_sales_rows) || ' rows');
-    SELECT min(m.date_v), max(m.date_v) INTO lo, hi FROM pg_temp.mm_sales m WHERE m.err IS NULL;
+    -- the stage itself is the fact rows: its clean values renamed as the
+    -- fact's columns (date_id is made by the stage); _import_facts leaves out
+    -- its rejected rows (err set)
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN ticket_v TO ticket_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN line_v TO line_no;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN customer_v TO customer_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN sku_v TO product_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN store_v TO store_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN campaign_v TO campaign_id;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN quantity_v TO quantity;
+    ALTER TABLE pg_temp.mm_sales RENAME COLUMN amount_v TO amount;
+    -- the share of accepted rows (without it the planner takes err IS NULL
+    -- for a rare case, and might probe every month's index per line)
+    ANALYZE pg_temp.mm_sales (err);
+    SELECT count(*), min(r.date_v), max(r.date_v) INTO n, lo, hi
+      FROM pg_temp.mm_sales r WHERE r.err IS NULL;
+    PERFORM import_activity(sheet_name || ': updating and inserting ' || n || ' rows');
     IF lo IS NOT NULL THEN
         PERFORM fill_dates(lo, hi);
     END IF;
@@ -1147,7 +1225,7 @@ BEGIN
     -- the fact rows: upsert by (ticket_id, line_no) into the months the
     -- warehouse holds, months it does not hold loaded in bulk (partition.sql)
     SELECT f.inserted, f.updated INTO inserted, updated
-      FROM _import_facts('sales', 'pg_temp.mm_sales_rows') f;
+      FROM _import_facts('sales', 'pg_temp.mm_sales') f;
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_apply_sales(text) IS
@@ -1175,7 +1253,7 @@ BEGIN
            date_id(m.date_v) AS date_id, r.reason_id, m.quantity_v AS quantity, m.amount_v AS amount
       FROM pg_temp.mm_losses m JOIN loss_reasons r ON r.name = m.reason_v
      WHERE m.err IS NULL;
-    ANALYZE pg_temp.mm_losses_rows;
+    -- (no ANALYZE: _import_facts joins it whole, estimated from its size)
     PERFORM import_activity(sheet_name || ': updating and inserting '
                             || (SELECT count(*) FROM pg_temp.mm_losses_rows) || ' rows');
 
@@ -1198,14 +1276,15 @@ SET search_path = pg_catalog, megamarket, pg_temp
 AS $$
 DECLARE
     res record;
+    n_read bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM import_fields f WHERE f.sheet = sheet_key AND f.kind = 'store') THEN
         PERFORM _import_store_keys();
     END IF;
-    PERFORM _import_stage(sheet_key, sheet_name, every);
+    n_read := _import_stage(sheet_key, sheet_name, every);
     EXECUTE format('SELECT * FROM megamarket.%I($1)', '_import_apply_' || sheet_key)
        INTO res USING sheet_name;
-    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated);
+    PERFORM _import_record(sheet_key, sheet_name, hdr, res.inserted, res.updated, n_read);
 END
 $$;
 COMMENT ON FUNCTION megamarket._import_sheet(text, text, jsonb, bigint) IS
@@ -1441,7 +1520,7 @@ REVOKE ALL ON FUNCTION megamarket.import_workbook(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_open(text, text, integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_map_header(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_sheet_header(text, integer, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION megamarket._import_record(text, text, jsonb, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_duplicates(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_store_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION megamarket._import_stage(text, text, bigint) FROM PUBLIC;

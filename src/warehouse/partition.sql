@@ -117,10 +117,9 @@ BEGIN
         RAISE EXCEPTION 'megamarket: % is not a month of the date dimension', m
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    EXECUTE format('CREATE TABLE megamarket.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                   part, meta.parent);
-    EXECUTE format('ALTER TABLE megamarket.%I ADD CONSTRAINT %I CHECK (date_id >= %s AND date_id < %s)',
-                   part, part || '_month', lo, hi);
+    EXECUTE format('CREATE TABLE megamarket.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                                                CONSTRAINT %I CHECK (date_id >= %s AND date_id < %s))',
+                   part, meta.parent, part || '_month', lo, hi);
     EXECUTE format('COMMENT ON TABLE megamarket.%I IS %L', part,
                    format('partition of %s: %s-%s', kind, m / 100, lpad((m % 100)::text, 2, '0')));
     RETURN format('megamarket.%I', part)::regclass;
@@ -233,9 +232,12 @@ REVOKE ALL ON FUNCTION megamarket.add_months(date, date) FROM PUBLIC;
 -- "staging" is a table or view of rows ready for the fact table: the
 -- columns of _facts_meta(kind).cols by name (the natural key, every
 -- dimension key resolved, date_id of a day in megamarket.dates), each
--- natural key once. Rows of months a partition holds are upserted (updated
--- where a value differs, a line moving to another day moves with its
--- sale_id); rows of the other months, and lines moving into them, are
+-- natural key once. A column err, when the staging has one, marks rows
+-- that are not facts (the loader's stage keeps its rejected rows): rows
+-- where it is not NULL are left out. Rows of months a partition holds are
+-- upserted (updated where a value differs, a line moving to another day
+-- moves with its sale_id); rows of the other months, and lines moving into
+-- them, are
 -- bulk-loaded into a new table per month that is then attached. Returns the
 -- rows inserted and updated. SECURITY DEFINER because it makes and attaches
 -- tables; it first checks that the calling role may INSERT and UPDATE the
@@ -261,6 +263,7 @@ DECLARE
     any_rows boolean;
     old_work_mem text;
     bulk text := '_bulk_' || kind;
+    src text;
 BEGIN
     IF NOT has_table_privilege(session_user, meta.parent, 'INSERT, UPDATE') THEN
         RAISE EXCEPTION 'permission denied for table %', meta.parent
@@ -313,7 +316,14 @@ BEGIN
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
     END IF;
 
-    EXECUTE format('SELECT ARRAY(SELECT DISTINCT date_id / 100 FROM %s)', staging) INTO months;
+    -- a loader's stage may keep its rejected rows (a column err, set on
+    -- them): they are not facts, and are left out of every statement below
+    src := CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a
+                              WHERE a.attrelid = staging AND a.attname = 'err'
+                                AND a.attnum > 0 AND NOT a.attisdropped)
+                THEN format('(SELECT * FROM %s WHERE err IS NULL)', staging)
+                ELSE staging::text END;
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT date_id / 100 FROM %s m)', src) INTO months;
     fresh := megamarket._facts_missing_months(meta.parent, months);
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', meta.parent) INTO any_rows;
 
@@ -329,7 +339,7 @@ BEGIN
                           FROM %s m LEFT JOIN %s f ON %s
                          WHERE f.%I IS NULL OR (%s) IS DISTINCT FROM (%s)',
                        (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.key_cols, ', ')) c),
-                       meta.id_col, staging, meta.parent, key_join, meta.id_col,
+                       meta.id_col, src, meta.parent, key_join, meta.id_col,
                        (SELECT string_agg('f.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
                        (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(data_cols, ', ')) c));
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -339,14 +349,14 @@ BEGIN
             EXECUTE format('UPDATE %s f SET %s FROM mm_facts_todo t JOIN %s m USING (%s)
                              WHERE t.old_id IS NOT NULL AND f.%I = t.old_id AND f.date_id = t.old_date
                                AND NOT (m.date_id / 100 = ANY ($1))',
-                           meta.parent, set_list, staging, meta.key_cols, meta.id_col)
+                           meta.parent, set_list, src, meta.key_cols, meta.id_col)
                 USING fresh;
             GET DIAGNOSTICS updated = ROW_COUNT;
             EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM mm_facts_todo t JOIN %s m USING (%s)
                              WHERE t.old_id IS NULL AND NOT (m.date_id / 100 = ANY ($1))',
                            meta.parent, meta.cols,
                            (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
-                           staging, meta.key_cols)
+                           src, meta.key_cols)
                 USING fresh;
             GET DIAGNOSTICS inserted = ROW_COUNT;
             -- lines moving into a month the warehouse does not hold: out of
@@ -359,7 +369,7 @@ BEGIN
                                               AND %s AND m.date_id / 100 = ANY ($1)
                                            RETURNING f.%I AS id, %s)
                                 SELECT * FROM d',
-                               meta.parent, staging, meta.id_col,
+                               meta.parent, src, meta.id_col,
                                (SELECT string_agg(format('m.%1$I = t.%1$I', c), ' AND ')
                                   FROM unnest(string_to_array(meta.key_cols, ', ')) c),
                                meta.id_col,
@@ -392,11 +402,11 @@ BEGIN
                          WHERE m.date_id / 100 = ANY ($1)',
                        bulk, meta.id_col, meta.cols, meta.id_seq,
                        (SELECT string_agg('m.' || quote_ident(c), ', ') FROM unnest(string_to_array(meta.cols, ', ')) c),
-                       staging, meta.key_cols)
+                       src, meta.key_cols)
             USING fresh;
     ELSE
         EXECUTE format('INSERT INTO megamarket.%I (%s) SELECT %s FROM %s m WHERE m.date_id / 100 = ANY ($1)',
-                       bulk, meta.cols, meta.cols, staging)
+                       bulk, meta.cols, meta.cols, src)
             USING fresh;
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;

@@ -357,6 +357,41 @@ is(sql('hostile', q{SELECT string_agg(format('%s %s %s %s', sheet, cell, reason,
 	'Clientes A too_long 3000, Productos C too_long 6000, Sucursales B5 duplicate_name 5, Ventas A2 too_long 5000, Ventas H3 missing_required , Ventas D4 unknown_store 6, Ventas F5 unknown_product 32767',
 	'each is rejected with its cell, reason and whole value');
 
+note 'white space around numbers, days, tickets and store names (parsed from the raw cell)';
+my $spaced = "$dir/spaced.xlsx";
+my $sku = sql('hostile', 'SELECT min(sku) FROM megamarket.products');
+system('/usr/bin/python3', '-c', q{
+import sys, datetime, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+v = wb['Ventas']
+d = datetime.date(2024, 1, 5)
+rows = {
+    6:  ['WS-1', 1, ' 05/01/2024 ', 'Norte', None, sys.argv[3], '\u00a0 3 ', 10.5, None],  # accepted
+    7:  ['WS-2', 1, d, 'Norte', None, sys.argv[3], 1, '   '],                               # amount only spaces
+    8:  ['WS-3', ' 2 ', d, 'CENTRO', None, sys.argv[3], 1, ' 4,25 '],                      # accepted
+    9:  ['WS-4', 1, d, 'Norte', None, sys.argv[3], ' 2,5 ', 1],                              # not a whole quantity
+    10: [' WS-5 ', ' abc ', d, 'Norte', None, sys.argv[3], 1, 1],                            # a line that is not a number
+    11: ['\u00a0', 1, d, 'Norte', None, sys.argv[3], 1, 1],                                  # a ticket of white space
+    12: ['WS-6', 1, '  ', 'Norte', None, sys.argv[3], 1, 1],                                 # a day of white space
+    13: [None, None, None, None, None, None, ' ', '\t', None],                               # a blank row
+    14: [' 0777 ', 1, d, '  sur ', None, sys.argv[3], 1, 1],                                 # accepted: ticket 777, store Sur
+}
+for r, vals in rows.items():
+    for c, x in enumerate(vals, start=1):
+        v.cell(row=r, column=c).value = x
+wb.save(sys.argv[2])
+}, $es, $spaced, $sku) == 0 or die 'openpyxl failed';
+fresh_db('spaced');
+sql('spaced', "SELECT * FROM megamarket.import_workbook('$spaced')");
+is(sql('spaced', q{SELECT string_agg(format('%s %s', cell, reason), ', ' ORDER BY row_number)
+	FROM megamarket.import_rejects WHERE sheet = 'Ventas' AND row_number BETWEEN 6 AND 14 AND NOT kept}),
+	'H7 missing_required, G9 bad_number, B10 bad_number, A11 missing_required, C12 missing_required',
+	'white space only is a missing value; a number or day that does not parse is rejected; a blank row is skipped');
+is(sql('spaced', q{SELECT string_agg(format('%s %s %s %s %s %s', s.ticket_id, s.line_no, s.date_id, st.name, s.quantity, s.amount), ', ' ORDER BY s.ticket_id)
+	FROM megamarket.sales s JOIN megamarket.stores st USING (store_id) WHERE s.ticket_id IN ('WS-1', 'WS-3', '777')}),
+	'777 1 20240105 Sur 1 1.00, WS-1 1 20240105 Norte 3 10.50, WS-3 2 20240105 Centro 1 4.25',
+	'white space around a number, a day, a ticket and a store name is dropped');
+
 note 'xlsx_fdw: IMPORT FOREIGN SCHEMA of a sheet whose header repeats a name';
 my $dup = "$dir/dup.xlsx";
 system('/usr/bin/python3', '-c', q{

@@ -201,6 +201,23 @@ sql(q{SELECT public.stage('stage_big', 'B-', 202402, 300000, 1); SELECT fill_dat
 like($err, qr/57014: canceling statement due to statement timeout/, 'the load is cancelled');
 is($state->(), $s0, 'nothing changed, no table left behind');
 
+note 'a staging column err leaves its rows out (the import hands over its stage, rejected rows included)';
+sql(q{SELECT public.stage('stage_err', 'E-', 202502, 10, 1);
+	ALTER TABLE public.stage_err ADD COLUMN err text[];
+	UPDATE public.stage_err SET err = ARRAY['bad_number', 'quantity', 'x'] WHERE ticket_id IN ('E-2', 'E-3');
+	-- a rejected row of a month with no days in dates: loaded, it would fail
+	UPDATE public.stage_err SET err = ARRAY['bad_date', 'date', 'y'], date_id = 20250705 WHERE ticket_id = 'E-4'});
+is(sql(q{SELECT inserted || ' ' || updated FROM megamarket._import_facts('sales', 'stage_err')}),
+	'7 0', 'February in bulk: the 7 rows without err');
+is(sql(q{SELECT string_agg(ticket_id, ',' ORDER BY ticket_id) || ' ' || (SELECT count(*) FROM megamarket.sale_keys WHERE ticket_id LIKE 'E-%')
+	|| ' ' || (SELECT count(*) FROM pg_class WHERE relname = 'sales_2025_07')
+	FROM megamarket.sales WHERE ticket_id LIKE 'E-%'}),
+	'E-1,E-10,E-5,E-6,E-7,E-8,E-9 7 0', 'the rows with err are not there, nor their keys or month');
+sql(q{UPDATE public.stage_err SET quantity = quantity + 1 WHERE ticket_id IN ('E-2', 'E-5')});
+is(sql(q{SELECT inserted || ' ' || updated FROM megamarket._import_facts('sales', 'stage_err')}),
+	'0 1', 'again, through the upsert path: only the changed row without err is updated');
+is(sql(q{SELECT count(*) FROM megamarket.sales WHERE ticket_id IN ('E-2', 'E-3', 'E-4')}), '0', '... and the others stay out');
+
 note 'DROP EXTENSION leaves nothing, partitions made later included';
 sql('DROP EXTENSION megamarket');
 is(sql(q{SELECT count(*) FROM pg_class WHERE relname ~ '^(sales|losses|sale_keys|loss_keys|_bulk)'}), '0',
