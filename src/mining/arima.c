@@ -97,6 +97,13 @@ typedef struct Work
 			   *qa,
 			   *qt,
 			   *qt2;			/* r*r scratch for the initial covariance */
+	double	   *ck,
+			   *cw,
+			   *cu,
+			   *gam,
+			   *psi,
+			   *gsys;			/* the fast filter (kalman_fast) */
+	bool		anymiss;		/* the series has missing values */
 	double		parscale[ARIMA_MAX_COEF];
 	ObjKind		kind;
 	bool		trans;
@@ -865,6 +872,228 @@ kalman_arma(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 }
 
 /*
+ * arma_acov
+ *		The autocovariances gamma(0..r) of the ARMA part with unit innovation
+ *		variance (Brockwell & Davis 3.3.8: a linear system for gamma(0..np),
+ *		the AR recursion above it), its psi weights psi(0..r-1), and from
+ *		them the first column of the stationary state covariance Q0 (the
+ *		state of kalman_arma), in w->cu[0..r-1]:
+ *			Q0[j][0] = sum_{k>j} phi_k gamma(k - j) + sum_{k>=j} theta_k psi(k - j)
+ *		(state element j is sum_{k>j} phi_k y_{t+j-k} + sum_{k>=j} theta_k
+ *		e_{t+j-k}). false when the system is singular or the variance not
+ *		positive (a non-stationary AR part).
+ */
+static bool
+arma_acov(Work *w)
+{
+	int			r = w->r,
+				np = w->np,
+				nq = w->nq,
+				n1 = np + 1,
+				i,
+				j,
+				k;
+	const double *phi = w->phi,
+			   *theta = w->theta;
+	double	   *gam = w->gam,
+			   *psi = w->psi,
+			   *A = w->gsys,
+			   *q = w->cu;
+
+#define TH(j) ((j) == 0 ? 1.0 : ((j) <= nq ? theta[(j) - 1] : 0.0))
+#define PH(k) ((k) >= 1 && (k) <= np ? phi[(k) - 1] : 0.0)
+	for (j = 0; j < r; j++)
+	{
+		double		v = TH(j);
+
+		for (i = 1; i <= j && i <= np; i++)
+			v += phi[i - 1] * psi[j - i];
+		psi[j] = v;
+	}
+	/* rows k = 0..np of [A | c]: gamma(k) - sum_i phi_i gamma(|k - i|) = c_k */
+	for (k = 0; k < n1; k++)
+	{
+		double	   *row = A + (size_t) k * (n1 + 1);
+		double		c = 0.0;
+
+		for (j = 0; j <= n1; j++)
+			row[j] = 0.0;
+		row[k] += 1.0;
+		for (i = 1; i <= np; i++)
+			row[abs(k - i)] -= phi[i - 1];
+		for (j = k; j <= nq; j++)
+			c += TH(j) * psi[j - k];
+		row[n1] = c;
+	}
+	/* Gaussian elimination with partial pivoting */
+	for (k = 0; k < n1; k++)
+	{
+		int			piv = k;
+		double		best = fabs(A[(size_t) k * (n1 + 1) + k]);
+
+		for (i = k + 1; i < n1; i++)
+			if (fabs(A[(size_t) i * (n1 + 1) + k]) > best)
+			{
+				best = fabs(A[(size_t) i * (n1 + 1) + k]);
+				piv = i;
+			}
+		if (!(best > 1e-14))
+			return false;
+		if (piv != k)
+			for (j = k; j <= n1; j++)
+			{
+				double		t = A[(size_t) k * (n1 + 1) + j];
+
+				A[(size_t) k * (n1 + 1) + j] = A[(size_t) piv * (n1 + 1) + j];
+				A[(size_t) piv * (n1 + 1) + j] = t;
+			}
+		for (i = k + 1; i < n1; i++)
+		{
+			double		f = A[(size_t) i * (n1 + 1) + k] / A[(size_t) k * (n1 + 1) + k];
+
+			if (f == 0.0)
+				continue;
+			for (j = k; j <= n1; j++)
+				A[(size_t) i * (n1 + 1) + j] -= f * A[(size_t) k * (n1 + 1) + j];
+		}
+	}
+	for (k = n1 - 1; k >= 0; k--)
+	{
+		double		v = A[(size_t) k * (n1 + 1) + n1];
+
+		for (j = k + 1; j < n1; j++)
+			v -= A[(size_t) k * (n1 + 1) + j] * gam[j];
+		gam[k] = v / A[(size_t) k * (n1 + 1) + k];
+	}
+	for (k = n1; k <= r; k++)
+	{
+		double		v = 0.0;
+
+		for (i = 1; i <= np; i++)
+			v += phi[i - 1] * gam[k - i];
+		for (j = k; j <= nq; j++)
+			v += TH(j) * psi[j - k];
+		gam[k] = v;
+	}
+	if (!(gam[0] > 0.0) || !(gam[0] < 1e12))
+		return false;
+	for (j = 0; j < r; j++)
+	{
+		double		v = 0.0;
+
+		for (k = j + 1; k <= r && k <= np; k++)
+			v += phi[k - 1] * gam[k - j];
+		for (k = j; k < r && k <= nq; k++)
+			v += TH(k) * psi[k - j];
+		q[j] = v;
+	}
+#undef TH
+#undef PH
+	return isfinite(q[0]);
+}
+
+/*
+ * kalman_fast
+ *		kalman_arma's likelihood by the Chandrasekhar recursions (Morf, Sidhu
+ *		and Kailath 1974; for ARMA models Melard 1984, AS 197): started from
+ *		the stationary covariance, P_{t+1} - P_t of the time-invariant filter
+ *		keeps rank one, M W W', so the gain K = T P Z' and the innovation
+ *		variance F = Z P Z' follow in O(r) a step instead of the O(r^2) of
+ *		updating P:
+ *			F' = F + M w0^2,  K' = K + M w0 T W,
+ *			W' = T W - (w0 / F) K,  M' = M F / F'		(w0 = W[0])
+ *		starting from K = W = T Q0 Z', M = -1 / F, F = Q0[0][0]. The same
+ *		numbers as kalman_arma up to rounding; only for series without
+ *		missing values (a missing value breaks the rank-one update).
+ */
+static bool
+kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
+{
+	int			r = w->r,
+				np = w->np,
+				i;
+	size_t		l,
+				n = w->n - w->nd;
+	const double *x = w->xd,
+			   *phi = w->phi;
+	double	   *a = w->a,
+			   *K = w->ck,
+			   *W = w->cw,
+			   *q = w->cu;
+	double		ssq = 0.0,
+				sumlog = 0.0,
+				F,
+				M,
+				logF = 0.0;
+	bool		steady = false;
+
+	if (!arma_acov(w))
+		return false;
+	F = q[0];
+	for (i = 0; i < r; i++)
+	{
+		K[i] = (i < np ? phi[i] * q[0] : 0.0) + (i < r - 1 ? q[i + 1] : 0.0);
+		W[i] = K[i];
+		a[i] = 0.0;
+	}
+	M = -1.0 / F;
+	for (l = 0; l < n; l++)
+	{
+		double		v = x[l] - a[0],
+					a0 = a[0],
+					vf;
+
+		if ((l & 1023) == 1023 && MiningInterrupted(w->env))
+		{
+			w->canceled = true;
+			return false;
+		}
+		if (!(F > 0.0) || !isfinite(F))
+			return false;
+		vf = v / F;
+		ssq += v * vf;
+		if (!steady)
+			sumlog += log(F);
+		else
+			sumlog += logF;
+		/* a <- T a + K v / F (the next prediction) */
+		for (i = 0; i < r - 1; i++)
+			a[i] = (i < np ? phi[i] * a0 : 0.0) + a[i + 1] + K[i] * vf;
+		a[r - 1] = (r - 1 < np ? phi[r - 1] * a0 : 0.0) + K[r - 1] * vf;
+		if (!steady)
+		{
+			double		w0 = W[0],
+						wf = w0 / F,
+						mw = M * w0,
+						Fn = F + mw * w0,
+						wmax = 0.0;
+
+			for (i = 0; i < r; i++)
+			{
+				double		u = (i < np ? phi[i] * w0 : 0.0) + (i < r - 1 ? W[i + 1] : 0.0);
+
+				W[i] = u - wf * K[i];
+				K[i] += mw * u;
+				if (fabs(W[i]) > wmax)
+					wmax = fabs(W[i]);
+			}
+			M *= F / Fn;
+			F = Fn;
+			/* P changes by M W W' next: below STEADY_TOL of F, it stays */
+			if (fabs(M) * wmax * wmax <= STEADY_TOL * F)
+			{
+				steady = true;
+				logF = log(F);
+			}
+		}
+	}
+	*ssq_out = ssq;
+	*sumlog_out = sumlog;
+	*nu_out = (int) n;
+	return true;
+}
+
+/*
  * Conditional sum of squares (R's ARIMA_CSS): residuals of the differenced
  * series from ncond on, earlier ones taken as zero. Returns ssq / nu.
  */
@@ -938,7 +1167,8 @@ objective_coef(Work *w, const double *coef)
 		int			nu;
 
 		if (!(w->full ? kalman(w, true, &ssq, &sumlog, &nu) :
-			  kalman_arma(w, &ssq, &sumlog, &nu)) || nu == 0)
+			  w->anymiss ? kalman_arma(w, &ssq, &sumlog, &nu) :
+			  kalman_fast(w, &ssq, &sumlog, &nu)) || nu == 0)
 			return BIG;
 		v = 0.5 * (log(ssq / nu) + sumlog / nu);
 	}
@@ -1318,6 +1548,12 @@ work_init(Work *w, MiningEnv *env, const double *y, size_t n, const ArimaSpec *s
 	ALLOC(qa, (size_t) rr * rr, "the state");
 	ALLOC(qt, (size_t) rr * rr, "the state");
 	ALLOC(qt2, (size_t) rr * rr, "the state");
+	ALLOC(ck, rr + 1, "the state");
+	ALLOC(cw, rr + 1, "the state");
+	ALLOC(cu, rr + 1, "the state");
+	ALLOC(gam, rr + 1, "the state");
+	ALLOC(psi, rr + 1, "the state");
+	ALLOC(gsys, (size_t) (w->np + 1) * (w->np + 2), "the state");
 #undef ALLOC
 	for (i = 0; i < w->nd; i++)
 	{
@@ -1358,6 +1594,12 @@ work_free(Work *w)
 	MiningFree(env, w->qa, rr, sizeof(double));
 	MiningFree(env, w->qt, rr, sizeof(double));
 	MiningFree(env, w->qt2, rr, sizeof(double));
+	MiningFree(env, w->ck, w->r + 1, sizeof(double));
+	MiningFree(env, w->cw, w->r + 1, sizeof(double));
+	MiningFree(env, w->cu, w->r + 1, sizeof(double));
+	MiningFree(env, w->gam, w->r + 1, sizeof(double));
+	MiningFree(env, w->psi, w->r + 1, sizeof(double));
+	MiningFree(env, w->gsys, (size_t) (w->np + 1) * (w->np + 2), sizeof(double));
 	w->env = NULL;
 }
 
@@ -1593,6 +1835,7 @@ fit_work(Work *w, ArimaModel *m)
 	if (method == ARIMA_CSS_ML && anymiss)
 		method = ARIMA_ML;
 	w->full = anymiss && w->nd > 0;
+	w->anymiss = anymiss;
 	w->reg_dirty = true;
 	m->iterations = 0;
 
