@@ -1024,7 +1024,8 @@ kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 				sumlog = 0.0,
 				F,
 				M,
-				logF = 0.0;
+				logF = 0.0,
+				prodF = 1.0;
 	bool		steady = false;
 
 	if (!arma_acov(w))
@@ -1053,7 +1054,15 @@ kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 		vf = v / F;
 		ssq += v * vf;
 		if (!steady)
-			sumlog += log(F);
+		{
+			/* sum log F as the log of a product: one log per factor 2^20 */
+			prodF *= F;
+			if (prodF > 1048576.0 || prodF < 1.0 / 1048576.0)
+			{
+				sumlog += log(prodF);
+				prodF = 1.0;
+			}
+		}
 		else
 			sumlog += logF;
 		/* a <- T a + K v / F (the next prediction) */
@@ -1088,7 +1097,7 @@ kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 		}
 	}
 	*ssq_out = ssq;
-	*sumlog_out = sumlog;
+	*sumlog_out = sumlog + log(prodF);
 	*nu_out = (int) n;
 	return true;
 }
@@ -1101,37 +1110,70 @@ static double
 css(Work *w, int *nu_out)
 {
 	size_t		n = w->n,
-				l;
+				l,
+				off = 0;
 	int			i,
-				j;
+				j,
+				nzp = 0,
+				nzq = 0;
 	double		ssq = 0.0;
 	int			nu = 0;
-	double	   *x = w->w,
-			   *res = w->resid;
+	const double *x;
+	double	   *res = w->resid;
+	int			ip[ARIMA_MAX_STATE + 1],
+				iq[ARIMA_MAX_STATE + 1];
+	double		cp[ARIMA_MAX_STATE + 1],
+				cq[ARIMA_MAX_STATE + 1];
 
-	memcpy(x, w->x, sizeof(double) * n);
-	for (i = 0; i < w->spec.d; i++)
-		for (l = n - 1; l > 0; l--)
-			x[l] -= x[l - 1];
-	for (i = 0; i < w->spec.D; i++)
-		for (l = n - 1; l >= (size_t) w->s; l--)
-			x[l] -= x[l - w->s];
+	if (w->full)
+	{
+		/* missing values: difference x here, NaN where a term is missing */
+		double	   *xw = w->w;
+
+		memcpy(xw, w->x, sizeof(double) * n);
+		for (i = 0; i < w->spec.d; i++)
+			for (l = n - 1; l > 0; l--)
+				xw[l] -= xw[l - 1];
+		for (i = 0; i < w->spec.D; i++)
+			for (l = n - 1; l >= (size_t) w->s; l--)
+				xw[l] -= xw[l - w->s];
+		x = xw;
+	}
+	else
+	{
+		/* set_regression's differenced series: x[l] is xd[l - nd] */
+		x = w->xd;
+		off = (size_t) w->nd;
+	}
+	/* the non-zero coefficients only (seasonal products are sparse) */
+	for (j = 0; j < w->np; j++)
+		if (w->phi[j] != 0.0)
+		{
+			ip[nzp] = j + 1;
+			cp[nzp++] = w->phi[j];
+		}
+	for (j = 0; j < w->nq; j++)
+		if (w->theta[j] != 0.0)
+		{
+			iq[nzq] = j + 1;
+			cq[nzq++] = w->theta[j];
+		}
 	for (l = 0; l < (size_t) w->ncond && l < n; l++)
 		res[l] = 0.0;
 	for (l = w->ncond; l < n; l++)
 	{
-		double		tmp = x[l];
-		int			lim = (int) ((l - w->ncond) < (size_t) w->nq ? (l - w->ncond) : (size_t) w->nq);
+		double		tmp = x[l - off];
+		size_t		lim = l - w->ncond;	/* residuals before ncond are 0 */
 
 		if ((l & 4095) == 4095 && MiningInterrupted(w->env))
 		{
 			w->canceled = true;
 			return NAN;
 		}
-		for (j = 0; j < w->np; j++)
-			tmp -= w->phi[j] * x[l - j - 1];
-		for (j = 0; j < lim; j++)
-			tmp -= w->theta[j] * res[l - j - 1];
+		for (j = 0; j < nzp; j++)
+			tmp -= cp[j] * x[l - off - ip[j]];
+		for (j = 0; j < nzq && (size_t) iq[j] <= lim; j++)
+			tmp -= cq[j] * res[l - iq[j]];
 		res[l] = tmp;
 		if (!isnan(tmp))
 		{
