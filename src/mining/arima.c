@@ -99,6 +99,8 @@ typedef struct Work
 			   *qt2;			/* r*r scratch for the initial covariance */
 	double	   *ck,
 			   *cw,
+			   *ca,
+			   *cph,
 			   *cu,
 			   *gam,
 			   *psi,
@@ -1010,19 +1012,19 @@ static bool
 kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 {
 	int			r = w->r,
-				np = w->np,
 				i;
 	size_t		l,
 				n = w->n - w->nd;
-	const double *x = w->xd,
-			   *phi = w->phi;
-	double	   *a = w->a,
-			   *K = w->ck,
-			   *W = w->cw,
+	const double *x = w->xd;
+	double	   *restrict a = w->ca,
+			   *restrict K = w->ck,
+			   *restrict W = w->cw,
+			   *restrict ph = w->cph,
 			   *q = w->cu;
 	double		ssq = 0.0,
 				sumlog = 0.0,
 				F,
+				invF,
 				M,
 				logF = 0.0,
 				prodF = 1.0;
@@ -1030,65 +1032,72 @@ kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 
 	if (!arma_acov(w))
 		return false;
+	/* phi padded to r; a and W end in a zero (the shift's last element) */
+	for (i = 0; i < r; i++)
+		ph[i] = i < w->np ? w->phi[i] : 0.0;
 	F = q[0];
 	for (i = 0; i < r; i++)
 	{
-		K[i] = (i < np ? phi[i] * q[0] : 0.0) + (i < r - 1 ? q[i + 1] : 0.0);
+		K[i] = ph[i] * q[0] + (i < r - 1 ? q[i + 1] : 0.0);
 		W[i] = K[i];
 		a[i] = 0.0;
 	}
+	a[r] = W[r] = 0.0;
 	M = -1.0 / F;
+	invF = 1.0 / F;
 	for (l = 0; l < n; l++)
 	{
-		double		v = x[l] - a[0],
-					a0 = a[0],
-					vf;
+		double		a0 = a[0],
+					v = x[l] - a0,
+					vf = v * invF;
 
 		if ((l & 1023) == 1023 && MiningInterrupted(w->env))
 		{
 			w->canceled = true;
 			return false;
 		}
-		if (!(F > 0.0) || !isfinite(F))
-			return false;
-		vf = v / F;
 		ssq += v * vf;
-		if (!steady)
-		{
-			/* sum log F as the log of a product: one log per factor 2^20 */
-			prodF *= F;
-			if (prodF > 1048576.0 || prodF < 1.0 / 1048576.0)
-			{
-				sumlog += log(prodF);
-				prodF = 1.0;
-			}
-		}
-		else
-			sumlog += logF;
 		/* a <- T a + K v / F (the next prediction) */
-		for (i = 0; i < r - 1; i++)
-			a[i] = (i < np ? phi[i] * a0 : 0.0) + a[i + 1] + K[i] * vf;
-		a[r - 1] = (r - 1 < np ? phi[r - 1] * a0 : 0.0) + K[r - 1] * vf;
-		if (!steady)
+		for (i = 0; i < r; i++)
+			a[i] = ph[i] * a0 + a[i + 1] + K[i] * vf;
+		if (steady)
+		{
+			sumlog += logF;
+			continue;
+		}
+		/* sum log F as the log of a product: one log per factor 2^20 */
+		prodF *= F;
+		if (prodF > 1048576.0 || prodF < 1.0 / 1048576.0)
+		{
+			sumlog += log(prodF);
+			prodF = 1.0;
+		}
 		{
 			double		w0 = W[0],
-						wf = w0 / F,
+						wf = w0 * invF,
 						mw = M * w0,
-						Fn = F + mw * w0,
-						wmax = 0.0;
+						Fn = F + mw * w0;
 
 			for (i = 0; i < r; i++)
 			{
-				double		u = (i < np ? phi[i] * w0 : 0.0) + (i < r - 1 ? W[i + 1] : 0.0);
+				double		u = ph[i] * w0 + W[i + 1];
 
 				W[i] = u - wf * K[i];
 				K[i] += mw * u;
-				if (fabs(W[i]) > wmax)
-					wmax = fabs(W[i]);
 			}
 			M *= F / Fn;
 			F = Fn;
-			/* P changes by M W W' next: below STEADY_TOL of F, it stays */
+			if (!(F > 0.0) || !isfinite(F))
+				return false;
+			invF = 1.0 / F;
+		}
+		/* P changes by M W W' next: below STEADY_TOL of F, it stays */
+		if ((l & 7) == 7)
+		{
+			double		wmax = 0.0;
+
+			for (i = 0; i < r; i++)
+				wmax = fmax(wmax, fabs(W[i]));
 			if (fabs(M) * wmax * wmax <= STEADY_TOL * F)
 			{
 				steady = true;
@@ -1172,8 +1181,10 @@ css(Work *w, int *nu_out)
 		}
 		for (j = 0; j < nzp; j++)
 			tmp -= cp[j] * x[l - off - ip[j]];
-		for (j = 0; j < nzq && (size_t) iq[j] <= lim; j++)
-			tmp -= cq[j] * res[l - iq[j]];
+		/* longest lag first: res[l - 1] enters last (a short dependency chain) */
+		for (j = nzq - 1; j >= 0; j--)
+			if ((size_t) iq[j] <= lim)
+				tmp -= cq[j] * res[l - iq[j]];
 		res[l] = tmp;
 		if (!isnan(tmp))
 		{
@@ -1592,6 +1603,8 @@ work_init(Work *w, MiningEnv *env, const double *y, size_t n, const ArimaSpec *s
 	ALLOC(qt2, (size_t) rr * rr, "the state");
 	ALLOC(ck, rr + 1, "the state");
 	ALLOC(cw, rr + 1, "the state");
+	ALLOC(ca, rr + 1, "the state");
+	ALLOC(cph, rr + 1, "the state");
 	ALLOC(cu, rr + 1, "the state");
 	ALLOC(gam, rr + 1, "the state");
 	ALLOC(psi, rr + 1, "the state");
@@ -1638,6 +1651,8 @@ work_free(Work *w)
 	MiningFree(env, w->qt2, rr, sizeof(double));
 	MiningFree(env, w->ck, w->r + 1, sizeof(double));
 	MiningFree(env, w->cw, w->r + 1, sizeof(double));
+	MiningFree(env, w->ca, w->r + 1, sizeof(double));
+	MiningFree(env, w->cph, w->r + 1, sizeof(double));
 	MiningFree(env, w->cu, w->r + 1, sizeof(double));
 	MiningFree(env, w->gam, w->r + 1, sizeof(double));
 	MiningFree(env, w->psi, w->r + 1, sizeof(double));
