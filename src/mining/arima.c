@@ -1865,8 +1865,13 @@ ArimaFree(MiningEnv *env, ArimaModel *m)
 	MiningFree(env, m, 1, sizeof(ArimaModel));
 }
 
+/*
+ * Fit w's model into m. css_coef, when given for 'CSS-ML', is the result
+ * of the CSS stage already known (the automatic search fitted the same
+ * model by CSS from the same start): the stage is not run again.
+ */
 static bool
-fit_work(Work *w, ArimaModel *m)
+fit_work(Work *w, ArimaModel *m, const double *css_coef)
 {
 	double		init[ARIMA_MAX_COEF],
 				u[ARIMA_MAX_COEF],
@@ -1896,7 +1901,12 @@ fit_work(Work *w, ArimaModel *m)
 	w->reg_dirty = true;
 	m->iterations = 0;
 
-	if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
+	if (method == ARIMA_CSS_ML && css_coef != NULL)
+	{
+		if (ar_check(css_coef, w->p) && ar_check(css_coef + w->p + w->q, w->P))
+			memcpy(init, css_coef, sizeof(double) * w->ncoef);
+	}
+	else if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
 	{
 		w->kind = OBJ_CSS;
 		w->trans = false;
@@ -2014,9 +2024,20 @@ fit_work(Work *w, ArimaModel *m)
 	return true;
 }
 
+static bool fit_start(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
+					  const double *css_coef, ArimaModel **out, MiningError *err);
+
 bool
 ArimaFit(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
 		 ArimaModel **out, MiningError *err)
+{
+	return fit_start(env, y, n, spec, NULL, out, err);
+}
+
+/* ArimaFit, with the CSS stage's result when known (fit_work) */
+static bool
+fit_start(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
+		  const double *css_coef, ArimaModel **out, MiningError *err)
 {
 	Work		w;
 	ArimaModel *m;
@@ -2048,7 +2069,7 @@ ArimaFit(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
 	m->nobs = (int) 0;
 	name_terms(m, &w);
 	err->code = MINING_OK;
-	ok = fit_work(&w, m);
+	ok = fit_work(&w, m, css_coef);
 	if (!ok && w.canceled)
 		MiningSetError(err, MINING_ERR_CANCELED, "canceled");
 	else if (!ok && err->code == MINING_OK)
@@ -2499,6 +2520,8 @@ typedef struct AutoCtx
 	int			nmodels;
 	int			tried[128][7];	/* p, q, P, Q, constant, -, - */
 	double		ic[128];
+	double		css[128][ARIMA_MAX_COEF];	/* the CSS estimates (approx) */
+	bool		has_css[128];
 	int			max_models;
 } AutoCtx;
 
@@ -2511,7 +2534,8 @@ typedef struct AutoCtx
  */
 static bool
 try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
-		  double *ic, ArimaModel **fit, MiningError *err)
+		  const double *css_in, double *css_out, double *ic, ArimaModel **fit,
+		  MiningError *err)
 {
 	ArimaSpec	spec;
 	ArimaModel *m = NULL;
@@ -2535,7 +2559,7 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 	spec.include_drift = constant && ac->d + ac->D == 1;
 	spec.method = approx ? ARIMA_CSS : ARIMA_CSS_ML;
 	spec.quick = true;
-	if (!ArimaFit(ac->env, ac->y, ac->n, &spec, &m, &e2))
+	if (!fit_start(ac->env, ac->y, ac->n, &spec, css_in, &m, &e2))
 	{
 		if (e2.code == MINING_ERR_CANCELED || e2.code == MINING_ERR_NOMEM ||
 			e2.code == MINING_ERR_LIMIT)
@@ -2545,6 +2569,8 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 		}
 		return true;			/* a model that does not fit is skipped */
 	}
+	if (css_out != NULL)
+		memcpy(css_out, m->coef, sizeof(double) * m->ncoef);
 	npar = m->ncoef + 1;
 	nstar = m->nobs;
 	aic = approx ? ac->offset + nstar * log(m->sigma2) + 2 * npar : m->aic;
@@ -2590,8 +2616,12 @@ auto_step(AutoCtx *ac, int p, int q, int P, int Q, bool c, ArimaModel **best,
 	*improved = false;
 	if (ac->nmodels >= ac->max_models || ac->nmodels >= 128)
 		return true;
-	if (!try_model(ac, p, q, P, Q, c, ac->approx, &ic, &m, err))
+	ac->has_css[ac->nmodels] = false;
+	ac->css[ac->nmodels][0] = NAN;
+	if (!try_model(ac, p, q, P, Q, c, ac->approx, NULL, ac->css[ac->nmodels], &ic, &m, err))
 		return false;
+	/* the CSS estimates start the refit by ML (the same CSS stage) */
+	ac->has_css[ac->nmodels] = ac->approx && !isnan(ac->css[ac->nmodels][0]);
 	ac->tried[ac->nmodels][0] = p;
 	ac->tried[ac->nmodels][1] = q;
 	ac->tried[ac->nmodels][2] = P;
@@ -2845,7 +2875,9 @@ ArimaAuto(MiningEnv *env, const double *y, size_t n, const ArimaAutoSpec *spec,
 
 			if (!isfinite(ac.ic[order[k]]))
 				break;
-			if (!try_model(&ac, t[0], t[1], t[2], t[3], t[4], false, &ic, &best, err))
+			if (!try_model(&ac, t[0], t[1], t[2], t[3], t[4], false,
+						   ac.has_css[order[k]] ? ac.css[order[k]] : NULL, NULL,
+						   &ic, &best, err))
 				return false;
 			if (best != NULL)
 				break;
