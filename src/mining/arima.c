@@ -1097,7 +1097,8 @@ kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 			double		wmax = 0.0;
 
 			for (i = 0; i < r; i++)
-				wmax = fmax(wmax, fabs(W[i]));
+				if (fabs(W[i]) > wmax)
+					wmax = fabs(W[i]);
 			if (fabs(M) * wmax * wmax <= STEADY_TOL * F)
 			{
 				steady = true;
