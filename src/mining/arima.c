@@ -10,6 +10,9 @@
  * start diffuse (variance kappa = 1e6; an innovation whose variance is still
  * above 1e4 is left out of the likelihood, as R does). The Kalman filter
  * gives the exact Gaussian likelihood with missing values (NaN) skipped.
+ * While optimising on a series without missing values the likelihood is
+ * computed on the differenced series by the Chandrasekhar recursions
+ * (kalman_fast: the same numbers in O(r) a step instead of O(r^2)).
  * sigma^2 is concentrated out, so the optimiser sees
  *		0.5 * (log(ssq / nu) + sum(log F_t) / nu)
  * per observation. The stationary part's initial covariance solves
@@ -31,6 +34,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
@@ -48,6 +52,7 @@
 #define RELTOL		1e-10		/* relative change of the objective that stops BFGS */
 #define STEADY_TOL	1e-13		/* relative change of P that ends the filter's transient */
 #define HESS_STEP	1e-3		/* R's optim ndeps */
+#define R_NDEPS		1e-3		/* the same, for minimise_r's gradient */
 
 typedef enum
 {
@@ -112,6 +117,7 @@ typedef struct Work
 	int			ncond;
 	double		nused;
 	bool		canceled;
+	bool		evalfail;		/* minimise_r met an inadmissible point */
 	bool		reg_dirty;
 	double		reg_last[2];
 } Work;
@@ -1274,6 +1280,230 @@ gsl_fdf(const gsl_vector *u, void *arg, double *f, gsl_vector *g)
 }
 
 /*
+ * R's numerical gradient of optim: central differences with step 1e-3 in
+ * the scaled parameters (optim's ndeps). false when an evaluation is
+ * outside the admissible region (optim stops with an error there).
+ */
+static bool
+r_gradient(Work *w, const double *u, double *g)
+{
+	double		uu[ARIMA_MAX_COEF],
+				coef[ARIMA_MAX_COEF];
+	int			i;
+
+	memcpy(uu, u, sizeof(double) * w->ncoef);
+	for (i = 0; i < w->ncoef; i++)
+	{
+		double		fp,
+					fm;
+
+		uu[i] = u[i] + R_NDEPS;
+		coef_from_u(w, uu, coef);
+		fp = objective_coef(w, coef);
+		uu[i] = u[i] - R_NDEPS;
+		coef_from_u(w, uu, coef);
+		fm = objective_coef(w, coef);
+		uu[i] = u[i];
+		if (fp >= BIG || fm >= BIG)
+			return false;
+		g[i] = (fp - fm) / (2 * R_NDEPS);
+	}
+	return true;
+}
+
+/*
+ * minimise_r
+ *		The variable metric method of R's optim(method = "BFGS") (Nash 1990,
+ *		Compact Numerical Methods, algorithm 21): an inverse-Hessian
+ *		approximation B started at the identity, a backtracking line search
+ *		from step 1 (factor 0.2, sufficient decrease 1e-4 of the slope), the
+ *		BFGS update when the curvature is positive, B reset to the identity
+ *		when the search fails or goes uphill (the run ends when a fresh B
+ *		fails too) and every 2n gradients, stop when f changes by less than
+ *		reltol = sqrt(DBL_EPSILON) relatively, or after 100 gradients.
+ *		With R's gradient (r_gradient) it follows R's path, so the automatic
+ *		search's candidates land where auto.arima's land (GSL's BFGS can
+ *		end in another local minimum of a CSS surface near non-invertible
+ *		MA parts). *ok false when the evaluation failed or the limit was
+ *		reached (R's convergence code 1). false only on cancel.
+ */
+static bool
+minimise_r(Work *w, double *u, double *fmin, int *iters, bool *ok)
+{
+	int			n = w->ncoef,
+				i,
+				j,
+				count,
+				gradcount = 1,
+				ilast,
+				iter = 0;
+	double		B[ARIMA_MAX_COEF][ARIMA_MAX_COEF];
+	double		g[ARIMA_MAX_COEF],
+				t[ARIMA_MAX_COEF],
+				X[ARIMA_MAX_COEF],
+				c[ARIMA_MAX_COEF],
+				coef[ARIMA_MAX_COEF];
+	double		f,
+				Fmin;
+	const double reltol = 1.490116119384765625e-8;	/* sqrt(DBL_EPSILON) */
+
+	*ok = true;
+	*iters = 0;
+	w->evalfail = false;
+	coef_from_u(w, u, coef);
+	f = objective_coef(w, coef);
+	*fmin = f;
+	if (w->canceled)
+		return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+	if (f >= BIG)
+	{
+		*ok = false;
+		w->evalfail = true;
+		return true;
+	}
+	if (n == 0)
+		return true;
+	Fmin = f;
+	if (!r_gradient(w, u, g))
+	{
+		*ok = false;
+		w->evalfail = true;
+		return !w->canceled || MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+	}
+	iter++;
+	ilast = gradcount;
+	do
+	{
+		double		gradproj = 0.0,
+					steplength;
+
+		if (MiningInterrupted(w->env))
+			w->canceled = true;
+		if (w->canceled)
+			return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+		if (ilast == gradcount)
+			for (i = 0; i < n; i++)
+				for (j = 0; j < n; j++)
+					B[i][j] = i == j ? 1.0 : 0.0;
+		for (i = 0; i < n; i++)
+		{
+			X[i] = u[i];
+			c[i] = g[i];
+		}
+		/* t = -B g, the search direction */
+		for (i = 0; i < n; i++)
+		{
+			double		s = 0.0;
+
+			for (j = 0; j < n; j++)
+				s -= B[i][j] * g[j];
+			t[i] = s;
+			gradproj += s * g[i];
+		}
+		if (gradproj < 0.0)
+		{
+			bool		accpoint = false;
+
+			steplength = 1.0;
+			do
+			{
+				count = 0;
+				for (i = 0; i < n; i++)
+				{
+					u[i] = X[i] + steplength * t[i];
+					if (10.0 + X[i] == 10.0 + u[i])
+						count++;
+				}
+				if (count < n)
+				{
+					coef_from_u(w, u, coef);
+					f = objective_coef(w, coef);
+					accpoint = f < BIG && f <= Fmin + gradproj * steplength * 1e-4;
+					if (!accpoint)
+						steplength *= 0.2;
+				}
+			} while (!(count == n || accpoint));
+			if (w->canceled)
+				return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+			if (!(fabs(f - Fmin) > reltol * (fabs(Fmin) + reltol)))
+			{
+				/* relative change below reltol: done */
+				count = n;
+				Fmin = f;
+			}
+			if (count < n)
+			{
+				double		D1 = 0.0;
+
+				Fmin = f;
+				if (!r_gradient(w, u, g))
+				{
+					*ok = false;
+					w->evalfail = true;
+					*fmin = Fmin;
+					return !w->canceled || MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+				}
+				gradcount++;
+				iter++;
+				for (i = 0; i < n; i++)
+				{
+					t[i] *= steplength;
+					c[i] = g[i] - c[i];
+					D1 += t[i] * c[i];
+				}
+				if (D1 > 0)
+				{
+					double		D2 = 0.0;
+
+					for (i = 0; i < n; i++)
+					{
+						double		s = 0.0;
+
+						for (j = 0; j < n; j++)
+							s += B[i][j] * c[j];
+						X[i] = s;
+						D2 += s * c[i];
+					}
+					D2 = 1.0 + D2 / D1;
+					for (i = 0; i < n; i++)
+						for (j = 0; j < n; j++)
+							B[i][j] += (D2 * t[i] * t[j] - X[i] * t[j] - t[i] * X[j]) / D1;
+				}
+				else
+					ilast = gradcount;
+			}
+			else if (ilast < gradcount)
+			{
+				/* no progress: reset B and try again */
+				count = 0;
+				ilast = gradcount;
+			}
+		}
+		else
+		{
+			/* uphill: reset, unless just reset */
+			count = 0;
+			if (ilast == gradcount)
+				count = n;
+			else
+				ilast = gradcount;
+		}
+		if (iter >= 100)
+			break;
+		if (gradcount - ilast > 2 * n)
+			ilast = gradcount;	/* periodic restart */
+	} while (count != n || ilast != gradcount);
+	/* the point of Fmin: u holds the last trial when the search ended there */
+	if (count == n && !(f == Fmin))
+		memcpy(u, X, sizeof(double) * n);
+	*fmin = Fmin;
+	*iters = iter;
+	if (iter >= 100)
+		*ok = false;			/* R's convergence code 1 */
+	return true;
+}
+
+/*
  * Minimise the current objective from u (in place). Returns the minimum;
  * *iters and *ok report the run. false only on cancel or when GSL cannot
  * start (out of memory).
@@ -1289,6 +1519,9 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 				status = GSL_CONTINUE;
 	double		f0;
 
+	/* auto's candidates: R's own method, so the search goes where R's goes */
+	if (w->spec.quick)
+		return minimise_r(w, u, fmin, iters, ok);
 	*ok = true;
 	*iters = 0;
 	f0 = gsl_f(&start.vector, w);
@@ -1329,13 +1562,13 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 			break;
 		/*
 		 * R's optim stops when the objective changes by less than reltol
-		 * (1e-8) of itself; we ask RELTOL for two iterations in a row, so
-		 * a flat ridge ends the search without ending it early. The
-		 * automatic search's candidates (spec.quick) stop as R's optim.
+		 * (1.5e-8) of itself; we ask RELTOL for two iterations in a row, so
+		 * a flat ridge ends the search without ending it early. (The
+		 * automatic search's candidates take minimise_r instead.)
 		 */
-		if (fabs(fprev - mz->f) <= (w->spec.quick ? 1e-8 : RELTOL) * (fabs(mz->f) + RELTOL))
+		if (fabs(fprev - mz->f) <= RELTOL * (fabs(mz->f) + RELTOL))
 		{
-			if (++flat >= (w->spec.quick ? 1 : 2))
+			if (++flat >= 2)
 			{
 				status = GSL_SUCCESS;
 				break;
@@ -1754,11 +1987,16 @@ check_series(Work *w, double *init)
 	}
 	if (w->has_drift)
 	{
-		if (w->nd == 1)
+		if (w->nd > 0)
 		{
-			/* lm(diff(x) ~ 1) */
-			w->parscale[i] = 10 * sqrt(m2 / (cnt - 1) / cnt);
-			init[i] = mean;
+			/*
+			 * R regresses the differenced series on the differenced
+			 * regressor: with d + D = 1 the drift's difference is the
+			 * constant nd (1, or s for a seasonal difference), so
+			 * lm(dx ~ dt - 1) gives mean(dx) / nd and its standard error.
+			 */
+			w->parscale[i] = 10 * sqrt(m2 / (cnt - 1) / cnt) / w->nd;
+			init[i] = mean / w->nd;
 		}
 		else
 		{
@@ -1906,6 +2144,8 @@ fit_work(Work *w, ArimaModel *m, const double *css_coef)
 	{
 		if (ar_check(css_coef, w->p) && ar_check(css_coef + w->p + w->q, w->P))
 			memcpy(init, css_coef, sizeof(double) * w->ncoef);
+		else if (w->spec.quick)
+			return MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "non-stationary AR part from CSS");
 	}
 	else if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
 	{
@@ -1919,7 +2159,8 @@ fit_work(Work *w, ArimaModel *m, const double *css_coef)
 		m->iterations += it;
 		if (method == ARIMA_CSS)
 		{
-			if (!ok)
+			/* R accepts an unfinished search (a warning), not a failed one */
+			if (!ok && !(w->spec.quick && !w->evalfail))
 			{
 				MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "conditional sum of squares did not converge");
 				MiningSetHint(w->err, "Try method 'ML' or other orders.");
@@ -1951,6 +2192,11 @@ fit_work(Work *w, ArimaModel *m, const double *css_coef)
 		coef_from_u(w, u, coef);
 		if (ok && ar_check(coef, w->p) && ar_check(coef + w->p + w->q, w->P))
 			memcpy(init, coef, sizeof(double) * w->ncoef);
+		else if (ok && w->spec.quick)
+		{
+			/* R's arima stops there: the candidate is rejected */
+			return MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "non-stationary AR part from CSS");
+		}
 	}
 
 	/* ML on transformed parameters */
@@ -1968,7 +2214,7 @@ fit_work(Work *w, ArimaModel *m, const double *css_coef)
 	if (!minimise(w, u, &fmin, &it, &ok2))
 		return false;
 	m->iterations += it;
-	if (!ok2)
+	if (!ok2 && !(w->spec.quick && !w->evalfail))
 	{
 		MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "maximum likelihood estimation did not converge");
 		MiningSetDetail(w->err, "BFGS stopped after %d iterations away from a minimum.", it);
@@ -2570,7 +2816,7 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 		}
 		return true;			/* a model that does not fit is skipped */
 	}
-	if (css_out != NULL)
+	if (css_out != NULL && m->converged)
 		memcpy(css_out, m->coef, sizeof(double) * m->ncoef);
 	npar = m->ncoef + 1;
 	nstar = m->nobs;
