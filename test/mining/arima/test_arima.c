@@ -436,6 +436,9 @@ run_filters(const char *dir)
 		{"sim7", 1, 0, 1, 0, 1, 1, 7, false},
 		{"sim7", 1, 0, 1, 1, 1, 1, 7, false},
 		{"sim7", 2, 0, 3, 2, 1, 2, 7, false},
+		/* long seasonal polynomials: a 49-term AR, a 29-term MA */
+		{"nottem", 1, 0, 0, 4, 0, 0, 12, true},
+		{"sim7", 0, 0, 1, 0, 1, 4, 7, false},
 	};
 	int			c,
 				i;
