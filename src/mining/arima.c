@@ -909,7 +909,6 @@ arma_acov(Work *w)
 			   *q = w->cu;
 
 #define TH(j) ((j) == 0 ? 1.0 : ((j) <= nq ? theta[(j) - 1] : 0.0))
-#define PH(k) ((k) >= 1 && (k) <= np ? phi[(k) - 1] : 0.0)
 	for (j = 0; j < r; j++)
 	{
 		double		v = TH(j);
@@ -996,7 +995,6 @@ arma_acov(Work *w)
 		q[j] = v;
 	}
 #undef TH
-#undef PH
 	return isfinite(q[0]);
 }
 
