@@ -6,8 +6,12 @@
  *		(one series per line) so that R can fit the very same ones.
  *
  *		arima_core gen N LEN SEED file.csv      write the series
- *		arima_core fit file.csv ORDER|auto      time fits; prints seconds
- *		                                          per series and a checksum
+ *		arima_core fit file.csv ORDER|auto [orders.txt]
+ *		                                        time fits; prints seconds
+ *		                                        per series and a checksum;
+ *		                                        writes each series' chosen
+ *		                                        orders "p d q P D Q constant"
+ *		                                        (auto) to orders.txt
  *		ORDER: p,d,q,P,D,Q,s (e.g. 1,0,1,1,1,1,7)
  */
 #include <math.h>
@@ -90,9 +94,10 @@ gen(int n, int len, unsigned long seed, const char *path)
 }
 
 static int
-fit(const char *path, const char *order)
+fit(const char *path, const char *order, const char *orders_path)
 {
-	FILE	   *f = fopen(path, "r");
+	FILE	   *f = fopen(path, "r"),
+			   *of = NULL;
 	char	   *line = NULL;
 	size_t		cap = 0;
 	double	   *y = NULL;
@@ -113,6 +118,8 @@ fit(const char *path, const char *order)
 		return 2;
 	spec.include_mean = true;
 	if (f == NULL)
+		return 1;
+	if (orders_path != NULL && (of = fopen(orders_path, "w")) == NULL)
 		return 1;
 	while (getline(&line, &cap, f) > 0)
 	{
@@ -162,9 +169,14 @@ fit(const char *path, const char *order)
 		{
 			failed++;
 			fprintf(stderr, "series %d: %s\n", nser, err.message);
+			if (of)
+				fprintf(of, "failed\n");
 			continue;
 		}
 		checksum += mean[13];
+		if (of)
+			fprintf(of, "%d %d %d %d %d %d %d\n", m->spec.p, m->spec.d, m->spec.q, m->spec.P,
+					m->spec.D, m->spec.Q, m->has_mean || m->has_drift);
 		if (is_auto)
 			models[(m->spec.p + m->spec.q + m->spec.P + m->spec.Q) % 64]++;
 		ArimaFree(&env, m);
@@ -184,6 +196,8 @@ fit(const char *path, const char *order)
 	free(line);
 	free(y);
 	fclose(f);
+	if (of)
+		fclose(of);
 	return 0;
 }
 
@@ -192,8 +206,8 @@ main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "gen") == 0)
 		return gen(atoi(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 10), argv[5]);
-	if (argc == 4 && strcmp(argv[1], "fit") == 0)
-		return fit(argv[2], argv[3]);
-	fprintf(stderr, "usage: arima_core gen N LEN SEED file.csv | fit file.csv ORDER|auto\n");
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "fit") == 0)
+		return fit(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	fprintf(stderr, "usage: arima_core gen N LEN SEED file.csv | fit file.csv ORDER|auto [orders.txt]\n");
 	return 2;
 }

@@ -10,6 +10,9 @@
  * start diffuse (variance kappa = 1e6; an innovation whose variance is still
  * above 1e4 is left out of the likelihood, as R does). The Kalman filter
  * gives the exact Gaussian likelihood with missing values (NaN) skipped.
+ * While optimising on a series without missing values the likelihood is
+ * computed on the differenced series by the Chandrasekhar recursions
+ * (kalman_fast: the same numbers in O(r) a step instead of O(r^2)).
  * sigma^2 is concentrated out, so the optimiser sees
  *		0.5 * (log(ssq / nu) + sum(log F_t) / nu)
  * per observation. The stationary part's initial covariance solves
@@ -31,6 +34,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
@@ -48,6 +52,7 @@
 #define RELTOL		1e-10		/* relative change of the objective that stops BFGS */
 #define STEADY_TOL	1e-13		/* relative change of P that ends the filter's transient */
 #define HESS_STEP	1e-3		/* R's optim ndeps */
+#define R_NDEPS		1e-3		/* the same, for minimise_r's gradient */
 
 typedef enum
 {
@@ -97,12 +102,22 @@ typedef struct Work
 			   *qa,
 			   *qt,
 			   *qt2;			/* r*r scratch for the initial covariance */
+	double	   *ck,
+			   *cw,
+			   *ca,
+			   *cph,
+			   *cu,
+			   *gam,
+			   *psi,
+			   *gsys;			/* the fast filter (kalman_fast) */
+	bool		anymiss;		/* the series has missing values */
 	double		parscale[ARIMA_MAX_COEF];
 	ObjKind		kind;
 	bool		trans;
 	int			ncond;
 	double		nused;
 	bool		canceled;
+	bool		evalfail;		/* minimise_r met an inadmissible point */
 	bool		reg_dirty;
 	double		reg_last[2];
 } Work;
@@ -865,6 +880,243 @@ kalman_arma(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
 }
 
 /*
+ * arma_acov
+ *		The autocovariances gamma(0..r) of the ARMA part with unit innovation
+ *		variance (Brockwell & Davis 3.3.8: a linear system for gamma(0..np),
+ *		the AR recursion above it), its psi weights psi(0..r-1), and from
+ *		them the first column of the stationary state covariance Q0 (the
+ *		state of kalman_arma), in w->cu[0..r-1]:
+ *			Q0[j][0] = sum_{k>j} phi_k gamma(k - j) + sum_{k>=j} theta_k psi(k - j)
+ *		(state element j is sum_{k>j} phi_k y_{t+j-k} + sum_{k>=j} theta_k
+ *		e_{t+j-k}). false when the system is singular or the variance not
+ *		positive (a non-stationary AR part).
+ */
+static bool
+arma_acov(Work *w)
+{
+	int			r = w->r,
+				np = w->np,
+				nq = w->nq,
+				n1 = np + 1,
+				i,
+				j,
+				k;
+	const double *phi = w->phi,
+			   *theta = w->theta;
+	double	   *gam = w->gam,
+			   *psi = w->psi,
+			   *A = w->gsys,
+			   *q = w->cu;
+
+#define TH(j) ((j) == 0 ? 1.0 : ((j) <= nq ? theta[(j) - 1] : 0.0))
+	for (j = 0; j < r; j++)
+	{
+		double		v = TH(j);
+
+		for (i = 1; i <= j && i <= np; i++)
+			v += phi[i - 1] * psi[j - i];
+		psi[j] = v;
+	}
+	/* rows k = 0..np of [A | c]: gamma(k) - sum_i phi_i gamma(|k - i|) = c_k */
+	for (k = 0; k < n1; k++)
+	{
+		double	   *row = A + (size_t) k * (n1 + 1);
+		double		c = 0.0;
+
+		for (j = 0; j <= n1; j++)
+			row[j] = 0.0;
+		row[k] += 1.0;
+		for (i = 1; i <= np; i++)
+			row[abs(k - i)] -= phi[i - 1];
+		for (j = k; j <= nq; j++)
+			c += TH(j) * psi[j - k];
+		row[n1] = c;
+	}
+	/* Gaussian elimination with partial pivoting */
+	for (k = 0; k < n1; k++)
+	{
+		int			piv = k;
+		double		best = fabs(A[(size_t) k * (n1 + 1) + k]);
+
+		for (i = k + 1; i < n1; i++)
+			if (fabs(A[(size_t) i * (n1 + 1) + k]) > best)
+			{
+				best = fabs(A[(size_t) i * (n1 + 1) + k]);
+				piv = i;
+			}
+		if (!(best > 1e-14))
+			return false;
+		if (piv != k)
+			for (j = k; j <= n1; j++)
+			{
+				double		t = A[(size_t) k * (n1 + 1) + j];
+
+				A[(size_t) k * (n1 + 1) + j] = A[(size_t) piv * (n1 + 1) + j];
+				A[(size_t) piv * (n1 + 1) + j] = t;
+			}
+		for (i = k + 1; i < n1; i++)
+		{
+			double		f = A[(size_t) i * (n1 + 1) + k] / A[(size_t) k * (n1 + 1) + k];
+
+			if (f == 0.0)
+				continue;
+			for (j = k; j <= n1; j++)
+				A[(size_t) i * (n1 + 1) + j] -= f * A[(size_t) k * (n1 + 1) + j];
+		}
+	}
+	for (k = n1 - 1; k >= 0; k--)
+	{
+		double		v = A[(size_t) k * (n1 + 1) + n1];
+
+		for (j = k + 1; j < n1; j++)
+			v -= A[(size_t) k * (n1 + 1) + j] * gam[j];
+		gam[k] = v / A[(size_t) k * (n1 + 1) + k];
+	}
+	for (k = n1; k <= r; k++)
+	{
+		double		v = 0.0;
+
+		for (i = 1; i <= np; i++)
+			v += phi[i - 1] * gam[k - i];
+		for (j = k; j <= nq; j++)
+			v += TH(j) * psi[j - k];
+		gam[k] = v;
+	}
+	if (!(gam[0] > 0.0) || !(gam[0] < 1e12))
+		return false;
+	for (j = 0; j < r; j++)
+	{
+		double		v = 0.0;
+
+		for (k = j + 1; k <= r && k <= np; k++)
+			v += phi[k - 1] * gam[k - j];
+		for (k = j; k < r && k <= nq; k++)
+			v += TH(k) * psi[k - j];
+		q[j] = v;
+	}
+#undef TH
+	return isfinite(q[0]);
+}
+
+/*
+ * kalman_fast
+ *		kalman_arma's likelihood by the Chandrasekhar recursions (Morf, Sidhu
+ *		and Kailath 1974; for ARMA models Melard 1984, AS 197): started from
+ *		the stationary covariance, P_{t+1} - P_t of the time-invariant filter
+ *		keeps rank one, M W W', so the gain K = T P Z' and the innovation
+ *		variance F = Z P Z' follow in O(r) a step instead of the O(r^2) of
+ *		updating P:
+ *			F' = F + M w0^2,  K' = K + M w0 T W,
+ *			W' = T W - (w0 / F) K,  M' = M F / F'		(w0 = W[0])
+ *		starting from K = W = T Q0 Z', M = -1 / F, F = Q0[0][0]. The same
+ *		numbers as kalman_arma up to rounding; only for series without
+ *		missing values (a missing value breaks the rank-one update).
+ */
+static bool
+kalman_fast(Work *w, double *ssq_out, double *sumlog_out, int *nu_out)
+{
+	int			r = w->r,
+				i;
+	size_t		l,
+				n = w->n - w->nd;
+	const double *x = w->xd;
+	double	   *restrict a = w->ca,
+			   *restrict K = w->ck,
+			   *restrict W = w->cw,
+			   *restrict ph = w->cph,
+			   *q = w->cu;
+	double		ssq = 0.0,
+				sumlog = 0.0,
+				F,
+				invF,
+				M,
+				logF = 0.0,
+				prodF = 1.0;
+	bool		steady = false;
+
+	if (!arma_acov(w))
+		return false;
+	/* phi padded to r; a and W end in a zero (the shift's last element) */
+	for (i = 0; i < r; i++)
+		ph[i] = i < w->np ? w->phi[i] : 0.0;
+	F = q[0];
+	for (i = 0; i < r; i++)
+	{
+		K[i] = ph[i] * q[0] + (i < r - 1 ? q[i + 1] : 0.0);
+		W[i] = K[i];
+		a[i] = 0.0;
+	}
+	a[r] = W[r] = 0.0;
+	M = -1.0 / F;
+	invF = 1.0 / F;
+	for (l = 0; l < n; l++)
+	{
+		double		a0 = a[0],
+					v = x[l] - a0,
+					vf = v * invF;
+
+		if ((l & 1023) == 1023 && MiningInterrupted(w->env))
+		{
+			w->canceled = true;
+			return false;
+		}
+		ssq += v * vf;
+		/* a <- T a + K v / F (the next prediction) */
+		for (i = 0; i < r; i++)
+			a[i] = ph[i] * a0 + a[i + 1] + K[i] * vf;
+		if (steady)
+		{
+			sumlog += logF;
+			continue;
+		}
+		/* sum log F as the log of a product: one log per factor 2^20 */
+		prodF *= F;
+		if (prodF > 1048576.0 || prodF < 1.0 / 1048576.0)
+		{
+			sumlog += log(prodF);
+			prodF = 1.0;
+		}
+		{
+			double		w0 = W[0],
+						wf = w0 * invF,
+						mw = M * w0,
+						Fn = F + mw * w0;
+
+			for (i = 0; i < r; i++)
+			{
+				double		u = ph[i] * w0 + W[i + 1];
+
+				W[i] = u - wf * K[i];
+				K[i] += mw * u;
+			}
+			M *= F / Fn;
+			F = Fn;
+			if (!(F > 0.0) || !isfinite(F))
+				return false;
+			invF = 1.0 / F;
+		}
+		/* P changes by M W W' next: below STEADY_TOL of F, it stays */
+		if ((l & 7) == 7)
+		{
+			double		wmax = 0.0;
+
+			for (i = 0; i < r; i++)
+				if (fabs(W[i]) > wmax)
+					wmax = fabs(W[i]);
+			if (fabs(M) * wmax * wmax <= STEADY_TOL * F)
+			{
+				steady = true;
+				logF = log(F);
+			}
+		}
+	}
+	*ssq_out = ssq;
+	*sumlog_out = sumlog + log(prodF);
+	*nu_out = (int) n;
+	return true;
+}
+
+/*
  * Conditional sum of squares (R's ARIMA_CSS): residuals of the differenced
  * series from ncond on, earlier ones taken as zero. Returns ssq / nu.
  */
@@ -872,37 +1124,72 @@ static double
 css(Work *w, int *nu_out)
 {
 	size_t		n = w->n,
-				l;
+				l,
+				off = 0;
 	int			i,
-				j;
+				j,
+				nzp = 0,
+				nzq = 0;
 	double		ssq = 0.0;
 	int			nu = 0;
-	double	   *x = w->w,
-			   *res = w->resid;
+	const double *x;
+	double	   *res = w->resid;
+	int			ip[ARIMA_MAX_STATE + 1],
+				iq[ARIMA_MAX_STATE + 1];
+	double		cp[ARIMA_MAX_STATE + 1],
+				cq[ARIMA_MAX_STATE + 1];
 
-	memcpy(x, w->x, sizeof(double) * n);
-	for (i = 0; i < w->spec.d; i++)
-		for (l = n - 1; l > 0; l--)
-			x[l] -= x[l - 1];
-	for (i = 0; i < w->spec.D; i++)
-		for (l = n - 1; l >= (size_t) w->s; l--)
-			x[l] -= x[l - w->s];
+	if (w->full)
+	{
+		/* missing values: difference x here, NaN where a term is missing */
+		double	   *xw = w->w;
+
+		memcpy(xw, w->x, sizeof(double) * n);
+		for (i = 0; i < w->spec.d; i++)
+			for (l = n - 1; l > 0; l--)
+				xw[l] -= xw[l - 1];
+		for (i = 0; i < w->spec.D; i++)
+			for (l = n - 1; l >= (size_t) w->s; l--)
+				xw[l] -= xw[l - w->s];
+		x = xw;
+	}
+	else
+	{
+		/* set_regression's differenced series: x[l] is xd[l - nd] */
+		x = w->xd;
+		off = (size_t) w->nd;
+	}
+	/* the non-zero coefficients only (seasonal products are sparse) */
+	for (j = 0; j < w->np; j++)
+		if (w->phi[j] != 0.0)
+		{
+			ip[nzp] = j + 1;
+			cp[nzp++] = w->phi[j];
+		}
+	for (j = 0; j < w->nq; j++)
+		if (w->theta[j] != 0.0)
+		{
+			iq[nzq] = j + 1;
+			cq[nzq++] = w->theta[j];
+		}
 	for (l = 0; l < (size_t) w->ncond && l < n; l++)
 		res[l] = 0.0;
 	for (l = w->ncond; l < n; l++)
 	{
-		double		tmp = x[l];
-		int			lim = (int) ((l - w->ncond) < (size_t) w->nq ? (l - w->ncond) : (size_t) w->nq);
+		double		tmp = x[l - off];
+		size_t		lim = l - w->ncond;	/* residuals before ncond are 0 */
 
 		if ((l & 4095) == 4095 && MiningInterrupted(w->env))
 		{
 			w->canceled = true;
 			return NAN;
 		}
-		for (j = 0; j < w->np; j++)
-			tmp -= w->phi[j] * x[l - j - 1];
-		for (j = 0; j < lim; j++)
-			tmp -= w->theta[j] * res[l - j - 1];
+		for (j = 0; j < nzp; j++)
+			tmp -= cp[j] * x[l - off - ip[j]];
+		/* longest lag first: res[l - 1] enters last (a short dependency chain) */
+		for (j = nzq - 1; j >= 0; j--)
+			if ((size_t) iq[j] <= lim)
+				tmp -= cq[j] * res[l - iq[j]];
 		res[l] = tmp;
 		if (!isnan(tmp))
 		{
@@ -938,7 +1225,8 @@ objective_coef(Work *w, const double *coef)
 		int			nu;
 
 		if (!(w->full ? kalman(w, true, &ssq, &sumlog, &nu) :
-			  kalman_arma(w, &ssq, &sumlog, &nu)) || nu == 0)
+			  w->anymiss ? kalman_arma(w, &ssq, &sumlog, &nu) :
+			  kalman_fast(w, &ssq, &sumlog, &nu)) || nu == 0)
 			return BIG;
 		v = 0.5 * (log(ssq / nu) + sumlog / nu);
 	}
@@ -990,6 +1278,230 @@ gsl_fdf(const gsl_vector *u, void *arg, double *f, gsl_vector *g)
 }
 
 /*
+ * R's numerical gradient of optim: central differences with step 1e-3 in
+ * the scaled parameters (optim's ndeps). false when an evaluation is
+ * outside the admissible region (optim stops with an error there).
+ */
+static bool
+r_gradient(Work *w, const double *u, double *g)
+{
+	double		uu[ARIMA_MAX_COEF],
+				coef[ARIMA_MAX_COEF];
+	int			i;
+
+	memcpy(uu, u, sizeof(double) * w->ncoef);
+	for (i = 0; i < w->ncoef; i++)
+	{
+		double		fp,
+					fm;
+
+		uu[i] = u[i] + R_NDEPS;
+		coef_from_u(w, uu, coef);
+		fp = objective_coef(w, coef);
+		uu[i] = u[i] - R_NDEPS;
+		coef_from_u(w, uu, coef);
+		fm = objective_coef(w, coef);
+		uu[i] = u[i];
+		if (fp >= BIG || fm >= BIG)
+			return false;
+		g[i] = (fp - fm) / (2 * R_NDEPS);
+	}
+	return true;
+}
+
+/*
+ * minimise_r
+ *		The variable metric method of R's optim(method = "BFGS") (Nash 1990,
+ *		Compact Numerical Methods, algorithm 21): an inverse-Hessian
+ *		approximation B started at the identity, a backtracking line search
+ *		from step 1 (factor 0.2, sufficient decrease 1e-4 of the slope), the
+ *		BFGS update when the curvature is positive, B reset to the identity
+ *		when the search fails or goes uphill (the run ends when a fresh B
+ *		fails too) and every 2n gradients, stop when f changes by less than
+ *		reltol = sqrt(DBL_EPSILON) relatively, or after 100 gradients.
+ *		With R's gradient (r_gradient) it follows R's path, so the automatic
+ *		search's candidates land where auto.arima's land (GSL's BFGS can
+ *		end in another local minimum of a CSS surface near non-invertible
+ *		MA parts). *ok false when the evaluation failed or the limit was
+ *		reached (R's convergence code 1). false only on cancel.
+ */
+static bool
+minimise_r(Work *w, double *u, double *fmin, int *iters, bool *ok)
+{
+	int			n = w->ncoef,
+				i,
+				j,
+				count,
+				gradcount = 1,
+				ilast,
+				iter = 0;
+	double		B[ARIMA_MAX_COEF][ARIMA_MAX_COEF];
+	double		g[ARIMA_MAX_COEF],
+				t[ARIMA_MAX_COEF],
+				X[ARIMA_MAX_COEF],
+				c[ARIMA_MAX_COEF],
+				coef[ARIMA_MAX_COEF];
+	double		f,
+				Fmin;
+	const double reltol = 1.490116119384765625e-8;	/* sqrt(DBL_EPSILON) */
+
+	*ok = true;
+	*iters = 0;
+	w->evalfail = false;
+	coef_from_u(w, u, coef);
+	f = objective_coef(w, coef);
+	*fmin = f;
+	if (w->canceled)
+		return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+	if (f >= BIG)
+	{
+		*ok = false;
+		w->evalfail = true;
+		return true;
+	}
+	if (n == 0)
+		return true;
+	Fmin = f;
+	if (!r_gradient(w, u, g))
+	{
+		*ok = false;
+		w->evalfail = true;
+		return !w->canceled || MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+	}
+	iter++;
+	ilast = gradcount;
+	do
+	{
+		double		gradproj = 0.0,
+					steplength;
+
+		if (MiningInterrupted(w->env))
+			w->canceled = true;
+		if (w->canceled)
+			return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+		if (ilast == gradcount)
+			for (i = 0; i < n; i++)
+				for (j = 0; j < n; j++)
+					B[i][j] = i == j ? 1.0 : 0.0;
+		for (i = 0; i < n; i++)
+		{
+			X[i] = u[i];
+			c[i] = g[i];
+		}
+		/* t = -B g, the search direction */
+		for (i = 0; i < n; i++)
+		{
+			double		s = 0.0;
+
+			for (j = 0; j < n; j++)
+				s -= B[i][j] * g[j];
+			t[i] = s;
+			gradproj += s * g[i];
+		}
+		if (gradproj < 0.0)
+		{
+			bool		accpoint = false;
+
+			steplength = 1.0;
+			do
+			{
+				count = 0;
+				for (i = 0; i < n; i++)
+				{
+					u[i] = X[i] + steplength * t[i];
+					if (10.0 + X[i] == 10.0 + u[i])
+						count++;
+				}
+				if (count < n)
+				{
+					coef_from_u(w, u, coef);
+					f = objective_coef(w, coef);
+					accpoint = f < BIG && f <= Fmin + gradproj * steplength * 1e-4;
+					if (!accpoint)
+						steplength *= 0.2;
+				}
+			} while (!(count == n || accpoint));
+			if (w->canceled)
+				return MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+			if (!(fabs(f - Fmin) > reltol * (fabs(Fmin) + reltol)))
+			{
+				/* relative change below reltol: done */
+				count = n;
+				Fmin = f;
+			}
+			if (count < n)
+			{
+				double		D1 = 0.0;
+
+				Fmin = f;
+				if (!r_gradient(w, u, g))
+				{
+					*ok = false;
+					w->evalfail = true;
+					*fmin = Fmin;
+					return !w->canceled || MiningSetError(w->err, MINING_ERR_CANCELED, "canceled");
+				}
+				gradcount++;
+				iter++;
+				for (i = 0; i < n; i++)
+				{
+					t[i] *= steplength;
+					c[i] = g[i] - c[i];
+					D1 += t[i] * c[i];
+				}
+				if (D1 > 0)
+				{
+					double		D2 = 0.0;
+
+					for (i = 0; i < n; i++)
+					{
+						double		s = 0.0;
+
+						for (j = 0; j < n; j++)
+							s += B[i][j] * c[j];
+						X[i] = s;
+						D2 += s * c[i];
+					}
+					D2 = 1.0 + D2 / D1;
+					for (i = 0; i < n; i++)
+						for (j = 0; j < n; j++)
+							B[i][j] += (D2 * t[i] * t[j] - X[i] * t[j] - t[i] * X[j]) / D1;
+				}
+				else
+					ilast = gradcount;
+			}
+			else if (ilast < gradcount)
+			{
+				/* no progress: reset B and try again */
+				count = 0;
+				ilast = gradcount;
+			}
+		}
+		else
+		{
+			/* uphill: reset, unless just reset */
+			count = 0;
+			if (ilast == gradcount)
+				count = n;
+			else
+				ilast = gradcount;
+		}
+		if (iter >= 100)
+			break;
+		if (gradcount - ilast > 2 * n)
+			ilast = gradcount;	/* periodic restart */
+	} while (count != n || ilast != gradcount);
+	/* the point of Fmin: u holds the last trial when the search ended there */
+	if (count == n && !(f == Fmin))
+		memcpy(u, X, sizeof(double) * n);
+	*fmin = Fmin;
+	*iters = iter;
+	if (iter >= 100)
+		*ok = false;			/* R's convergence code 1 */
+	return true;
+}
+
+/*
  * Minimise the current objective from u (in place). Returns the minimum;
  * *iters and *ok report the run. false only on cancel or when GSL cannot
  * start (out of memory).
@@ -1005,6 +1517,9 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 				status = GSL_CONTINUE;
 	double		f0;
 
+	/* auto's candidates: R's own method, so the search goes where R's goes */
+	if (w->spec.quick)
+		return minimise_r(w, u, fmin, iters, ok);
 	*ok = true;
 	*iters = 0;
 	f0 = gsl_f(&start.vector, w);
@@ -1045,13 +1560,13 @@ minimise(Work *w, double *u, double *fmin, int *iters, bool *ok)
 			break;
 		/*
 		 * R's optim stops when the objective changes by less than reltol
-		 * (1e-8) of itself; we ask RELTOL for two iterations in a row, so
-		 * a flat ridge ends the search without ending it early. The
-		 * automatic search's candidates (spec.quick) stop as R's optim.
+		 * (1.5e-8) of itself; we ask RELTOL for two iterations in a row, so
+		 * a flat ridge ends the search without ending it early. (The
+		 * automatic search's candidates take minimise_r instead.)
 		 */
-		if (fabs(fprev - mz->f) <= (w->spec.quick ? 1e-8 : RELTOL) * (fabs(mz->f) + RELTOL))
+		if (fabs(fprev - mz->f) <= RELTOL * (fabs(mz->f) + RELTOL))
 		{
-			if (++flat >= (w->spec.quick ? 1 : 2))
+			if (++flat >= 2)
 			{
 				status = GSL_SUCCESS;
 				break;
@@ -1318,6 +1833,14 @@ work_init(Work *w, MiningEnv *env, const double *y, size_t n, const ArimaSpec *s
 	ALLOC(qa, (size_t) rr * rr, "the state");
 	ALLOC(qt, (size_t) rr * rr, "the state");
 	ALLOC(qt2, (size_t) rr * rr, "the state");
+	ALLOC(ck, rr + 1, "the state");
+	ALLOC(cw, rr + 1, "the state");
+	ALLOC(ca, rr + 1, "the state");
+	ALLOC(cph, rr + 1, "the state");
+	ALLOC(cu, rr + 1, "the state");
+	ALLOC(gam, rr + 1, "the state");
+	ALLOC(psi, rr + 1, "the state");
+	ALLOC(gsys, (size_t) (w->np + 1) * (w->np + 2), "the state");
 #undef ALLOC
 	for (i = 0; i < w->nd; i++)
 	{
@@ -1358,6 +1881,14 @@ work_free(Work *w)
 	MiningFree(env, w->qa, rr, sizeof(double));
 	MiningFree(env, w->qt, rr, sizeof(double));
 	MiningFree(env, w->qt2, rr, sizeof(double));
+	MiningFree(env, w->ck, w->r + 1, sizeof(double));
+	MiningFree(env, w->cw, w->r + 1, sizeof(double));
+	MiningFree(env, w->ca, w->r + 1, sizeof(double));
+	MiningFree(env, w->cph, w->r + 1, sizeof(double));
+	MiningFree(env, w->cu, w->r + 1, sizeof(double));
+	MiningFree(env, w->gam, w->r + 1, sizeof(double));
+	MiningFree(env, w->psi, w->r + 1, sizeof(double));
+	MiningFree(env, w->gsys, (size_t) (w->np + 1) * (w->np + 2), sizeof(double));
 	w->env = NULL;
 }
 
@@ -1454,11 +1985,16 @@ check_series(Work *w, double *init)
 	}
 	if (w->has_drift)
 	{
-		if (w->nd == 1)
+		if (w->nd > 0)
 		{
-			/* lm(diff(x) ~ 1) */
-			w->parscale[i] = 10 * sqrt(m2 / (cnt - 1) / cnt);
-			init[i] = mean;
+			/*
+			 * R regresses the differenced series on the differenced
+			 * regressor: with d + D = 1 the drift's difference is the
+			 * constant nd (1, or s for a seasonal difference), so
+			 * lm(dx ~ dt - 1) gives mean(dx) / nd and its standard error.
+			 */
+			w->parscale[i] = 10 * sqrt(m2 / (cnt - 1) / cnt) / w->nd;
+			init[i] = mean / w->nd;
 		}
 		else
 		{
@@ -1566,8 +2102,13 @@ ArimaFree(MiningEnv *env, ArimaModel *m)
 	MiningFree(env, m, 1, sizeof(ArimaModel));
 }
 
+/*
+ * Fit w's model into m. css_coef, when given for 'CSS-ML', is the result
+ * of the CSS stage already known (the automatic search fitted the same
+ * model by CSS from the same start): the stage is not run again.
+ */
 static bool
-fit_work(Work *w, ArimaModel *m)
+fit_work(Work *w, ArimaModel *m, const double *css_coef)
 {
 	double		init[ARIMA_MAX_COEF],
 				u[ARIMA_MAX_COEF],
@@ -1593,10 +2134,18 @@ fit_work(Work *w, ArimaModel *m)
 	if (method == ARIMA_CSS_ML && anymiss)
 		method = ARIMA_ML;
 	w->full = anymiss && w->nd > 0;
+	w->anymiss = anymiss;
 	w->reg_dirty = true;
 	m->iterations = 0;
 
-	if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
+	if (method == ARIMA_CSS_ML && css_coef != NULL)
+	{
+		if (ar_check(css_coef, w->p) && ar_check(css_coef + w->p + w->q, w->P))
+			memcpy(init, css_coef, sizeof(double) * w->ncoef);
+		else if (w->spec.quick)
+			return MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "non-stationary AR part from CSS");
+	}
+	else if (method == ARIMA_CSS || method == ARIMA_CSS_ML)
 	{
 		w->kind = OBJ_CSS;
 		w->trans = false;
@@ -1608,7 +2157,8 @@ fit_work(Work *w, ArimaModel *m)
 		m->iterations += it;
 		if (method == ARIMA_CSS)
 		{
-			if (!ok)
+			/* R accepts an unfinished search (a warning), not a failed one */
+			if (!ok && !(w->spec.quick && !w->evalfail))
 			{
 				MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "conditional sum of squares did not converge");
 				MiningSetHint(w->err, "Try method 'ML' or other orders.");
@@ -1640,6 +2190,11 @@ fit_work(Work *w, ArimaModel *m)
 		coef_from_u(w, u, coef);
 		if (ok && ar_check(coef, w->p) && ar_check(coef + w->p + w->q, w->P))
 			memcpy(init, coef, sizeof(double) * w->ncoef);
+		else if (ok && w->spec.quick)
+		{
+			/* R's arima stops there: the candidate is rejected */
+			return MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "non-stationary AR part from CSS");
+		}
 	}
 
 	/* ML on transformed parameters */
@@ -1657,7 +2212,7 @@ fit_work(Work *w, ArimaModel *m)
 	if (!minimise(w, u, &fmin, &it, &ok2))
 		return false;
 	m->iterations += it;
-	if (!ok2)
+	if (!ok2 && !(w->spec.quick && !w->evalfail))
 	{
 		MiningSetError(w->err, MINING_ERR_NO_CONVERGENCE, "maximum likelihood estimation did not converge");
 		MiningSetDetail(w->err, "BFGS stopped after %d iterations away from a minimum.", it);
@@ -1714,9 +2269,20 @@ fit_work(Work *w, ArimaModel *m)
 	return true;
 }
 
+static bool fit_start(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
+					  const double *css_coef, ArimaModel **out, MiningError *err);
+
 bool
 ArimaFit(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
 		 ArimaModel **out, MiningError *err)
+{
+	return fit_start(env, y, n, spec, NULL, out, err);
+}
+
+/* ArimaFit, with the CSS stage's result when known (fit_work) */
+static bool
+fit_start(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
+		  const double *css_coef, ArimaModel **out, MiningError *err)
 {
 	Work		w;
 	ArimaModel *m;
@@ -1748,7 +2314,7 @@ ArimaFit(MiningEnv *env, const double *y, size_t n, const ArimaSpec *spec,
 	m->nobs = (int) 0;
 	name_terms(m, &w);
 	err->code = MINING_OK;
-	ok = fit_work(&w, m);
+	ok = fit_work(&w, m, css_coef);
 	if (!ok && w.canceled)
 		MiningSetError(err, MINING_ERR_CANCELED, "canceled");
 	else if (!ok && err->code == MINING_OK)
@@ -2199,6 +2765,8 @@ typedef struct AutoCtx
 	int			nmodels;
 	int			tried[128][7];	/* p, q, P, Q, constant, -, - */
 	double		ic[128];
+	double		css[128][ARIMA_MAX_COEF];	/* the CSS estimates (approx) */
+	bool		has_css[128];
 	int			max_models;
 } AutoCtx;
 
@@ -2211,7 +2779,8 @@ typedef struct AutoCtx
  */
 static bool
 try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
-		  double *ic, ArimaModel **fit, MiningError *err)
+		  const double *css_in, double *css_out, double *ic, ArimaModel **fit,
+		  MiningError *err)
 {
 	ArimaSpec	spec;
 	ArimaModel *m = NULL;
@@ -2235,7 +2804,7 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 	spec.include_drift = constant && ac->d + ac->D == 1;
 	spec.method = approx ? ARIMA_CSS : ARIMA_CSS_ML;
 	spec.quick = true;
-	if (!ArimaFit(ac->env, ac->y, ac->n, &spec, &m, &e2))
+	if (!fit_start(ac->env, ac->y, ac->n, &spec, css_in, &m, &e2))
 	{
 		if (e2.code == MINING_ERR_CANCELED || e2.code == MINING_ERR_NOMEM ||
 			e2.code == MINING_ERR_LIMIT)
@@ -2245,6 +2814,8 @@ try_model(AutoCtx *ac, int p, int q, int P, int Q, bool constant, bool approx,
 		}
 		return true;			/* a model that does not fit is skipped */
 	}
+	if (css_out != NULL && m->converged)
+		memcpy(css_out, m->coef, sizeof(double) * m->ncoef);
 	npar = m->ncoef + 1;
 	nstar = m->nobs;
 	aic = approx ? ac->offset + nstar * log(m->sigma2) + 2 * npar : m->aic;
@@ -2290,8 +2861,12 @@ auto_step(AutoCtx *ac, int p, int q, int P, int Q, bool c, ArimaModel **best,
 	*improved = false;
 	if (ac->nmodels >= ac->max_models || ac->nmodels >= 128)
 		return true;
-	if (!try_model(ac, p, q, P, Q, c, ac->approx, &ic, &m, err))
+	ac->has_css[ac->nmodels] = false;
+	ac->css[ac->nmodels][0] = NAN;
+	if (!try_model(ac, p, q, P, Q, c, ac->approx, NULL, ac->css[ac->nmodels], &ic, &m, err))
 		return false;
+	/* the CSS estimates start the refit by ML (the same CSS stage) */
+	ac->has_css[ac->nmodels] = ac->approx && !isnan(ac->css[ac->nmodels][0]);
 	ac->tried[ac->nmodels][0] = p;
 	ac->tried[ac->nmodels][1] = q;
 	ac->tried[ac->nmodels][2] = P;
@@ -2545,7 +3120,9 @@ ArimaAuto(MiningEnv *env, const double *y, size_t n, const ArimaAutoSpec *spec,
 
 			if (!isfinite(ac.ic[order[k]]))
 				break;
-			if (!try_model(&ac, t[0], t[1], t[2], t[3], t[4], false, &ic, &best, err))
+			if (!try_model(&ac, t[0], t[1], t[2], t[3], t[4], false,
+						   ac.has_css[order[k]] ? ac.css[order[k]] : NULL, NULL,
+						   &ic, &best, err))
 				return false;
 			if (best != NULL)
 				break;

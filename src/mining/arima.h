@@ -40,8 +40,9 @@ typedef struct ArimaSpec
 	bool		include_mean;	/* an intercept, when d + D = 0 (else ignored) */
 	bool		include_drift;	/* a drift (slope on 1..n), when d + D <= 1 */
 	ArimaMethod method;
-	bool		quick;			/* stop BFGS as R's optim does (reltol 1e-8);
-								 * used for auto's candidates */
+	bool		quick;			/* minimise as R's optim(method = "BFGS")
+								 * does, R's gradient, unfinished runs
+								 * accepted: auto's candidates */
 } ArimaSpec;
 
 typedef struct ArimaModel
