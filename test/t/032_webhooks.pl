@@ -192,7 +192,19 @@ LISTEN megamarket_sales;
 SET megamarket.live_notify = relay;
 INSERT INTO megamarket.sales (ticket_id, line_no, product_id, store_id, date_id, quantity, amount)
 VALUES ('R-1', 1, 1, 1, 20250105, 1, 2.50);
-SELECT pg_sleep(3);
+-- the worker deletes the queued payload and notifies in one transaction:
+-- once the queue is empty the notification is sent (a round may first wait
+-- out the hanging endpoint, so no fixed sleep), and psql shows it after the
+-- next statement
+DO $$
+BEGIN
+    FOR i IN 1..1200 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM megamarket.live_notify_queue);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT pg_sleep(0.2);
 SELECT 'done';
 }, stdout => \$out, stderr => \$err);
 like($out, qr/Asynchronous notification "megamarket_sales" with payload "\{"op": "INSERT", "rows": 1.*" received from server process with PID (\d+)/,
