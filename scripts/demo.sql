@@ -65,6 +65,24 @@ FROM megamarket_bi.product_associations ORDER BY lift DESC, support DESC LIMIT 8
 SELECT store, month_start, sum(forecast) AS forecast, sum(lo80) AS lo80, sum(hi80) AS hi80, min(model) AS model
 FROM megamarket_bi.sales_forecast GROUP BY store, month_start ORDER BY store, month_start;
 
+-- the week after the workbook, per store, by ARIMA (orders chosen per store)
+-- and by a neural network autoregression (7 daily lags, 20 nets averaged):
+-- one statement per model forecasts every store
+WITH daily(sql) AS (VALUES ($q$
+       SELECT st.name, d.date, coalesce(sum(s.amount), 0)
+       FROM megamarket.stores st
+       CROSS JOIN megamarket.dates d
+       LEFT JOIN megamarket.sales s ON s.store_id = st.store_id AND s.date_id = d.date_id
+       WHERE d.date BETWEEN (SELECT min(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
+                        AND (SELECT max(date) FROM megamarket.dates JOIN megamarket.sales USING (date_id))
+       GROUP BY 1, 2$q$)),
+arima AS (SELECT f.* FROM daily, arima_forecast(daily.sql, 7, auto => true) f),
+nnar AS (SELECT f.* FROM daily, nnar_forecast(daily.sql, 7, p => 7) f)
+SELECT a.series AS store, min(a.t) AS week_from, round(sum(a.forecast)) AS arima,
+       round(sum(n.forecast)) AS nnar, min(split_part(a.model, ', ', 1)) AS arima_model,
+       min(split_part(n.model, ', ', 1)) AS nnar_model
+FROM arima a JOIN nnar n USING (series, step) GROUP BY a.series ORDER BY a.series;
+
 -- campaigns: sales in the window against a seasonally scaled baseline
 SELECT code, campaign, days, window_revenue, expected_revenue, uplift_pct,
        incremental_revenue, budget, roi
