@@ -13,76 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include "mining/nnar.h"
-
-static void *
-b_alloc(void *ctx, size_t size)
-{
-	return malloc(size);
-}
-
-static void
-b_free(void *ctx, void *p)
-{
-	free(p);
-}
-
-/* CPU seconds of this process (the machine may be shared) */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* a store's daily sales: level, weekly pattern, AR(1) noise, slow drift */
-static int
-gen(int n, int len, unsigned long seed, const char *path)
-{
-	gsl_rng    *rng = gsl_rng_alloc(gsl_rng_mt19937);
-	FILE	   *f = fopen(path, "w");
-	int			i,
-				t;
-
-	if (f == NULL)
-		return 1;
-	gsl_rng_set(rng, seed);
-	for (i = 0; i < n; i++)
-	{
-		double		level = 500 + 1000 * gsl_rng_uniform(rng);
-		double		week[7];
-		double		u = 0,
-					drift = gsl_ran_gaussian(rng, 0.05);
-
-		for (t = 0; t < 7; t++)
-			week[t] = gsl_ran_gaussian(rng, 0.15) * level;
-		for (t = 0; t < len; t++)
-		{
-			u = 0.5 * u + gsl_ran_gaussian(rng, 0.05 * level);
-			fprintf(f, "%s%.4f", t ? "," : "", level + week[t % 7] + u + drift * t);
-		}
-		fputc('\n', f);
-	}
-	fclose(f);
-	gsl_rng_free(rng);
-	return 0;
-}
+#include "series_bench.h"
 
 static int
 fit(const char *path, int p, int P, int size, int repeats)
@@ -111,33 +44,14 @@ fit(const char *path, int p, int P, int size, int repeats)
 		return 1;
 	while (getline(&line, &cap, f) > 0)
 	{
-		size_t		n = 0;
-		char	   *s = line,
-				   *end;
+		size_t		n = read_series(line, &y, &ycap);
 		MiningEnv	env = {0};
 		MiningError err;
 		NnarModel  *m;
 		double		mean[14];
 		bool		ok;
 
-		for (;;)
-		{
-			double		v = strtod(s, &end);
-
-			if (end == s)
-				break;
-			if (n == ycap)
-			{
-				ycap = ycap ? 2 * ycap : 1024;
-				y = realloc(y, ycap * sizeof(double));
-			}
-			y[n++] = v;
-			s = end;
-			if (*s == ',')
-				s++;
-		}
-		env.alloc = b_alloc;
-		env.free = b_free;
+		bench_env(&env);
 		spec.seed = (unsigned long) nser;
 		t0 = now();
 		ok = NnarFit(&env, y, n, &spec, &m, &err);
@@ -167,7 +81,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "gen") == 0)
-		return gen(atoi(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 10), argv[5]);
+		return gen_series(atoi(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 10), 0, argv[5]);
 	if (argc == 7 && strcmp(argv[1], "fit") == 0)
 		return fit(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
 	fprintf(stderr, "usage: nnar_core gen N LEN SEED file.csv | fit file.csv p P size repeats\n");
