@@ -216,49 +216,34 @@ static void
 emit_forecast(ReturnSetInfo *rsinfo, const Request *req, const char *series, const MiningSeries *s,
 			  Oid ttyp, const ArimaModel *m, MiningEnv *env, const MiningError *failed)
 {
-	Datum		values[10];
-	bool		nulls[10];
 	double	   *mean,
-			   *se;
+			   *se,
+			   *b[4];
 	MiningError err;
-	int			h = req->horizon,
-				i;
-	char	   *model;
+	int			h = req->horizon;
 
-	memset(nulls, 0, sizeof(nulls));
-	nulls[0] = series == NULL;
-	values[0] = series ? CStringGetTextDatum(series) : (Datum) 0;
 	if (failed)
 	{
-		for (i = 1; i < 9; i++)
-			nulls[i] = true;
-		values[9] = CStringGetTextDatum(MiningErrorText(failed));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MiningForecastEmit(rsinfo, series, s, ttyp, 0, NULL, NULL, NULL, failed);
 		return;
 	}
-	mean = MiningAlloc(env, h, sizeof(double), false, "the forecast", &err);
-	se = MiningAlloc(env, h, sizeof(double), false, "the forecast", &err);
-	if (mean == NULL || se == NULL || !ArimaForecast(env, m, h, mean, se, &err))
+	mean = MiningAlloc(env, (size_t) h * 6, sizeof(double), false, "the forecast", &err);
+	if (mean == NULL)
 		MiningReportError(req->fn, &err);
-	model = model_text(m);
-	nulls[9] = true;
-	for (i = 0; i < h; i++)
+	se = mean + h;
+	for (int j = 0; j < 4; j++)
+		b[j] = se + (size_t) (j + 1) * h;
+	if (!ArimaForecast(env, m, h, mean, se, &err))
+		MiningReportError(req->fn, &err);
+	for (int i = 0; i < h; i++)
 	{
-		char	   *tt = MiningSeriesTText(s, (int64) (s->n - 1) + i + 1, ttyp);
-
-		values[1] = Int32GetDatum(i + 1);
-		nulls[2] = tt == NULL;
-		values[2] = tt ? CStringGetTextDatum(tt) : (Datum) 0;
-		values[3] = Float8GetDatum(mean[i]);
-		values[4] = Float8GetDatum(mean[i] - Z80 * se[i]);
-		values[5] = Float8GetDatum(mean[i] + Z80 * se[i]);
-		values[6] = Float8GetDatum(mean[i] - Z95 * se[i]);
-		values[7] = Float8GetDatum(mean[i] + Z95 * se[i]);
-		values[8] = CStringGetTextDatum(model);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
+		b[0][i] = mean[i] - Z80 * se[i];
+		b[1][i] = mean[i] + Z80 * se[i];
+		b[2][i] = mean[i] - Z95 * se[i];
+		b[3][i] = mean[i] + Z95 * se[i];
 	}
+	MiningForecastEmit(rsinfo, series, s, ttyp, h, mean, (const double *const *) b,
+					   model_text(m), NULL);
 }
 
 PG_FUNCTION_INFO_V1(mining_arima_fit);

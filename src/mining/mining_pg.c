@@ -851,6 +851,47 @@ MiningSeriesFailIsFatal(const MiningSeriesSet *set, const MiningError *err)
 		err->code == MINING_ERR_NOMEM || err->code == MINING_ERR_INTERNAL;
 }
 
+/* the rows of one forecast series (mining_pg.h) */
+void
+MiningForecastEmit(ReturnSetInfo *rsinfo, const char *series, const MiningSeries *s,
+				   Oid ttyp, int horizon, const double *mean, const double *const bands[4],
+				   const char *model, const MiningError *failed)
+{
+	Datum		values[10];
+	bool		nulls[10];
+
+	memset(nulls, 0, sizeof(nulls));
+	nulls[0] = series == NULL;
+	values[0] = series ? CStringGetTextDatum(series) : (Datum) 0;
+	if (failed)
+	{
+		for (int i = 1; i < 9; i++)
+			nulls[i] = true;
+		values[9] = CStringGetTextDatum(MiningErrorText(failed));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		return;
+	}
+	nulls[9] = true;
+	for (int j = 0; j < 4; j++)
+		nulls[4 + j] = bands == NULL;
+	values[8] = CStringGetTextDatum(model);
+	for (int i = 0; i < horizon; i++)
+	{
+		char	   *tt = MiningSeriesTText(s, (int64) (s->n - 1) + i + 1, ttyp);
+
+		values[1] = Int32GetDatum(i + 1);
+		nulls[2] = tt == NULL;
+		values[2] = tt ? CStringGetTextDatum(tt) : (Datum) 0;
+		values[3] = Float8GetDatum(mean[i]);
+		if (bands)
+			for (int j = 0; j < 4; j++)
+				values[4 + j] = Float8GetDatum(bands[j][i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* the text of t_k = t0 + k * step, in the query's type; NULL when out of range */
 char *
 MiningSeriesTText(const MiningSeries *s, int64 k, Oid typ)

@@ -211,6 +211,17 @@ extern char *MiningSeriesTText(const MiningSeries *s, int64 k, Oid ttyp);
  */
 extern int	MiningSeriesPeriod(const MiningSeries *s, Oid ttyp);
 
+/*
+ * The rows of one series in the shape arima_forecast and nnar_forecast return
+ * (series, step, t, forecast, lo80, hi80, lo95, hi95, model, error): with
+ * failed, one row with the reason; else a row per step, t continuing the
+ * series, the bands NULL when bands is NULL (else lo80, hi80, lo95, hi95).
+ */
+extern void MiningForecastEmit(ReturnSetInfo *rsinfo, const char *series,
+							   const MiningSeries *s, Oid ttyp, int horizon,
+							   const double *mean, const double *const bands[4],
+							   const char *model, const MiningError *failed);
+
 /* The reason of a failed series in one line: "message: detail". */
 extern char *MiningErrorText(const MiningError *err);
 

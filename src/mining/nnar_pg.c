@@ -177,45 +177,13 @@ static void
 emit(ReturnSetInfo *rsinfo, const Request *req, const char *series, const MiningSeries *s,
 	 Oid ttyp, const NnarModel *m, const SeriesResult *res, const MiningError *failed)
 {
-	Datum		values[10];
-	bool		nulls[10];
-	int			i;
-	char	   *model;
+	const double *const bands[4] = {
+		res ? res->lo80 : NULL, res ? res->hi80 : NULL,
+		res ? res->lo95 : NULL, res ? res->hi95 : NULL
+	};
 
-	memset(nulls, 0, sizeof(nulls));
-	nulls[0] = series == NULL;
-	values[0] = series ? CStringGetTextDatum(series) : (Datum) 0;
-	if (failed)
-	{
-		for (i = 1; i < 9; i++)
-			nulls[i] = true;
-		values[9] = CStringGetTextDatum(MiningErrorText(failed));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		return;
-	}
-	model = model_text(m);
-	nulls[9] = true;
-	for (i = 0; i < req->horizon; i++)
-	{
-		char	   *tt = MiningSeriesTText(s, (int64) (s->n - 1) + i + 1, ttyp);
-
-		values[1] = Int32GetDatum(i + 1);
-		nulls[2] = tt == NULL;
-		values[2] = tt ? CStringGetTextDatum(tt) : (Datum) 0;
-		values[3] = Float8GetDatum(res->mean[i]);
-		nulls[4] = nulls[5] = nulls[6] = nulls[7] = !req->intervals;
-		if (req->intervals)
-		{
-			values[4] = Float8GetDatum(res->lo80[i]);
-			values[5] = Float8GetDatum(res->hi80[i]);
-			values[6] = Float8GetDatum(res->lo95[i]);
-			values[7] = Float8GetDatum(res->hi95[i]);
-		}
-		values[8] = CStringGetTextDatum(model);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
-	}
+	MiningForecastEmit(rsinfo, series, s, ttyp, req->horizon, res ? res->mean : NULL,
+					   req->intervals ? bands : NULL, failed ? NULL : model_text(m), failed);
 }
 
 PG_FUNCTION_INFO_V1(mining_nnar_forecast);
