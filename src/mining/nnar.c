@@ -398,7 +398,10 @@ NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err)
 	phi = MiningAlloc(env, (size_t) order_max + 1, sizeof(double), true, "the AR coefficients", err);
 	prev = MiningAlloc(env, (size_t) order_max + 1, sizeof(double), true, "the AR coefficients", err);
 	if (r == NULL || phi == NULL || prev == NULL)
-		return -1;
+	{
+		best = -1;
+		goto done;
+	}
 	for (t = 0; t < n; t++)
 		mean += x[t];
 	mean /= (double) n;
@@ -409,14 +412,15 @@ NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err)
 		if (MiningInterrupted(env))
 		{
 			MiningSetError(err, MINING_ERR_CANCELED, "canceled");
-			return -1;
+			best = -1;
+			goto done;
 		}
 		for (t = 0; t + k < n; t++)
 			s += (x[t] - mean) * (x[t + k] - mean);
 		r[k] = s / (double) n;
 	}
 	if (!(r[0] > 0))
-		return 0;
+		goto done;
 	/* Durbin-Levinson; R: aic = n log(var) + 2 order (+ 2 for the mean, for all) */
 	v = r[0];
 	best_aic = (double) n * log(v);
@@ -443,6 +447,10 @@ NnarArOrder(MiningEnv *env, const double *x, size_t n, MiningError *err)
 		}
 		memcpy(prev, phi, sizeof(double) * (k + 1));
 	}
+done:
+	MiningFree(env, r, (size_t) order_max + 1, sizeof(double));
+	MiningFree(env, phi, (size_t) order_max + 1, sizeof(double));
+	MiningFree(env, prev, (size_t) order_max + 1, sizeof(double));
 	return best;
 }
 
