@@ -27,6 +27,11 @@ OBJS = \
 	src/mining/nnar.o src/mining/nnar_pg.o \
 	src/mining/arima.o src/mining/arima_pg.o
 
+# PGXS tracks no header dependencies (unless PostgreSQL was configured with
+# --enable-depend): rebuild every object when any of the tree's headers changes,
+# so that no object keeps an old struct layout.
+$(OBJS): $(wildcard src/*.h src/*/*.h)
+
 # The install script is joined from the module SQL in this order (dependencies first).
 SQL_PARTS = \
 	src/megamarket.sql \

@@ -24,6 +24,8 @@ static void check_pinned(XlsxFdwFile *file);
 
 /* megamarket.xlsx_max_shared_strings, in kB */
 int			megamarket_xlsx_max_shared_strings = 256 * 1024;
+/* megamarket.xlsx_inflate_ahead */
+bool		megamarket_xlsx_inflate_ahead = true;
 
 /*
  * XlsxFdwInit
@@ -41,6 +43,16 @@ XlsxFdwInit(void)
 							256 * 1024, 64, (int) Min((Size) INT_MAX, MaxAllocHugeSize / 1024),
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("megamarket.xlsx_inflate_ahead",
+							 "Inflate a large worksheet in a second thread, ahead of the scan.",
+							 "A worksheet part of 4 MB or more is decompressed by a "
+							 "thread of the backend while the backend reads its rows, "
+							 "on machines with more than one CPU. The thread runs only "
+							 "zlib and libzip, never PostgreSQL code.",
+							 &megamarket_xlsx_inflate_ahead,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -220,6 +232,7 @@ XlsxFdwOpen(const char *filename, bool shared_data)
 	/* The shared-strings table is the one thing a scan keeps whole. */
 	file->env.max_shared_strings_bytes = (size_t) megamarket_xlsx_max_shared_strings * 1024;
 	file->env.max_shared_strings_name = "megamarket.xlsx_max_shared_strings";
+	file->env.inflate_ahead = megamarket_xlsx_inflate_ahead;
 
 	cb->func = close_on_reset;
 	cb->arg = file;

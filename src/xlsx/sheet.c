@@ -1652,10 +1652,11 @@ zip_source_close(void *arg)
 
 /*
  * open_sheet_part
- *		A scanner on sheet 'position' of a workbook.
+ *		A scanner on sheet 'position' of a workbook; flags may add
+ *		XLSX_STREAM_AHEAD when the caller reads it to the end.
  */
 static XlsxSheetReader *
-open_sheet_part(XlsxWorkbook *wb, int position, XlsxError *err)
+open_sheet_part(XlsxWorkbook *wb, int position, int flags, XlsxError *err)
 {
 	const XlsxSheetInfo *si = XlsxGetSheet(wb, position);
 	XlsxZipStream *stream;
@@ -1675,7 +1676,7 @@ open_sheet_part(XlsxWorkbook *wb, int position, XlsxError *err)
 					 si->part, si->name);
 		return NULL;
 	}
-	stream = XlsxZipStreamOpen(wb->zip, index, si->part, true, err);
+	stream = XlsxZipStreamOpen(wb->zip, index, si->part, XLSX_STREAM_SHEET | flags, err);
 	if (stream == NULL)
 		return NULL;
 	r = XlsxScanOpen(&wb->env, si->part, zip_source_read, zip_source_close, stream,
@@ -1695,7 +1696,7 @@ XlsxSheetOpen(XlsxWorkbook *wb, int position, XlsxError *err)
 {
 	if (!XlsxLoadSharedData(wb, err))
 		return NULL;
-	return open_sheet_part(wb, position, err);
+	return open_sheet_part(wb, position, XLSX_STREAM_AHEAD, err);
 }
 
 /*
@@ -1711,7 +1712,8 @@ XlsxSheetDimension(XlsxWorkbook *wb, int position, XlsxError *err)
 
 	if (position >= 1 && position <= wb->nsheets && wb->dimension_read[position - 1])
 		return wb->sheets[position - 1].dimension;
-	r = open_sheet_part(wb, position, err);
+	/* only the head of the part: not worth a thread */
+	r = open_sheet_part(wb, position, 0, err);
 	if (r == NULL)
 		return NULL;
 	rc = XlsxScanDimension(r, &ref, err);

@@ -692,7 +692,7 @@ parse_part(XlsxWorkbook *wb, ParseCtx *pc, const char *part, bool no_budget,
 		XlsxSetError(err, XLSX_ERR_MISSING_PART, "%s: part missing from the workbook", part);
 		return false;
 	}
-	stream = XlsxZipStreamOpen(wb->zip, index, part, no_budget, err);
+	stream = XlsxZipStreamOpen(wb->zip, index, part, no_budget ? XLSX_STREAM_SHEET : 0, err);
 	if (stream == NULL)
 		return false;
 	parser = XML_ParserCreate(NULL);

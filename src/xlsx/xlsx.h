@@ -71,6 +71,9 @@ typedef struct XlsxEnv
 	const char *max_shared_strings_name;	/* the setting that sets it, for
 											 * messages (NULL: none) */
 	size_t		max_part_bytes; /* inflated workbook/styles/rels parts; 0: 64 MB */
+	bool		inflate_ahead;	/* a large worksheet may be inflated by a
+								 * thread of its own, ahead of the scan
+								 * (zip.c); false: all in the caller's */
 } XlsxEnv;
 
 /* What a cell held in the file. */

@@ -45,6 +45,7 @@ extern bool XlsxFdwParseColumn(const char *letters, uint32_t *col);
 
 /* open.c: the reader core on palloc, errors as ereport; settings */
 extern int	megamarket_xlsx_max_shared_strings;
+extern bool megamarket_xlsx_inflate_ahead;
 extern void XlsxFdwInit(void);
 
 typedef struct XlsxFdwFile

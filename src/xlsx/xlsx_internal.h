@@ -54,11 +54,15 @@ extern bool XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated,
 						 int64_t *compressed);
 
 /*
- * Stream a member. is_sheet lifts the max_part_bytes budget (worksheets may
- * be hundreds of MB) but keeps the ratio and actual-size checks.
+ * Stream a member. XLSX_STREAM_SHEET lifts the max_part_bytes budget
+ * (worksheets may be hundreds of MB) but keeps the ratio and actual-size
+ * checks; XLSX_STREAM_AHEAD says the caller reads it to the end, so a large
+ * one may be inflated ahead by a thread when the env allows (zip.c).
  */
+#define XLSX_STREAM_SHEET	0x01
+#define XLSX_STREAM_AHEAD	0x02
 extern XlsxZipStream *XlsxZipStreamOpen(XlsxZip *zip, int64_t index,
-										const char *part, bool is_sheet,
+										const char *part, int flags,
 										XlsxError *err);
 /* Bytes read (> 0), 0 at the end of the member, -1 on error. */
 extern ssize_t XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len,

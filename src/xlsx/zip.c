@@ -24,6 +24,22 @@
  *
  * libzip's memory stays on libzip's allocator: every zip_t and zip_file_t is
  * closed on every path, error paths included.
+ *
+ * Inflating ahead. A large worksheet spends about a third of its scan in
+ * zlib's inflate. When the caller's XlsxEnv allows it (inflate_ahead) and
+ * the machine has more than one CPU, a deflated worksheet of at least
+ * ZIP_AHEAD_MIN bytes is inflated by a thread of its own, ZIP_AHEAD_SLOTS
+ * chunks ahead of the scanner, so the two overlap. The thread runs nothing
+ * but libzip's raw reads, zlib and the CRC (stream_pull), on memory that is
+ * all malloc'd (the stream, its part name and its input buffer: no memory
+ * context reset can free them under it); it has every signal blocked, so
+ * the backend's handlers only ever run in the main thread; it reports
+ * errors through an XlsxError that the main thread hands on; and
+ * XlsxZipStreamClose, which every path that ends a stream calls (the scan's
+ * end, and memory-context reset callbacks on error), stops and joins it.
+ * The main thread waits on it in slices of ZIP_AHEAD_WAIT_MS, checking for
+ * a cancel in between. If the thread cannot be started, the stream is read
+ * in the calling thread, as it is for every other part.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,12 +47,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
@@ -74,6 +93,33 @@ struct XlsxZip
 /* Compressed bytes read at a time when we inflate ourselves. */
 #define ZIP_IN_CHUNK	(64 * 1024)
 
+/* Inflating ahead (above): from what size, how far, how long a wait. */
+#define ZIP_AHEAD_MIN		(4 * 1024 * 1024)
+#define ZIP_AHEAD_SLOTS		4
+#define ZIP_AHEAD_WAIT_MS	50
+
+/*
+ * The chunks a thread inflates ahead: a ring of ZIP_AHEAD_SLOTS buffers of
+ * XLSX_CHUNK bytes. The main thread reads slot[head] (from offset); the
+ * thread fills slot[(head + count) % ZIP_AHEAD_SLOTS]. All malloc'd.
+ */
+typedef struct ZipAhead
+{
+	pthread_t	thread;
+	pthread_mutex_t lock;
+	pthread_cond_t filled;		/* a slot filled, or the thread ended */
+	pthread_cond_t freed;		/* a slot freed, or stop set */
+	char	   *slot[ZIP_AHEAD_SLOTS];
+	size_t		slot_len[ZIP_AHEAD_SLOTS];
+	int			head;
+	int			count;
+	size_t		offset;
+	bool		stop;			/* main thread: stop at the next chunk */
+	bool		ended;			/* thread: no more chunks (end or error) */
+	bool		failed;			/* ... and why: err */
+	XlsxError	err;
+} ZipAhead;
+
 struct XlsxZipStream
 {
 	XlsxZip    *zip;
@@ -91,6 +137,9 @@ struct XlsxZipStream
 	unsigned char *in;
 	uint32_t	crc;
 	uint32_t	declared_crc;
+
+	ZipAhead   *ahead;			/* inflated ahead by a thread, or NULL */
+	bool		on_malloc;		/* this struct, part and in are malloc'd */
 };
 
 /*
@@ -516,6 +565,8 @@ XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated, int64_t *compressed
 	return true;
 }
 
+static void ahead_start(XlsxZipStream *stream);
+
 /*
  * stream_open
  *		Start inflating a member, after checking its declared sizes: the
@@ -523,13 +574,14 @@ XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated, int64_t *compressed
  */
 static XlsxZipStream *
 stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
-			XlsxError *err)
+			bool may_ahead, XlsxError *err)
 {
 	const XlsxEnv *env = zip->env;
 	zip_stat_t	st;
 	zip_file_t *zf;
 	XlsxZipStream *stream;
 	bool		raw;
+	bool		ahead;
 
 	zip_stat_init(&st);
 	if (zip_stat_index(zip->za, (zip_uint64_t) index, 0, &st) != 0)
@@ -569,21 +621,31 @@ stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
 	/* deflate with a known CRC: inflate here from the raw bytes */
 	raw = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_DEFLATE &&
 		(st.valid & ZIP_STAT_CRC);
+	/* a large one, when allowed and worth it: inflated ahead (above) */
+	ahead = may_ahead && raw && env->inflate_ahead && st.size >= ZIP_AHEAD_MIN &&
+		sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	zf = zip_fopen_index(zip->za, (zip_uint64_t) index, raw ? ZIP_FL_COMPRESSED : 0);
 	if (zf == NULL)
 	{
 		zip_error_to_xlsx(zip_get_error(zip->za), part, err);
 		return NULL;
 	}
-	stream = XlsxAlloc(env, sizeof(XlsxZipStream));
-	if (stream == NULL || (stream->part = XlsxStrdup(env, part)) == NULL)
+	stream = ahead ? calloc(1, sizeof(XlsxZipStream)) : XlsxAlloc(env, sizeof(XlsxZipStream));
+	if (stream != NULL)
 	{
-		XlsxFree(env, stream);
+		memset(stream, 0, sizeof(XlsxZipStream));
+		stream->zip = zip;
+		stream->on_malloc = ahead;
+		stream->part = ahead ? strdup(part) : XlsxStrdup(env, part);
+	}
+	if (stream == NULL || stream->part == NULL)
+	{
+		if (stream != NULL)
+			XlsxZipStreamClose(stream);
 		zip_fclose(zf);
 		XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	memset(&stream->zs, 0, sizeof(stream->zs));
 	stream->zip = zip;
 	stream->zf = zf;
 	stream->declared = (int64_t) st.size;
@@ -597,30 +659,34 @@ stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
 	stream->declared_crc = st.crc;
 	if (raw)
 	{
-		stream->in = XlsxAlloc(env, ZIP_IN_CHUNK);
+		stream->in = ahead ? malloc(ZIP_IN_CHUNK) : XlsxAlloc(env, ZIP_IN_CHUNK);
 		if (stream->in == NULL || inflateInit2(&stream->zs, -MAX_WBITS) != Z_OK)
 		{
 			/* inflateEnd is harmless on a z_stream inflateInit2 refused */
-			stream->raw = false;
 			XlsxZipStreamClose(stream);
 			XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
 			return NULL;
 		}
 	}
+	if (ahead)
+		ahead_start(stream);
 	return stream;
 }
 
 /*
  * XlsxZipStreamOpen
- *		Stream a member; only worksheets may exceed max_part_bytes.
+ *		Stream a member; only worksheets may exceed max_part_bytes, and only
+ *		a worksheet read to its end may be inflated ahead.
  */
 XlsxZipStream *
-XlsxZipStreamOpen(XlsxZip *zip, int64_t index, const char *part, bool is_sheet,
+XlsxZipStreamOpen(XlsxZip *zip, int64_t index, const char *part, int flags,
 				  XlsxError *err)
 {
 	size_t		budget = zip->env->max_part_bytes ? zip->env->max_part_bytes : XLSX_DEFAULT_MAX_PART;
+	bool		is_sheet = (flags & XLSX_STREAM_SHEET) != 0;
 
-	return stream_open(zip, index, part, is_sheet ? 0 : budget, err);
+	return stream_open(zip, index, part, is_sheet ? 0 : budget,
+					   is_sheet && (flags & XLSX_STREAM_AHEAD), err);
 }
 
 /*
@@ -809,21 +875,15 @@ stream_inflate(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
 }
 
 /*
- * XlsxZipStreamRead
- *		Inflate up to len bytes (at most one chunk per call, so that the
- *		interrupt check runs every XLSX_CHUNK bytes).
+ * stream_pull
+ *		Inflate up to len bytes (at most one chunk), counting them against the
+ *		declared size. No XlsxEnv: the inflating thread runs it too.
  */
-ssize_t
-XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
+static ssize_t
+stream_pull(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
 {
-	const XlsxEnv *env = stream->zip->env;
 	zip_int64_t n;
 
-	if (env->interrupted && env->interrupted(env->ctx))
-	{
-		XlsxSetError(err, XLSX_ERR_CANCELED, "%s: canceled", stream->part);
-		return -1;
-	}
 	if (len > XLSX_CHUNK)
 		len = XLSX_CHUNK;
 	if (stream->raw)
@@ -855,20 +915,259 @@ XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
 }
 
 /*
+ * ahead_main
+ *		The inflating thread: fill free slots until the member ends, fails,
+ *		or the main thread says stop.
+ */
+static void *
+ahead_main(void *arg)
+{
+	XlsxZipStream *stream = arg;
+	ZipAhead   *a = stream->ahead;
+
+	for (;;)
+	{
+		int			slot;
+		ssize_t		n;
+		XlsxError	err;
+
+		pthread_mutex_lock(&a->lock);
+		while (a->count == ZIP_AHEAD_SLOTS && !a->stop)
+			pthread_cond_wait(&a->freed, &a->lock);
+		if (a->stop)
+		{
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		/* the main thread never reads this slot until count covers it */
+		slot = (a->head + a->count) % ZIP_AHEAD_SLOTS;
+		pthread_mutex_unlock(&a->lock);
+
+		memset(&err, 0, sizeof(err));
+		n = stream_pull(stream, a->slot[slot], XLSX_CHUNK, &err);
+
+		pthread_mutex_lock(&a->lock);
+		if (n > 0)
+		{
+			a->slot_len[slot] = (size_t) n;
+			a->count++;
+		}
+		else
+		{
+			a->ended = true;
+			a->failed = n < 0;
+			a->err = err;
+		}
+		pthread_cond_signal(&a->filled);
+		pthread_mutex_unlock(&a->lock);
+		if (n <= 0)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * ahead_free
+ *		Release a ring whose thread is not running.
+ */
+static void
+ahead_free(ZipAhead *a, bool sync_objects)
+{
+	for (int i = 0; i < ZIP_AHEAD_SLOTS; i++)
+		free(a->slot[i]);
+	if (sync_objects)
+	{
+		pthread_cond_destroy(&a->freed);
+		pthread_cond_destroy(&a->filled);
+		pthread_mutex_destroy(&a->lock);
+	}
+	free(a);
+}
+
+/*
+ * ahead_start
+ *		Start inflating a (malloc'd) stream ahead. Any failure leaves it
+ *		read in the calling thread instead, which is always correct.
+ */
+static void
+ahead_start(XlsxZipStream *stream)
+{
+	ZipAhead   *a = calloc(1, sizeof(ZipAhead));
+	sigset_t	all;
+	sigset_t	old;
+	int			rc;
+
+	if (a == NULL)
+		return;
+	for (int i = 0; i < ZIP_AHEAD_SLOTS; i++)
+	{
+		if ((a->slot[i] = malloc(XLSX_CHUNK)) == NULL)
+		{
+			ahead_free(a, false);
+			return;
+		}
+	}
+	if (pthread_mutex_init(&a->lock, NULL) != 0)
+	{
+		ahead_free(a, false);
+		return;
+	}
+	if (pthread_cond_init(&a->filled, NULL) != 0)
+	{
+		pthread_mutex_destroy(&a->lock);
+		ahead_free(a, false);
+		return;
+	}
+	if (pthread_cond_init(&a->freed, NULL) != 0)
+	{
+		pthread_cond_destroy(&a->filled);
+		pthread_mutex_destroy(&a->lock);
+		ahead_free(a, false);
+		return;
+	}
+	/* settle the CRC's CPU check here, not racing in two threads */
+	(void) XlsxCrc32(0, "", 0);
+	stream->ahead = a;
+
+	/* the thread inherits this mask: every signal stays with the caller */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&a->thread, NULL, ahead_main, stream);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+	{
+		stream->ahead = NULL;
+		ahead_free(a, true);
+	}
+}
+
+/*
+ * ahead_read
+ *		The main thread's read from the ring: what is ready, up to len bytes;
+ *		0 at the end; -1 with the thread's error, or on a cancel.
+ */
+static ssize_t
+ahead_read(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
+{
+	ZipAhead   *a = stream->ahead;
+	const XlsxEnv *env = stream->zip->env;
+	size_t		n;
+
+	pthread_mutex_lock(&a->lock);
+	while (a->count == 0 && !a->ended)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += ZIP_AHEAD_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&a->filled, &a->lock, &until) == ETIMEDOUT)
+		{
+			/* slow storage: let a cancel through while waiting */
+			pthread_mutex_unlock(&a->lock);
+			if (env->interrupted && env->interrupted(env->ctx))
+			{
+				XlsxSetError(err, XLSX_ERR_CANCELED, "%s: canceled", stream->part);
+				return -1;
+			}
+			pthread_mutex_lock(&a->lock);
+		}
+	}
+	if (a->count == 0)
+	{
+		/* ended, and everything before was read */
+		pthread_mutex_unlock(&a->lock);
+		if (a->failed)
+		{
+			if (err != NULL)
+				*err = a->err;
+			return -1;
+		}
+		return 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+
+	/* slot[head] is ours until it is handed back */
+	n = a->slot_len[a->head] - a->offset;
+	if (n > len)
+		n = len;
+	memcpy(buf, a->slot[a->head] + a->offset, n);
+	a->offset += n;
+	if (a->offset == a->slot_len[a->head])
+	{
+		pthread_mutex_lock(&a->lock);
+		a->head = (a->head + 1) % ZIP_AHEAD_SLOTS;
+		a->count--;
+		a->offset = 0;
+		pthread_cond_signal(&a->freed);
+		pthread_mutex_unlock(&a->lock);
+	}
+	return (ssize_t) n;
+}
+
+/*
+ * XlsxZipStreamRead
+ *		Inflate up to len bytes (at most one chunk per call, so that the
+ *		interrupt check runs every XLSX_CHUNK bytes).
+ */
+ssize_t
+XlsxZipStreamRead(XlsxZipStream *stream, char *buf, size_t len, XlsxError *err)
+{
+	const XlsxEnv *env = stream->zip->env;
+
+	if (env->interrupted && env->interrupted(env->ctx))
+	{
+		XlsxSetError(err, XLSX_ERR_CANCELED, "%s: canceled", stream->part);
+		return -1;
+	}
+	if (stream->ahead != NULL)
+		return ahead_read(stream, buf, len, err);
+	return stream_pull(stream, buf, len, err);
+}
+
+/*
  * XlsxZipStreamClose
- *		Release a member stream (NULL is fine).
+ *		Release a member stream (NULL is fine); a thread inflating it ahead
+ *		is stopped and joined first.
  */
 void
 XlsxZipStreamClose(XlsxZipStream *stream)
 {
+	const XlsxEnv *env;
+
 	if (stream == NULL)
 		return;
+	if (stream->ahead != NULL)
+	{
+		ZipAhead   *a = stream->ahead;
+
+		pthread_mutex_lock(&a->lock);
+		a->stop = true;
+		pthread_cond_signal(&a->freed);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+		ahead_free(a, true);
+		stream->ahead = NULL;
+	}
 	if (stream->in != NULL)
 		inflateEnd(&stream->zs);
-	XlsxFree(stream->zip->env, stream->in);
-	zip_fclose(stream->zf);
-	XlsxFree(stream->zip->env, stream->part);
-	XlsxFree(stream->zip->env, stream);
+	if (stream->zf != NULL)
+		zip_fclose(stream->zf);
+	if (stream->on_malloc)
+	{
+		free(stream->in);
+		free(stream->part);
+		free(stream);
+		return;
+	}
+	env = stream->zip->env;
+	XlsxFree(env, stream->in);
+	XlsxFree(env, stream->part);
+	XlsxFree(env, stream);
 }
 
 /*
@@ -887,7 +1186,7 @@ XlsxZipReadPart(XlsxZip *zip, int64_t index, const char *part, size_t limit,
 
 	if (limit == 0)
 		limit = env->max_part_bytes ? env->max_part_bytes : XLSX_DEFAULT_MAX_PART;
-	stream = stream_open(zip, index, part, limit, err);
+	stream = stream_open(zip, index, part, limit, false, err);
 	if (stream == NULL)
 		return NULL;
 

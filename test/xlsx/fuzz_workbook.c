@@ -57,7 +57,7 @@ scan_sheet(XlsxWorkbook *wb, int pos)
 
 	if (index < 0)
 		return;
-	stream = XlsxZipStreamOpen(wb->zip, index, si->part, true, &err);
+	stream = XlsxZipStreamOpen(wb->zip, index, si->part, XLSX_STREAM_SHEET | XLSX_STREAM_AHEAD, &err);
 	scanner = stream ? XlsxSheetOpen(wb, pos, &err) : NULL;
 	if (scanner == NULL)
 	{

@@ -135,7 +135,7 @@ run(const char *kind)
 	else
 	{
 		XlsxZipStream *s = XlsxZipStreamOpen(wb->zip, XlsxZipLocate(wb->zip, si->part),
-											 si->part, true, &err);
+											 si->part, XLSX_STREAM_SHEET | XLSX_STREAM_AHEAD, &err);
 		XML_Parser	bare = NULL;
 		RefReader  *ref = NULL;
 		char	   *buf = malloc(XLSX_CHUNK);

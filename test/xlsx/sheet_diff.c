@@ -184,7 +184,7 @@ check_workbook(const char *path)
 		}
 
 		/* the real path: zip stream, workbook tables */
-		stream = XlsxZipStreamOpen(wb->zip, index, si->part, true, &err);
+		stream = XlsxZipStreamOpen(wb->zip, index, si->part, XLSX_STREAM_SHEET | XLSX_STREAM_AHEAD, &err);
 		scanner = stream ? XlsxSheetOpen(wb, pos, &err) : NULL;
 		if (scanner == NULL)
 		{
