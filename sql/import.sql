@@ -42,6 +42,34 @@ SELECT parse_decimal('1e999') = 10::numeric ^ 999 AS e999,
        parse_decimal(repeat('9', 200)) IS NULL AS long_null,
        parse_decimal(repeat('9', 100)) = 10::numeric ^ 100 - 1 AS hundred_nines;
 
+-- parse_integer: parse_decimal's value when whole and within bigint, else NULL
+SELECT v, parse_integer(v) AS i
+FROM (VALUES ('12'), (' -3 '), ('+5'), ('12,00'), ('12.0'), ('12.50'), ('12.'), ('1.5E3'),
+             ('1.5E-3'), ('1e18'), ('9223372036854775807'), ('9223372036854775808'),
+             ('-9223372036854775808'), ('-9223372036854775809'), ('000000000000000000007'),
+             ('-0'), ('1,5E3'), ('dos'), ('')) AS t(v);
+-- the same as the formula on parse_decimal, on every text below: digits of
+-- every length to 25, with signs, separators, zeros, exponents and blanks
+WITH parts AS (
+    SELECT s FROM unnest(ARRAY['', '-', '+', ' ']) AS s),
+     bodies AS (
+    SELECT b FROM unnest(ARRAY['0', '7', '00', '10', '123', '4294967296', '922337203685477580',
+                               '9223372036854775807', '9223372036854775808', '99999999999999999999',
+                               '1234567890123456789012345', '1.0', '1,00', '1.5', '1.', '1.0E2',
+                               '1.5E1', '1.25E1', '5E-1', '1E19', '9.223372036854775807E18',
+                               '0.000', ',0', 'x', '1e', '1 0']) AS b),
+     digits AS (
+    SELECT repeat('9', k) AS b FROM generate_series(1, 25) AS k
+    UNION ALL SELECT '1' || repeat('0', k) FROM generate_series(1, 25) AS k),
+     texts AS (
+    SELECT p.s || b.b || t.s AS v FROM parts p, (SELECT b FROM bodies UNION ALL SELECT b FROM digits) b, parts t)
+SELECT count(*) AS texts,
+       count(*) FILTER (WHERE parse_integer(v) IS DISTINCT FROM
+                              CASE WHEN parse_decimal(v) = trunc(parse_decimal(v))
+                                    AND parse_decimal(v) BETWEEN -9223372036854775808 AND 9223372036854775807
+                                   THEN parse_decimal(v)::bigint END) AS differ
+FROM texts;
+
 -- parse_day: a date cell read as text (ISO, a time dropped) or dd/mm/yyyy text
 SELECT v, parse_day(v) AS d
 FROM (VALUES ('2024-02-29'), ('2023-02-29'), ('2024-01-05 13:45:00'), ('28/01/2023'),
@@ -67,6 +95,22 @@ SELECT key_max_length(),
        is_sku('LAC-001') AS sku, is_sku('LAC 001') AS sku_space, is_sku('a.b_c-1') AS sku_marks,
        date_id('2025-01-31') AS jan31, date_id('1900-01-01') AS first, date_id('2999-12-31') AS last,
        date_id(NULL) IS NULL AS strict;
+-- date_id in C against the formula it stands for, on every day of 1900-2999
+-- and days far before and after; an infinite day is NULL both ways, a key
+-- past integer an error
+SELECT count(*) AS days,
+       count(*) FILTER (WHERE date_id(d) IS DISTINCT FROM
+                              (date_part('year', d) * 10000 + date_part('month', d) * 100
+                               + date_part('day', d))::integer) AS differ
+FROM (SELECT d::date FROM generate_series(date '1900-01-01', date '2999-12-31', interval '1 day') AS d
+      UNION ALL
+      SELECT date '0001-01-01' + k * 997 FROM generate_series(-1700, 1000) AS k
+      UNION ALL
+      VALUES (date '4713-01-01 BC'), (date '0001-12-31 BC'), (date '0001-01-01'), (date '214748-12-31')) AS t(d);
+SELECT date_id('infinity') AS infinity, date_id('-infinity') AS minus_infinity;
+SELECT date_id('214749-01-01');
+SELECT (date_part('year', date 'infinity') * 10000 + date_part('month', date 'infinity') * 100
+        + date_part('day', date 'infinity'))::integer AS the_formula;
 
 SELECT n, column_letters(n) FROM (VALUES (1), (26), (27), (52), (702), (703), (16384)) AS t(n);
 SELECT column_letters(0);

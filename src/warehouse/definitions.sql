@@ -32,10 +32,11 @@ RETURN sku OPERATOR(pg_catalog.~) '^[A-Za-z0-9_.-]{1,64}$';
 COMMENT ON FUNCTION megamarket.is_sku(text) IS
 'whether a text is an SKU: 1 to 64 letters, digits, _, . and -';
 
+-- yyyymmdd as (date_part('year') * 10000 + date_part('month') * 100 +
+-- date_part('day'))::integer, in C: the import computes one per fact row
 CREATE FUNCTION megamarket.date_id(day date)
 RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN (pg_catalog.date_part('year', day) * 10000 + pg_catalog.date_part('month', day) * 100
-        + pg_catalog.date_part('day', day))::integer;
+AS 'MODULE_PATHNAME', 'warehouse_date_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.date_id(date) IS
 'the date dimension''s key of a day, yyyymmdd: date_id(''2025-01-31'') is 20250131';

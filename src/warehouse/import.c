@@ -38,7 +38,9 @@ PG_FUNCTION_INFO_V1(warehouse_header_key);
 PG_FUNCTION_INFO_V1(warehouse_header_distance);
 PG_FUNCTION_INFO_V1(warehouse_clean_text);
 PG_FUNCTION_INFO_V1(warehouse_parse_decimal);
+PG_FUNCTION_INFO_V1(warehouse_parse_integer);
 PG_FUNCTION_INFO_V1(warehouse_parse_day);
+PG_FUNCTION_INFO_V1(warehouse_date_id);
 PG_FUNCTION_INFO_V1(warehouse_file_fingerprint);
 PG_FUNCTION_INFO_V1(warehouse_import_progress);
 PG_FUNCTION_INFO_V1(warehouse_import_activity);
@@ -125,10 +127,9 @@ warehouse_header_distance(PG_FUNCTION_ARGS)
  *		"1.234,50" and "9,58,5" are not numbers, since they are ambiguous.
  *		The value comes from the text, never through a double.
  */
-Datum
-warehouse_parse_decimal(PG_FUNCTION_ARGS)
+static bool
+parse_decimal(text *t, Datum *result)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *p,
 			   *end;
 	char		buf[128];
@@ -138,13 +139,13 @@ warehouse_parse_decimal(PG_FUNCTION_ARGS)
 
 	trimmed(t, &p, &end);
 	if (end - p <= 0 || end - p >= (ptrdiff_t) sizeof(buf))
-		PG_RETURN_NULL();
+		return false;
 	if (*p == '-' || *p == '+')
 		buf[n++] = *p++;
 	while (p < end && isdigit((unsigned char) *p))
 		buf[n++] = *p++, digits++;
 	if (digits == 0)
-		PG_RETURN_NULL();
+		return false;
 	if (p < end && (*p == '.' || *p == ','))
 	{
 		comma = *p == ',';
@@ -154,7 +155,7 @@ warehouse_parse_decimal(PG_FUNCTION_ARGS)
 		while (p < end && isdigit((unsigned char) *p))
 			buf[n++] = *p++, digits++;
 		if (digits == 0)
-			PG_RETURN_NULL();
+			return false;
 	}
 	if (p < end && (*p == 'e' || *p == 'E') && !comma)
 	{
@@ -167,13 +168,105 @@ warehouse_parse_decimal(PG_FUNCTION_ARGS)
 			buf[n++] = *p++, digits++;
 		/* up to 1e999: beyond that it is noise, not a quantity or an amount */
 		if (digits == 0 || digits > 3)
-			PG_RETURN_NULL();
+			return false;
 	}
 	if (p != end)
-		PG_RETURN_NULL();
+		return false;
 	buf[n] = '\0';
-	PG_RETURN_DATUM(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	*result = DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	return true;
+}
+
+Datum
+warehouse_parse_decimal(PG_FUNCTION_ARGS)
+{
+	Datum		n;
+
+	if (!parse_decimal(PG_GETARG_TEXT_PP(0), &n))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(n);
+}
+
+/*
+ * parse_integer(text) -> bigint
+ *		parse_decimal()'s value when it is a whole number within bigint, else
+ *		NULL. The import parses its whole-number fields (ticket, line,
+ *		quantity, ...) with it: plain digits, and digits followed by a
+ *		separator and zeros ("12", "-3", "12,00"), are read here without a
+ *		numeric; anything else (an exponent, 19 digits or more) goes through
+ *		parse_decimal() and is kept when whole and in range, so the two agree
+ *		on every text (sql/import.sql holds them to each other).
+ */
+Datum
+warehouse_parse_integer(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p,
+			   *end;
+	bool		neg = false;
+	int64		v = 0;
+	int			digits = 0;
+	Datum		n;
+
+	trimmed(t, &p, &end);
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	while (p < end && isdigit((unsigned char) *p) && digits < 18)
+		v = v * 10 + (*p++ - '0'), digits++;
+	if (digits > 0 && p < end && (*p == '.' || *p == ',') && end - p >= 2)
+	{
+		const char *q = p + 1;
+
+		while (q < end && *q == '0')
+			q++;
+		if (q == end)
+			p = end;			/* "12.00": whole */
+	}
+	if (digits > 0 && p == end)
+		PG_RETURN_INT64(neg ? -v : v);
+
+	/* the rest, exactly as parse_decimal() reads it */
+	if (!parse_decimal(t, &n))
+		PG_RETURN_NULL();
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, n,
+										  DirectFunctionCall2(numeric_trunc, n, Int32GetDatum(0)))))
+		PG_RETURN_NULL();
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, n, NumericGetDatum(int64_to_numeric(PG_INT64_MIN)))) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, n, NumericGetDatum(int64_to_numeric(PG_INT64_MAX)))))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall1(numeric_int8, n));
+}
+
+/*
+ * date_id(date) -> integer
+ *		The date dimension's key of a day, yyyymmdd: year * 10000 + month *
+ *		100 + day, the year as date_part('year') gives it (1 BC is -1). A
+ *		day whose key does not fit an integer is an error and an infinite
+ *		one NULL, as with the formula in SQL (sql/import.sql compares them).
+ *		In C because the import computes one per fact row.
+ */
+Datum
+warehouse_date_id(PG_FUNCTION_ARGS)
+{
+	DateADT		day = PG_GETARG_DATEADT(0);
+	int			y,
+				m,
+				d;
+	int64		key;
+
+	/* date_part('month') of an infinite day is NULL, and so the formula */
+	if (DATE_NOT_FINITE(day))
+		PG_RETURN_NULL();
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	if (y <= 0)
+		y -= 1;					/* no year 0: 1 BC is -1, as date_part says */
+	key = (int64) y * 10000 + m * 100 + d;
+	if (key < PG_INT32_MIN || key > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("integer out of range")));
+	PG_RETURN_INT32((int32) key);
 }
 
 /* Up to maxlen digits at *p as a number; false when there are none. */

@@ -29,6 +29,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION megamarket.parse_decimal(text) IS
 'a number as a workbook holds it (12.50, 12,50, -3, 1.5E-3), exactly, or NULL when the text is not one; no thousands separators';
 
+CREATE FUNCTION megamarket.parse_integer(value text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'warehouse_parse_integer'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION megamarket.parse_integer(text) IS
+'parse_decimal()''s value when it is a whole number within bigint (12, -3, 12,00, 1.5E3), else NULL; read without a numeric when it can be';
+
 CREATE FUNCTION megamarket.parse_day(value text)
 RETURNS date
 AS 'MODULE_PATHNAME', 'warehouse_parse_day'
@@ -748,6 +755,9 @@ DECLARE
     r text;                    -- f_raw
     t text;                    -- f_t
     n text;                    -- f_n, a parsed number
+    i text;                    -- f_i, a parsed whole number (bigint)
+    dn text;                   -- the exact number of a whole-number field's cell
+    whole boolean;             -- a whole-number field (integer, quantity, ticket)
     v text;                    -- f_v
     j text;                    -- the join alias of a reference
     -- a fact sheet (many rows): the stage keeps the clean values, and the
@@ -775,7 +785,14 @@ BEGIN
         -- parsers trim as clean_text does); its trimmed text, tx, is only
         -- computed where a rule needs it, for a cell that did not parse
         parsed := f.kind IN ('date', 'integer', 'quantity', 'money', 'ticket');
-        nv := CASE WHEN f.kind = 'date' THEN v ELSE n END;
+        -- a whole-number field is read as a bigint (parse_integer(), no
+        -- numeric); the exact number (dn, parse_decimal()) is only computed
+        -- in the rules' branches for a cell that is not one, so every rule
+        -- below decides as it would on the number itself
+        whole := f.kind IN ('integer', 'quantity', 'ticket');
+        i := f.field || '_i';
+        dn := format('megamarket.parse_decimal(%I)', r);
+        nv := CASE WHEN f.kind = 'date' THEN v WHEN whole THEN i ELSE n END;
         tx := CASE WHEN parsed THEN format('megamarket.clean_text(%I)', r) ELSE quote_ident(t) END;
         IF parsed THEN
             l1 := l1 || format(', s.%I AS %I', f.field, r);
@@ -799,9 +816,10 @@ BEGIN
                                  CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END, tx, f.field, r);
         END IF;
         IF f.kind IN ('name', 'code', 'ticket') THEN
-            toolong := toolong || format(' WHEN %slength(%s) > %s THEN ARRAY[''too_long'', %L, %I]',
+            toolong := toolong || format(' WHEN %slength(%s) > %s%s THEN ARRAY[''too_long'', %L, %I]',
                                          CASE WHEN parsed THEN quote_ident(nv) || ' IS NULL AND ' ELSE '' END,
-                                         tx, maxlen, f.field, r);
+                                         tx, maxlen, CASE WHEN whole THEN format(' AND %s IS NULL', dn) ELSE '' END,
+                                         f.field, r);
         END IF;
 
         CASE f.kind
@@ -824,16 +842,17 @@ BEGIN
                                          v, f.not_before || '_v', f.field || '_before_' || f.not_before, f.field, r);
             END IF;
         WHEN 'integer', 'quantity' THEN
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
-            parse := parse || format(' WHEN (%1$I IS NULL AND %2$s IS NOT NULL) OR %1$I <> trunc(%1$I) THEN ARRAY[''bad_number'', %3$L, %4$I]',
-                                     n, tx, f.field, r);
+            -- not a number, or not whole
+            l2 := l2 || format(', megamarket.parse_integer(%I) AS %I', r, i);
+            parse := parse || format(' WHEN %1$I IS NULL AND %2$s IS NOT NULL AND (%3$s IS NULL OR %3$s <> trunc(%3$s)) THEN ARRAY[''bad_number'', %4$L, %5$I]',
+                                     i, tx, dn, f.field, r);
             IF f.kind = 'quantity' THEN
-                range := range || format(' WHEN %I <= 0 THEN ARRAY[''negative_quantity'', %L, %I]', n, f.field, r);
+                range := range || format(' WHEN coalesce(%I <= 0, %s <= 0) THEN ARRAY[''negative_quantity'', %L, %I]', i, dn, f.field, r);
             ELSE
-                range := range || format(' WHEN %I < 1 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
+                range := range || format(' WHEN coalesce(%I < 1, %s < 1) THEN ARRAY[''out_of_range'', %L, %I]', i, dn, f.field, r);
             END IF;
-            range := range || format(' WHEN %I > 2147483647 THEN ARRAY[''out_of_range'', %L, %I]', n, f.field, r);
-            l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', n, v);
+            range := range || format(' WHEN coalesce(%I > 2147483647, %s > 2147483647) THEN ARRAY[''out_of_range'', %L, %I]', i, dn, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN %I::integer END AS %I', i, v);
         WHEN 'money' THEN
             l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
             parse := parse || format(' WHEN %I IS NULL AND %s IS NOT NULL THEN ARRAY[''bad_number'', %L, %I]', n, tx, f.field, r);
@@ -842,10 +861,10 @@ BEGIN
             l4 := l4 || format(', CASE WHEN err IS NULL THEN round(%I, 2) END AS %I', n, v);
         WHEN 'ticket' THEN
             -- a whole number is its digits (a number cell or text); other text is the ticket's code
-            l2 := l2 || format(', megamarket.parse_decimal(%I) AS %I', r, n);
-            parse := parse || format(' WHEN %I IS NOT NULL AND %I <> trunc(%I) THEN ARRAY[''bad_number'', %L, %I]',
-                                     n, n, n, f.field, r);
-            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(trunc(%I)::text, %s) END AS %I', n, tx, v);
+            l2 := l2 || format(', megamarket.parse_integer(%I) AS %I', r, i);
+            parse := parse || format(' WHEN %1$I IS NULL AND %2$s IS NOT NULL AND %2$s <> trunc(%2$s) THEN ARRAY[''bad_number'', %3$L, %4$I]',
+                                     i, dn, f.field, r);
+            l4 := l4 || format(', CASE WHEN err IS NULL THEN coalesce(%I::text, trunc(%s)::text, %s) END AS %I', i, dn, tx, v);
         WHEN 'email', 'wallet' THEN
             -- a bad one is dropped, the row kept (a note)
             l2 := l2 || format(', %I ~ %L AS %I', t,
