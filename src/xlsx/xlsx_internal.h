@@ -57,7 +57,11 @@ extern bool XlsxZipSizes(XlsxZip *zip, int64_t index, int64_t *inflated,
  * Stream a member. XLSX_STREAM_SHEET lifts the max_part_bytes budget
  * (worksheets may be hundreds of MB) but keeps the ratio and actual-size
  * checks; XLSX_STREAM_AHEAD says the caller reads it to the end, so a large
- * one may be inflated ahead by a thread when the env allows (zip.c).
+ * one may be inflated ahead by a thread when the env allows (zip.c). That
+ * thread reads the archive: while such a stream is open, open or read no
+ * other member of the same XlsxZip (libzip's archive is not shared between
+ * threads). The scan, IMPORT FOREIGN SCHEMA and the tools read one sheet at
+ * a time, after the workbook's own parts.
  */
 #define XLSX_STREAM_SHEET	0x01
 #define XLSX_STREAM_AHEAD	0x02
