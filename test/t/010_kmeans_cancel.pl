@@ -59,10 +59,27 @@ sub wait_error
 {
 	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
 	$timer->start;
+	my $noted = 0;
+	my $began = time;
 	while ($session->{stderr} !~ /ERROR:.*\n/ && !$timer->is_expired)
 	{
 		$session->{run}->pump_nb;
 		usleep(10_000);
+		# still no error after 20 s: say what the backend is doing, once
+		# (its wait, its signal masks, where the kernel has it)
+		if (!$noted && time - $began > 20)
+		{
+			$noted = 1;
+			note 'no error after 20 s: '
+			  . $monitor->query_safe(
+				"SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'on cpu') FROM pg_stat_activity WHERE pid = $pid");
+			if (open(my $fh, '<', "/proc/$pid/status"))
+			{
+				note join('', grep { /^(State|Sig|Shd)/ } <$fh>);
+				close($fh);
+			}
+			note 'wchan: ' . (slurp_file("/proc/$pid/wchan") // '') if -r "/proc/$pid/wchan";
+		}
 	}
 	return $session->{stderr};
 }
