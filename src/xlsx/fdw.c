@@ -328,7 +328,7 @@ begin_scan(Relation rel, List *needed_attnos, bool all)
 			st->rownum_atts[st->nrownum++] = att;
 	}
 
-	st->file = XlsxFdwOpen(st->opts.filename, true);
+	st->file = XlsxFdwOpen(st->opts.filename, true, true);
 	cb = palloc0(sizeof(MemoryContextCallback));
 	cb->func = close_reader_on_reset;
 	cb->arg = st;
@@ -514,7 +514,7 @@ estimate_size(XlsxPlanState *ps, RelOptInfo *baserel)
 	if (stat(ps->opts.filename, &st) != 0)
 		return;					/* the scan will say what is wrong */
 
-	file = XlsxFdwOpen(ps->opts.filename, false);
+	file = XlsxFdwOpen(ps->opts.filename, false, false);
 	pos = XlsxFdwResolveSheet(file, ps->opts.sheet);
 	info = XlsxGetSheet(file->wb, pos);
 	ps->bytes = (double) info->inflated_size;
@@ -669,7 +669,7 @@ xlsxExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	XlsxFdwGetOptions(RelationGetRelid(rel), &opts);
 	ExplainPropertyText("Xlsx File", opts.filename, es);
-	file = XlsxFdwOpen(opts.filename, false);
+	file = XlsxFdwOpen(opts.filename, false, false);
 	info = XlsxGetSheet(file->wb, XlsxFdwResolveSheet(file, opts.sheet));
 	ExplainPropertyText("Xlsx Sheet", XlsxFdwServerText(info->name, strlen(info->name)), es);
 	if (es->costs)
@@ -888,7 +888,7 @@ xlsx_sheets(PG_FUNCTION_ARGS)
 
 	XlsxFdwCheckReadPrivilege("read workbooks with xlsx_sheets()");
 	InitMaterializedSRF(fcinfo, 0);
-	file = XlsxFdwOpen(filename, false);
+	file = XlsxFdwOpen(filename, false, false);
 	for (int i = 1; i <= XlsxSheetCount(file->wb); i++)
 	{
 		const XlsxSheetInfo *info = XlsxGetSheet(file->wb, i);

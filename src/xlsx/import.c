@@ -482,7 +482,7 @@ XlsxImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 						 server->servername)));
 	XlsxFdwCheckReadPrivilege("import foreign tables from a workbook");
 
-	file = XlsxFdwOpen(filename, true);
+	file = XlsxFdwOpen(filename, true, false);
 	for (int i = 1; i <= XlsxSheetCount(file->wb); i++)
 	{
 		const XlsxSheetInfo *info = XlsxGetSheet(file->wb, i);

@@ -213,11 +213,14 @@ XlsxFdwReportError(XlsxFdwFile *file, const XlsxError *err)
 /*
  * XlsxFdwOpen
  *		Open a workbook in CurrentMemoryContext; with shared_data, also load
- *		its shared strings and styles. The handle closes when the context is
- *		reset or deleted, so an error anywhere leaks nothing.
+ *		its shared strings and styles. whole_sheets says the caller reads
+ *		sheets to their end (a scan, not a sample or a dimension): then a
+ *		large one may be inflated ahead, per megamarket.xlsx_inflate_ahead.
+ *		The handle closes when the context is reset or deleted, so an error
+ *		anywhere leaks nothing.
  */
 XlsxFdwFile *
-XlsxFdwOpen(const char *filename, bool shared_data)
+XlsxFdwOpen(const char *filename, bool shared_data, bool whole_sheets)
 {
 	XlsxFdwFile *file = palloc0(sizeof(XlsxFdwFile));
 	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
@@ -232,7 +235,8 @@ XlsxFdwOpen(const char *filename, bool shared_data)
 	/* The shared-strings table is the one thing a scan keeps whole. */
 	file->env.max_shared_strings_bytes = (size_t) megamarket_xlsx_max_shared_strings * 1024;
 	file->env.max_shared_strings_name = "megamarket.xlsx_max_shared_strings";
-	file->env.inflate_ahead = megamarket_xlsx_inflate_ahead;
+	/* only a scan reads a sheet to its end: worth a thread (zip.c) */
+	file->env.inflate_ahead = whole_sheets && megamarket_xlsx_inflate_ahead;
 
 	cb->func = close_on_reset;
 	cb->arg = file;

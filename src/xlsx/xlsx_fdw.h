@@ -55,7 +55,7 @@ typedef struct XlsxFdwFile
 	XlsxEnv		env;
 } XlsxFdwFile;
 
-extern XlsxFdwFile *XlsxFdwOpen(const char *filename, bool shared_data);
+extern XlsxFdwFile *XlsxFdwOpen(const char *filename, bool shared_data, bool whole_sheets);
 struct stat;
 extern void XlsxFdwPinFile(const char *filename, int fd, const struct stat *before);
 extern void XlsxFdwClose(XlsxFdwFile *file);
