@@ -74,6 +74,9 @@ typedef struct XlsxEnv
 	bool		inflate_ahead;	/* a large worksheet may be inflated by a
 								 * thread of its own, ahead of the scan
 								 * (zip.c); false: all in the caller's */
+	size_t		inflate_ahead_min;	/* from what inflated size; 0: 4 MB (the
+									 * tests lower it to reach the thread
+									 * with small inputs) */
 } XlsxEnv;
 
 /* What a cell held in the file. */

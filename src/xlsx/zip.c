@@ -93,7 +93,8 @@ struct XlsxZip
 /* Compressed bytes read at a time when we inflate ourselves. */
 #define ZIP_IN_CHUNK	(64 * 1024)
 
-/* Inflating ahead (above): from what size, how far, how long a wait. */
+/* Inflating ahead (above): from what size (unless the env says), how far,
+ * how long a wait. */
 #define ZIP_AHEAD_MIN		(4 * 1024 * 1024)
 #define ZIP_AHEAD_SLOTS		4
 #define ZIP_AHEAD_WAIT_MS	50
@@ -622,7 +623,8 @@ stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
 	raw = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_DEFLATE &&
 		(st.valid & ZIP_STAT_CRC);
 	/* a large one, when allowed and worth it: inflated ahead (above) */
-	ahead = may_ahead && raw && env->inflate_ahead && st.size >= ZIP_AHEAD_MIN &&
+	ahead = may_ahead && raw && env->inflate_ahead &&
+		st.size >= (env->inflate_ahead_min ? env->inflate_ahead_min : ZIP_AHEAD_MIN) &&
 		sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	zf = zip_fopen_index(zip->za, (zip_uint64_t) index, raw ? ZIP_FL_COMPRESSED : 0);
 	if (zf == NULL)

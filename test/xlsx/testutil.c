@@ -43,9 +43,12 @@ TestEnv(void)
 	env.alloc = env_alloc;
 	env.realloc = env_realloc;
 	env.free = env_free;
-	/* XLSX_INFLATE_AHEAD=1: large sheets inflated by a thread (zip.c) */
+	/* XLSX_INFLATE_AHEAD=1: large sheets inflated by a thread (zip.c);
+	 * XLSX_INFLATE_AHEAD_MIN=bytes: from that size instead of 4 MB */
 	env.inflate_ahead = getenv("XLSX_INFLATE_AHEAD") != NULL &&
 		strcmp(getenv("XLSX_INFLATE_AHEAD"), "1") == 0;
+	if (getenv("XLSX_INFLATE_AHEAD_MIN") != NULL)
+		env.inflate_ahead_min = (size_t) strtoull(getenv("XLSX_INFLATE_AHEAD_MIN"), NULL, 10);
 	return env;
 }
 
