@@ -5,6 +5,9 @@
 use strict;
 use warnings;
 use IO::Compress::Zip qw($ZipError :zip_method);
+use FindBin;
+use lib $FindBin::Bin;
+use CancelTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -130,41 +133,8 @@ is($session->query_safe('SET megamarket.xlsx_inflate_ahead = off; SELECT count(*
 is($session->query_safe('SELECT count(*) FROM (SELECT * FROM big LIMIT 5) s'), 5, 'a scan ended by LIMIT');
 is(threads(), 1, 'no thread is left after a scan ended early');
 
-# Start the scan in the session and wait until pg_stat_activity shows it
-# running (polled from a second session every few milliseconds, so a faster
-# scanner still gets caught in the middle).
-sub start_scan
-{
-	$session->{stderr} = '';
-	$session->query_until(qr/scan started/, "\\echo scan started\nSELECT count(*) FROM big;\n");
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	until ($monitor->query_safe(
-			"SELECT state = 'active' AND query LIKE 'SELECT count(*) FROM big%' FROM pg_stat_activity WHERE pid = $pid"
-		) eq 't')
-	{
-		die 'the scan never showed up in pg_stat_activity' if $timer->is_expired;
-		usleep(2_000);
-	}
-	return;
-}
-
-# Pump the session until its stderr has an error line; return its stderr.
-sub wait_error
-{
-	my ($pattern) = @_;
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	while ($session->{stderr} !~ $pattern && !$timer->is_expired)
-	{
-		$session->{run}->pump_nb;
-		usleep(10_000);
-	}
-	return $session->{stderr};
-}
-
 note 'pg_cancel_backend during the scan';
-start_scan();
+start_active($session, $monitor, $pid, 'SELECT count(*) FROM big', 'SELECT count(*) FROM big%');
 SKIP:
 {
 	skip 'one CPU: the sheet is inflated in the backend\'s own thread', 1 if $ncpu < 2;
@@ -179,7 +149,7 @@ SKIP:
 usleep(int(1e6 * $scan_time / 4));    # well inside the sheet
 $t0 = time;
 is($monitor->query_safe("SELECT pg_cancel_backend($pid)"), 't', 'cancel sent');
-like(wait_error(qr/ERROR:.*\n/), qr/ERROR:  canceling statement due to user request/,
+like(wait_error($session), qr/ERROR:  canceling statement due to user request/,
 	'the scan ends with the cancel error');
 my $cancel_time = time - $t0;
 note sprintf('cancel took %.3f s', $cancel_time);
@@ -196,8 +166,8 @@ note 'statement_timeout during the scan';
 my $timeout_ms = int(1000 * $scan_time / 4) + 1;
 $session->query_safe("SET statement_timeout = $timeout_ms");
 $t0 = time;
-start_scan();
-like(wait_error(qr/ERROR:.*\n/), qr/ERROR:  canceling statement due to statement timeout/,
+start_active($session, $monitor, $pid, 'SELECT count(*) FROM big', 'SELECT count(*) FROM big%');
+like(wait_error($session), qr/ERROR:  canceling statement due to statement timeout/,
 	"the scan ends with the statement timeout ($timeout_ms ms)");
 my $timeout_time = time - $t0;
 note sprintf('timed out after %.3f s', $timeout_time);

@@ -3,6 +3,9 @@
 # clustering, gives its memory back, and leaves the session usable.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use CancelTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -38,52 +41,6 @@ sub rss_kb
 	die 'no VmRSS';
 }
 
-# Start a statement in the session and wait until it shows as active.
-sub start
-{
-	my ($sql) = @_;
-	$session->{stderr} = '';
-	$session->query_until(qr/started/, "\\echo started\n$sql;\n");
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	until ($monitor->query_safe(
-			"SELECT state = 'active' AND query LIKE '%kmeans%' FROM pg_stat_activity WHERE pid = $pid") eq 't')
-	{
-		die 'the statement never showed up in pg_stat_activity' if $timer->is_expired;
-		usleep(5_000);
-	}
-	return;
-}
-
-sub wait_error
-{
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	my $noted = 0;
-	my $began = time;
-	while ($session->{stderr} !~ /ERROR:.*\n/ && !$timer->is_expired)
-	{
-		$session->{run}->pump_nb;
-		usleep(10_000);
-		# still no error after 20 s: say what the backend is doing, once
-		# (its wait, its signal masks, where the kernel has it)
-		if (!$noted && time - $began > 20)
-		{
-			$noted = 1;
-			note 'no error after 20 s: '
-			  . $monitor->query_safe(
-				"SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'on cpu') FROM pg_stat_activity WHERE pid = $pid");
-			if (open(my $fh, '<', "/proc/$pid/status"))
-			{
-				note join('', grep { /^(State|Sig|Shd)/ } <$fh>);
-				close($fh);
-			}
-			note 'wchan: ' . (slurp_file("/proc/$pid/wchan") // '') if -r "/proc/$pid/wchan";
-		}
-	}
-	return $session->{stderr};
-}
-
 my $rss_idle = rss_kb();
 note "backend RSS before: $rss_idle kB";
 
@@ -91,7 +48,7 @@ note "backend RSS before: $rss_idle kB";
 my $long = "SELECT * FROM megamarket.kmeans('SELECT * FROM pts', 50, n_init => 10000)";
 
 note 'pg_cancel_backend while clustering';
-start($long);
+start_active($session, $monitor, $pid, $long, '%kmeans%');
 # wait until the points are read: the backend holds them (64 MB more)
 my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
 $timer->start;
@@ -105,7 +62,7 @@ cmp_ok($rss_busy, '>', $rss_idle + 60_000, "the points are held ($rss_busy kB)")
 usleep(500_000);    # well into the runs
 my $t0 = time;
 is($monitor->query_safe("SELECT pg_cancel_backend($pid)"), 't', 'cancel sent');
-like(wait_error(), qr/ERROR:  canceling statement due to user request/, 'kmeans ends with the cancel error');
+like(wait_error($session), qr/ERROR:  canceling statement due to user request/, 'kmeans ends with the cancel error');
 my $took = time - $t0;
 note sprintf('cancel honoured in %.3f s', $took);
 cmp_ok($took, '<', 2, 'within 2 s');
@@ -122,8 +79,10 @@ $t0 = time;
 # (the sleep refers to the row, so it runs for each one: an uncorrelated
 # LATERAL (SELECT pg_sleep(...)) runs once, and the statement then sometimes
 # finished inside the 700 ms and left this test waiting for an error)
-start("SELECT * FROM megamarket.kmeans('SELECT i, a, b FROM pts, LATERAL (SELECT pg_sleep(0.0001) WHERE i > 0) s', 2)");
-like(wait_error(), qr/ERROR:  canceling statement due to statement timeout/, 'the read ends with the timeout');
+start_active($session, $monitor, $pid,
+	"SELECT * FROM megamarket.kmeans('SELECT i, a, b FROM pts, LATERAL (SELECT pg_sleep(0.0001) WHERE i > 0) s', 2)",
+	'%kmeans%');
+like(wait_error($session), qr/ERROR:  canceling statement due to statement timeout/, 'the read ends with the timeout');
 $took = time - $t0;
 cmp_ok($took, '<', 3, sprintf('within 3 s of the start (%.3f s)', $took));
 $session->{stderr} = '';
@@ -132,8 +91,8 @@ $session->query_safe('RESET statement_timeout');
 note 'statement_timeout while clustering';
 $session->query_safe('SET statement_timeout = 6000');
 $t0 = time;
-start($long);
-like(wait_error(), qr/ERROR:  canceling statement due to statement timeout/, 'the run ends with the timeout');
+start_active($session, $monitor, $pid, $long, '%kmeans%');
+like(wait_error($session), qr/ERROR:  canceling statement due to statement timeout/, 'the run ends with the timeout');
 $took = time - $t0;
 cmp_ok($took, '<', 9, sprintf('within 3 s of the timeout (%.3f s)', $took));
 $session->{stderr} = '';

@@ -9,6 +9,9 @@
 use strict;
 use warnings;
 use JSON::PP;
+use FindBin;
+use lib $FindBin::Bin;
+use CancelTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -108,25 +111,13 @@ my $pid = $session->query_safe('SELECT pg_backend_pid()');
 $session->query_safe("SET megamarket.mining_max_memory = '2GB'");
 # 26 items in every one of 3 transactions: 2^26 - 1 frequent itemsets, read
 # in no time, mined for many seconds (until the memory limit) if not stopped.
-$session->query_until(qr/mining started/, "\\echo mining started\n"
-	  . "SELECT count(*) FROM megamarket.frequent_itemsets('SELECT t, i FROM generate_series(1, 3) t, generate_series(1, 26) i', 1, 26, max_itemsets => 1000000000000);\n");
-my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-$timer->start;
-until ($monitor->query_safe(
-		"SELECT state = 'active' AND query LIKE '%frequent_itemsets%' FROM pg_stat_activity WHERE pid = $pid") eq 't')
-{
-	die 'the call never showed up in pg_stat_activity' if $timer->is_expired;
-	usleep(2_000);
-}
+start_active($session, $monitor, $pid,
+	"SELECT count(*) FROM megamarket.frequent_itemsets('SELECT t, i FROM generate_series(1, 3) t, generate_series(1, 26) i', 1, 26, max_itemsets => 1000000000000)",
+	'%frequent_itemsets%');
 usleep(300_000);
 my $t0 = time;
 is($monitor->query_safe("SELECT pg_cancel_backend($pid)"), 't', 'cancel sent');
-$timer->start($PostgreSQL::Test::Utils::timeout_default);
-while ($session->{stderr} !~ /ERROR:.*\n/ && !$timer->is_expired)
-{
-	$session->{run}->pump_nb;
-	usleep(10_000);
-}
+wait_error($session);
 like($session->{stderr}, qr/ERROR:  canceling statement due to user request/, 'the call ends with the cancel error');
 my $took = time - $t0;
 note sprintf('cancel took %.3f s', $took);

@@ -9,6 +9,9 @@
 # the session usable.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use CancelTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -134,41 +137,13 @@ my $session = $node->background_psql('postgres', on_error_stop => 0);
 my $monitor = $node->background_psql('postgres');
 my $pid = $session->query_safe('SELECT pg_backend_pid()');
 
-sub start
-{
-	my ($sql) = @_;
-	$session->{stderr} = '';
-	$session->query_until(qr/started/, "\\echo started\n$sql;\n");
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	until ($monitor->query_safe(
-			"SELECT state = 'active' AND query LIKE '%nnar_forecast%' FROM pg_stat_activity WHERE pid = $pid") eq 't')
-	{
-		die 'the statement never showed up in pg_stat_activity' if $timer->is_expired;
-		usleep(5_000);
-	}
-	return;
-}
-
-sub wait_error
-{
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	while ($session->{stderr} !~ /ERROR:.*\n/ && !$timer->is_expired)
-	{
-		$session->{run}->pump_nb;
-		usleep(10_000);
-	}
-	return $session->{stderr};
-}
-
 # 1,000 networks of 40 hidden units on 50,000 points: hours of training
 my $long = "SELECT * FROM megamarket.nnar_forecast('SELECT i, sin(i * 0.9) + (i % 13) * 0.01 FROM generate_series(1, 50000) i', 3, 20, size => 40, repeats => 1000)";
-start($long);
+start_active($session, $monitor, $pid, $long, '%nnar_forecast%');
 usleep(1_500_000);    # well into the training
 my $t0 = time;
 is($monitor->query_safe("SELECT pg_cancel_backend($pid)"), 't', 'cancel sent while training');
-like(wait_error(), qr/ERROR:  canceling statement due to user request/, 'training ends with the cancel error');
+like(wait_error($session), qr/ERROR:  canceling statement due to user request/, 'training ends with the cancel error');
 my $took = time - $t0;
 note sprintf('cancel honoured in %.3f s', $took);
 cmp_ok($took, '<', 2, 'within 2 s');
@@ -178,8 +153,8 @@ is($session->query_safe('SELECT 1'), '1', 'the session goes on');
 # the simulation of intervals: 100,000 paths x 2,000 steps x 200 nets
 $session->query_safe('SET statement_timeout = 3000');
 $t0 = time;
-start("SELECT * FROM megamarket.nnar_forecast('SELECT i, sin(i * 0.3) FROM generate_series(1, 200) i', 2000, 2, repeats => 200, maxit => 5, intervals => true, npaths => 100000)");
-like(wait_error(), qr/ERROR:  canceling statement due to statement timeout/, 'the simulation ends with the timeout');
+start_active($session, $monitor, $pid, "SELECT * FROM megamarket.nnar_forecast('SELECT i, sin(i * 0.3) FROM generate_series(1, 200) i', 2000, 2, repeats => 200, maxit => 5, intervals => true, npaths => 100000)", '%nnar_forecast%');
+like(wait_error($session), qr/ERROR:  canceling statement due to statement timeout/, 'the simulation ends with the timeout');
 $took = time - $t0;
 cmp_ok($took, '<', 6, sprintf('within 3 s of the timeout (%.3f s)', $took));
 $session->{stderr} = '';

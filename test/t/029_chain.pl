@@ -7,6 +7,9 @@
 use strict;
 use warnings;
 use IO::Socket::INET;
+use FindBin;
+use lib $FindBin::Bin;
+use CancelTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -121,24 +124,11 @@ my $session = $node->background_psql('postgres', on_error_stop => 0);
 my $monitor = $node->background_psql('postgres');
 my $pid = $session->query_safe('SELECT pg_backend_pid()');
 
-sub wait_error
-{
-	my ($pattern) = @_;
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	while ($session->{stderr} !~ $pattern && !$timer->is_expired)
-	{
-		$session->{run}->pump_nb;
-		usleep(10_000);
-	}
-	return $session->{stderr};
-}
-
 $session->query_safe('SET statement_timeout = 500');
 my $t0 = time;
 $session->{stderr} = '';
 $session->query_until(qr/started/, "\\echo started\nSELECT megamarket.eth_rpc('$silent_url', 'eth_chainId', '[]', 60000);\n");
-like(wait_error(qr/ERROR:.*\n/), qr/ERROR:  canceling statement due to statement timeout/,
+like(wait_error($session), qr/ERROR:  canceling statement due to statement timeout/,
 	'statement_timeout ends the wait for a silent node');
 my $took = time - $t0;
 note sprintf('timed out after %.2f s', $took);
@@ -158,7 +148,7 @@ until ($monitor->query_safe(
 usleep(200_000);
 $t0 = time;
 $monitor->query_safe("SELECT pg_cancel_backend($pid)");
-like(wait_error(qr/ERROR:.*\n/), qr/ERROR:  canceling statement due to user request/,
+like(wait_error($session), qr/ERROR:  canceling statement due to user request/,
 	'pg_cancel_backend ends the wait');
 cmp_ok(time - $t0, '<', 3, 'within 3 s');
 $session->{stderr} = '';
