@@ -356,6 +356,18 @@ scan_error_callback(void *arg)
 				   RelationGetRelationName(st->rel), st->sheetname);
 }
 
+/* The attribute a cell feeds, or -1 when its column is not needed. */
+static inline int
+needed_att(const XlsxScanState *st, const XlsxCell *cell)
+{
+	int			att;
+
+	if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
+		return -1;
+	att = st->att_of_col[cell->col - st->opts.first_col];
+	return att >= 0 && st->needed[att] ? att : -1;
+}
+
 /*
  * next_row
  *		The next data row's values (in rowcxt). Returns false at the end.
@@ -419,12 +431,9 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 		for (int i = 0; i < row->ncells && quick; i++)
 		{
 			const XlsxCell *cell = &row->cells[i];
-			int			att;
+			int			att = needed_att(st, cell);
 
-			if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
-				continue;
-			att = st->att_of_col[cell->col - st->opts.first_col];
-			if (att < 0 || !st->needed[att])
+			if (att < 0)
 				continue;
 			if (XlsxCellToDatumQuick(&st->columns[att], cell, st->date1904, &values[att]))
 				nulls[att] = false;
@@ -443,12 +452,9 @@ next_row(XlsxScanState *st, Datum *values, bool *nulls)
 		for (int i = 0; i < row->ncells; i++)
 		{
 			const XlsxCell *cell = &row->cells[i];
-			int			att;
+			int			att = needed_att(st, cell);
 
-			if (cell->col < st->opts.first_col || cell->col > st->opts.last_col)
-				continue;
-			att = st->att_of_col[cell->col - st->opts.first_col];
-			if (att < 0 || !st->needed[att])
+			if (att < 0)
 				continue;
 			st->cur_col = cell->col;
 			st->in_cell = true;

@@ -632,7 +632,7 @@ stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
 		zip_error_to_xlsx(zip_get_error(zip->za), part, err);
 		return NULL;
 	}
-	stream = ahead ? calloc(1, sizeof(XlsxZipStream)) : XlsxAlloc(env, sizeof(XlsxZipStream));
+	stream = ahead ? malloc(sizeof(XlsxZipStream)) : XlsxAlloc(env, sizeof(XlsxZipStream));
 	if (stream != NULL)
 	{
 		memset(stream, 0, sizeof(XlsxZipStream));
@@ -648,16 +648,11 @@ stream_open(XlsxZip *zip, int64_t index, const char *part, size_t budget,
 		XlsxSetError(err, XLSX_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	stream->zip = zip;
+	/* the rest is zero: total, in_eof, done, in, crc (crc32(0L, Z_NULL, 0)) */
 	stream->zf = zf;
 	stream->declared = (int64_t) st.size;
 	stream->compressed = (int64_t) st.comp_size;
-	stream->total = 0;
 	stream->raw = raw;
-	stream->in_eof = false;
-	stream->done = false;
-	stream->in = NULL;
-	stream->crc = 0;			/* crc32(0L, Z_NULL, 0) */
 	stream->declared_crc = st.crc;
 	if (raw)
 	{

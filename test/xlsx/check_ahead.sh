@@ -27,7 +27,7 @@ import struct, zipfile
 data = bytearray(open("ahead.xlsx", "rb").read())
 zi = zipfile.ZipFile("ahead.xlsx").getinfo("xl/worksheets/sheet1.xml")
 h = zi.header_offset
-start = h + 30 + struct.unpack("<HH", data[h + 26:h + 30])[0] + struct.unpack("<HH", data[h + 26:h + 30])[1]
+start = h + 30 + sum(struct.unpack("<HH", data[h + 26:h + 30]))   # name and extra field lengths
 # 1. deflate data garbled in the middle
 bad = bytearray(data)
 for i in range(64):
