@@ -121,6 +121,47 @@ SELECT size, sha256, modified IS NOT NULL AS has_mtime FROM file_fingerprint(:'t
 SELECT pg_temp.try(format('SELECT file_fingerprint(%L)', f))
 FROM (VALUES (:'fx' || 'no-such.xlsx'), (:'fx')) AS t(f);
 
+-- _import_key_repeats, the duplicate rule's first pass. Planted truth: the
+-- keys (x % 1000, x % 7) over 100,000 rows take 7,000 values (1000 and 7 are
+-- coprime), so 93,000 rows repeat an earlier key; NULLs equal each other, as
+-- in GROUP BY (keys 1, 2, NULL over 10 rows: 7 repeats); each statement, and
+-- each call site, starts empty
+SELECT count(*) FILTER (WHERE _import_key_repeats(x % 1000, (x % 7)::text)) AS repeats
+FROM generate_series(1, 100000) AS x;
+SELECT count(*) FILTER (WHERE _import_key_repeats(NULLIF(x % 3, 0), 'a'::text)) AS repeats
+FROM generate_series(1, 10) AS x;
+SELECT count(*) FILTER (WHERE _import_key_repeats(x)) AS first,
+       count(*) FILTER (WHERE _import_key_repeats(x, x)) AS second
+FROM generate_series(1, 5) AS x;
+-- over its budget (work_mem: 8 bytes a slot, at most half full) it answers
+-- true for every later key: 64 kB holds 4,096 keys, so of 100,000 rows with
+-- 50,000 keys the first 4,096 pass and the other 95,904 are candidates
+SET work_mem = '64kB';
+SELECT count(*) FILTER (WHERE _import_key_repeats(x % 50000, 1)) AS candidates
+FROM generate_series(1, 100000) AS x;
+RESET work_mem;
+SELECT _import_key_repeats(point '(1,2)');
+-- the rule on a stage: each key three times, so 60,000 later rows are
+-- duplicates; key 5's rows hold 'other', 'same', 'other' (x = 5, 30005,
+-- 60005): one duplicate_key, and 59,999 duplicate_row. The same with the
+-- first pass over its budget from the 4,097th key (more candidates, the same
+-- marks: the candidates are compared exactly)
+CREATE TEMP TABLE mm_dupcheck AS
+SELECT x AS _row, (x % 30000)::text AS k_v, 1 AS l_v,
+       CASE WHEN x % 60000 = 5 THEN 'other' ELSE 'same' END AS v_v,
+       (x % 30000)::text AS k_raw, NULL::text[] AS err
+FROM generate_series(1, 90000) AS x;
+SELECT _import_duplicates('mm_dupcheck', 'k_v, l_v', 'v_v', 'k', 'k_raw');
+SELECT err[1] AS reason, count(*), min(_row), max(_row) FROM pg_temp.mm_dupcheck GROUP BY 1 ORDER BY 1;
+CREATE TEMP TABLE mm_dupcheck_marks AS SELECT _row, err FROM pg_temp.mm_dupcheck;
+UPDATE pg_temp.mm_dupcheck SET err = NULL;
+SET work_mem = '64kB';
+SELECT _import_duplicates('mm_dupcheck', 'k_v, l_v', 'v_v', 'k', 'k_raw');
+RESET work_mem;
+SELECT count(*) AS rows, count(*) FILTER (WHERE m.err IS DISTINCT FROM d.err) AS differ
+FROM pg_temp.mm_dupcheck d JOIN pg_temp.mm_dupcheck_marks m USING (_row);
+DROP TABLE pg_temp.mm_dupcheck, pg_temp.mm_dupcheck_marks;
+
 -- the format and the mapping table
 SELECT sheet, load_order, loads FROM import_sheets ORDER BY load_order;
 SELECT sheet, string_agg(field || CASE WHEN required THEN '*' ELSE '' END, ', ' ORDER BY position)
@@ -167,6 +208,7 @@ SELECT * FROM megamarket.file_fingerprint(:'types');
 SELECT * FROM megamarket.xlsx_sheets(:'types');
 SELECT megamarket.import_activity('nothing to see here');
 SELECT megamarket.parse_day('28/01/2023'), megamarket.clean_text(' x ');
+SELECT megamarket._import_key_repeats(1);
 RESET ROLE;
 DROP ROLE import_nobody;
 

@@ -17,6 +17,8 @@
 
 #include "catalog/pg_authid.h"
 #include "common/cryptohash.h"
+#include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "common/sha2.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -28,8 +30,10 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/varlena.h"
 
 #include "xlsx/xlsx_fdw.h"
@@ -44,6 +48,7 @@ PG_FUNCTION_INFO_V1(warehouse_date_id);
 PG_FUNCTION_INFO_V1(warehouse_file_fingerprint);
 PG_FUNCTION_INFO_V1(warehouse_import_progress);
 PG_FUNCTION_INFO_V1(warehouse_import_activity);
+PG_FUNCTION_INFO_V1(warehouse_import_key_repeats);
 
 /* White space a cell may carry around its value, no-break space included. */
 static bool
@@ -513,4 +518,181 @@ warehouse_import_activity(PG_FUNCTION_ARGS)
 	else
 		show_activity(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * Per call site of _import_key_repeats(): the 64-bit hashes of the keys seen
+ * so far in this statement, in an open-addressing table (0 marks a free
+ * slot), and each argument's extended hash function.
+ */
+typedef struct KeySeenState
+{
+	uint64	   *slots;			/* capacity entries, NULL once given up */
+	uint64		capacity;		/* a power of two */
+	uint64		used;
+	uint64		seed;			/* random per statement: no crafted clustering */
+	bool		gave_up;		/* over the memory budget: every key repeats */
+	int			nargs;
+	FmgrInfo   *hash;			/* nargs extended hash functions */
+	Oid		   *collation;
+} KeySeenState;
+
+/* The budget of the table: work_mem (the import raises it for this). */
+static Size
+key_seen_budget(void)
+{
+	return (Size) work_mem * 1024;
+}
+
+/* Put h in a table known to have room; true when it was there already. */
+static bool
+key_seen_put(uint64 *slots, uint64 capacity, uint64 h)
+{
+	uint64		mask = capacity - 1;
+	uint64		i = h & mask;
+
+	for (;;)
+	{
+		if (slots[i] == h)
+			return true;
+		if (slots[i] == 0)
+		{
+			slots[i] = h;
+			return false;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+/* Double the table, or give up (every later key counts as repeated). */
+static void
+key_seen_grow(KeySeenState *st, MemoryContext cxt)
+{
+	uint64		newcap = st->capacity * 2;
+	uint64	   *slots;
+	Size		bytes;
+
+	if (newcap > (uint64) (MaxAllocHugeSize / sizeof(uint64)) ||
+		newcap * sizeof(uint64) > key_seen_budget())
+		slots = NULL;
+	else
+	{
+		bytes = (Size) newcap * sizeof(uint64);
+		slots = MemoryContextAllocExtended(cxt, bytes,
+										   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+	}
+	if (slots == NULL)
+	{
+		st->gave_up = true;
+		pfree(st->slots);
+		st->slots = NULL;
+		return;
+	}
+	for (uint64 i = 0; i < st->capacity; i++)
+	{
+		if (st->slots[i] != 0)
+			(void) key_seen_put(slots, newcap, st->slots[i]);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(st->slots);
+	st->slots = slots;
+	st->capacity = newcap;
+}
+
+/*
+ * _import_key_repeats(VARIADIC "any") -> boolean
+ *		True when a key (the arguments, NULLs equal to each other as in GROUP
+ *		BY) hashes like one this call site saw earlier in the statement: the
+ *		candidates of the duplicate rule (_import_duplicates), which compares
+ *		them exactly. A key's first row is never a candidate unless its hash
+ *		collides; a repeated key's later rows always are. So one pass finds
+ *		the few repeated keys without sorting or grouping a million.
+ *
+ *		The table holds 8 bytes a key (16 at most after growing): 1,000,000
+ *		keys take 16 MB. Past work_mem it gives up and answers true for every
+ *		later key, so the exact comparison sees them all and the rule gives
+ *		the same result, only slower. Hashes are the types' own extended hash
+ *		functions under the arguments' collations (equal values hash alike),
+ *		with a random seed per statement.
+ */
+Datum
+warehouse_import_key_repeats(PG_FUNCTION_ARGS)
+{
+	KeySeenState *st = (KeySeenState *) fcinfo->flinfo->fn_extra;
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	uint64		h;
+
+	if (st == NULL)
+	{
+		int			nargs = PG_NARGS();
+
+		if (nargs < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("_import_key_repeats: a key needs at least one value")));
+		st = MemoryContextAllocZero(cxt, sizeof(KeySeenState));
+		st->nargs = nargs;
+		st->hash = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * nargs);
+		st->collation = MemoryContextAllocZero(cxt, sizeof(Oid) * nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			Oid			type = get_fn_expr_argtype(fcinfo->flinfo, i);
+			TypeCacheEntry *tc;
+
+			if (!OidIsValid(type))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("_import_key_repeats: cannot tell the type of value %d", i + 1)));
+			tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+			if (!OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_FUNCTION),
+						 errmsg("_import_key_repeats: type %s has no extended hash function",
+								format_type_be(type)),
+						 errhint("A key's values need types that GROUP BY can hash.")));
+			fmgr_info_copy(&st->hash[i], &tc->hash_extended_proc_finfo, cxt);
+			st->collation[i] = PG_GET_COLLATION();
+		}
+		st->seed = pg_prng_uint64(&pg_global_prng_state);
+		st->capacity = 1024;
+		st->slots = MemoryContextAllocZero(cxt, st->capacity * sizeof(uint64));
+		fcinfo->flinfo->fn_extra = st;
+	}
+	if (st->gave_up)
+		PG_RETURN_BOOL(true);
+
+	h = st->seed;
+	for (int i = 0; i < st->nargs; i++)
+	{
+		uint64		hi;
+
+		if (PG_ARGISNULL(i))
+			hi = UINT64CONST(0x9E3779B97F4A7C15);
+		else
+			hi = DatumGetUInt64(FunctionCall2Coll(&st->hash[i], st->collation[i],
+												  PG_GETARG_DATUM(i),
+												  UInt64GetDatum(st->seed)));
+		h = hash_combine64(h, hi);
+	}
+	/* the finalizer of splitmix64: every bit of h reaches the low bits */
+	h ^= h >> 30;
+	h *= UINT64CONST(0xBF58476D1CE4E5B9);
+	h ^= h >> 27;
+	h *= UINT64CONST(0x94D049BB133111EB);
+	h ^= h >> 31;
+	if (h == 0)
+		h = 1;
+
+	/* keep the load at most one half */
+	if ((st->used + 1) * 2 > st->capacity)
+	{
+		key_seen_grow(st, cxt);
+		if (st->gave_up)
+			PG_RETURN_BOOL(true);
+	}
+	if (key_seen_put(st->slots, st->capacity, h))
+		PG_RETURN_BOOL(true);
+	st->used++;
+	PG_RETURN_BOOL(false);
 }

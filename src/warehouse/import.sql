@@ -80,6 +80,17 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION megamarket.import_activity(text) IS
 'shows "megamarket.import_workbook: <what>" as this backend''s query in pg_stat_activity; NULL shows the statement''s own text again';
 
+-- (internal) The duplicate rule's first pass: true for a row whose key (the
+-- arguments) hashes like a key seen earlier in the statement at this call
+-- site; _import_duplicates() compares the candidates exactly.
+CREATE FUNCTION megamarket._import_key_repeats(VARIADIC key "any")
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'warehouse_import_key_repeats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION megamarket._import_key_repeats("any") IS
+'(internal to import_workbook) true when this key''s hash was seen earlier in the statement at this call site: the candidates of the duplicate rule';
+REVOKE ALL ON FUNCTION megamarket._import_key_repeats("any") FROM PUBLIC;
+
 -- Both rewrite this backend's pg_stat_activity.query: for the import only,
 -- not for anyone who would like to hide what they run.
 REVOKE ALL ON FUNCTION megamarket.import_progress(text, bigint) FROM PUBLIC;
@@ -654,11 +665,16 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
-    -- the repeated keys first (one scan; most sheets have none, and then
-    -- nothing else is read)
+    -- the candidates first, in one scan that neither sorts nor groups every
+    -- key: _import_key_repeats() passes a row whose key hashes like an
+    -- earlier row's, that is every later row of a repeated key (and the rare
+    -- key whose hash collides with another's). Most sheets have none, and
+    -- then nothing else is read. The update below compares the candidates'
+    -- rows exactly: a collision alone marks nothing.
     PERFORM _import_drop('TABLE', 'mm_dup_keys');
     EXECUTE format('CREATE TEMP TABLE mm_dup_keys ON COMMIT DROP AS
-                    SELECT %2$s FROM pg_temp.%1$I y WHERE y.err IS NULL GROUP BY %2$s HAVING count(*) > 1',
+                    SELECT DISTINCT %2$s FROM pg_temp.%1$I c
+                     WHERE CASE WHEN c.err IS NULL THEN megamarket._import_key_repeats(%2$s) ELSE false END',
                    stage, key_cols);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
