@@ -781,7 +781,6 @@ DECLARE
     whole boolean;             -- a whole-number field (integer, quantity, ticket)
     v text;                    -- f_v
     j text;                    -- the join alias of a reference
-    store_ref text;            -- a store cell's store_id (kind store)
     -- a fact sheet (many rows): the stage keeps the clean values, and the
     -- raw text only of the natural key (a rejected row's raw cell is in its
     -- err); a dimension sheet keeps every cell's raw text for its writes'
@@ -844,8 +843,6 @@ BEGIN
                                          f.field, r);
         END IF;
 
-        store_ref := format('coalesce(%1$I.store_id, (SELECT k.store_id FROM pg_temp.mm_store_keys k'
-                            ' WHERE k.key = megamarket.header_key(p.%2$I)))', j, t);
         CASE f.kind
         WHEN 'store_code' THEN
             parse := parse || format(' WHEN NOT megamarket.is_store_code(%I) THEN ARRAY[''bad_code'', %L, %I]', t, f.field, r);
@@ -898,12 +895,13 @@ BEGIN
                                      t, f.field || '_ok', 'bad_' || f.kind, f.field, r);
             l4 := l4 || format(', CASE WHEN %I THEN %I END AS %I', f.field || '_ok', t, v);
         WHEN 'store' THEN
-            -- the exact text first (a join); header_key() only for a cell
-            -- that is not a store's name or code as written
-            -- (_import_store_keys), in a subquery that coalesce() runs for
-            -- those cells alone: no second join level for every row
-            joins := joins || format(' LEFT JOIN pg_temp.mm_store_texts %1$I ON %1$I.text = p.%2$I', j, t);
-            refcols := refcols || format(', %s AS %I', store_ref, v);
+            -- the exact text first; header_key() only for a cell that is not
+            -- a store's name or code as written (_import_store_keys)
+            joins := joins || format(' LEFT JOIN pg_temp.mm_store_texts %1$I ON %1$I.text = p.%3$I'
+                                     ' LEFT JOIN pg_temp.mm_store_keys %2$I'
+                                     ' ON %2$I.key = CASE WHEN %1$I.store_id IS NULL THEN megamarket.header_key(p.%3$I) END',
+                                     j || '_x', j, t);
+            refcols := refcols || format(', coalesce(%I.store_id, %I.store_id) AS %I', j || '_x', j, v);
         WHEN 'product' THEN
             joins := joins || format(' LEFT JOIN megamarket.products %I ON %I.sku = p.%I', j, j, t);
             refcols := refcols || format(', %I.product_id AS %I', j, v);
@@ -919,7 +917,7 @@ BEGIN
         END CASE;
         IF f.kind IN ('store', 'product', 'customer', 'campaign') THEN
             refs := refs || format(' WHEN %I IS NOT NULL AND %s IS NULL THEN ARRAY[%L, %L, %I]',
-                                   t, CASE f.kind WHEN 'store' THEN store_ref
+                                   t, CASE f.kind WHEN 'store' THEN format('coalesce(%I.store_id, %I.store_id)', j || '_x', j)
                                                   ELSE format('%I.%I', j, f.kind || '_id') END,
                                    'unknown_' || f.kind, f.field, r);
             l4 := l4 || format(', %I', v);
