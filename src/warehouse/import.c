@@ -609,12 +609,13 @@ key_seen_grow(KeySeenState *st, MemoryContext cxt)
  *		collides; a repeated key's later rows always are. So one pass finds
  *		the few repeated keys without sorting or grouping a million.
  *
- *		The table holds 8 bytes a key (16 at most after growing): 1,000,000
- *		keys take 16 MB. Past work_mem it gives up and answers true for every
- *		later key, so the exact comparison sees them all and the rule gives
- *		the same result, only slower. Hashes are the types' own extended hash
- *		functions under the arguments' collations (equal values hash alike),
- *		with a random seed per statement.
+ *		The table has 8 bytes a slot and at least two slots a key (16 to 32
+ *		bytes a key): 1,000,000 keys take 16 MB. Past work_mem it gives up
+ *		and answers true for every later key, so the exact comparison sees
+ *		them all and the rule gives the same result, only slower. Hashes are
+ *		the types' own extended hash functions under the arguments'
+ *		collations (equal values hash alike), with a random seed per
+ *		statement.
  */
 Datum
 warehouse_import_key_repeats(PG_FUNCTION_ARGS)
