@@ -527,14 +527,14 @@ warehouse_import_activity(PG_FUNCTION_ARGS)
  */
 typedef struct KeySeenState
 {
-	uint64	   *slots;			/* capacity entries, NULL once given up */
+	uint64	   *slots;			/* capacity entries; NULL once over the
+								 * memory budget: every key repeats */
 	uint64		capacity;		/* a power of two */
 	uint64		used;
 	uint64		seed;			/* random per statement: no crafted clustering */
-	bool		gave_up;		/* over the memory budget: every key repeats */
 	int			nargs;
 	FmgrInfo   *hash;			/* nargs extended hash functions */
-	Oid		   *collation;
+	Oid			collation;		/* the call's input collation */
 } KeySeenState;
 
 /* The budget of the table: work_mem (the import raises it for this). */
@@ -569,21 +569,14 @@ static void
 key_seen_grow(KeySeenState *st, MemoryContext cxt)
 {
 	uint64		newcap = st->capacity * 2;
-	uint64	   *slots;
-	Size		bytes;
+	uint64	   *slots = NULL;
 
-	if (newcap > (uint64) (MaxAllocHugeSize / sizeof(uint64)) ||
-		newcap * sizeof(uint64) > key_seen_budget())
-		slots = NULL;
-	else
-	{
-		bytes = (Size) newcap * sizeof(uint64);
-		slots = MemoryContextAllocExtended(cxt, bytes,
+	/* capacity is at most the budget's slots: no overflow below */
+	if (newcap * sizeof(uint64) <= key_seen_budget())
+		slots = MemoryContextAllocExtended(cxt, (Size) newcap * sizeof(uint64),
 										   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
-	}
 	if (slots == NULL)
 	{
-		st->gave_up = true;
 		pfree(st->slots);
 		st->slots = NULL;
 		return;
@@ -626,16 +619,12 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 	{
-		int			nargs = PG_NARGS();
+		int			nargs = PG_NARGS();	/* VARIADIC: at least one */
 
-		if (nargs < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("_import_key_repeats: a key needs at least one value")));
 		st = MemoryContextAllocZero(cxt, sizeof(KeySeenState));
 		st->nargs = nargs;
 		st->hash = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * nargs);
-		st->collation = MemoryContextAllocZero(cxt, sizeof(Oid) * nargs);
+		st->collation = PG_GET_COLLATION();
 		for (int i = 0; i < nargs; i++)
 		{
 			Oid			type = get_fn_expr_argtype(fcinfo->flinfo, i);
@@ -653,14 +642,13 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 								format_type_be(type)),
 						 errhint("A key's values need types that GROUP BY can hash.")));
 			fmgr_info_copy(&st->hash[i], &tc->hash_extended_proc_finfo, cxt);
-			st->collation[i] = PG_GET_COLLATION();
 		}
 		st->seed = pg_prng_uint64(&pg_global_prng_state);
 		st->capacity = 1024;
 		st->slots = MemoryContextAllocZero(cxt, st->capacity * sizeof(uint64));
 		fcinfo->flinfo->fn_extra = st;
 	}
-	if (st->gave_up)
+	if (st->slots == NULL)
 		PG_RETURN_BOOL(true);
 
 	h = st->seed;
@@ -671,7 +659,7 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(i))
 			hi = UINT64CONST(0x9E3779B97F4A7C15);
 		else
-			hi = DatumGetUInt64(FunctionCall2Coll(&st->hash[i], st->collation[i],
+			hi = DatumGetUInt64(FunctionCall2Coll(&st->hash[i], st->collation,
 												  PG_GETARG_DATUM(i),
 												  UInt64GetDatum(st->seed)));
 		h = hash_combine64(h, hi);
@@ -689,7 +677,7 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 	if ((st->used + 1) * 2 > st->capacity)
 	{
 		key_seen_grow(st, cxt);
-		if (st->gave_up)
+		if (st->slots == NULL)
 			PG_RETURN_BOOL(true);
 	}
 	if (key_seen_put(st->slots, st->capacity, h))
