@@ -141,6 +141,21 @@ SELECT count(*) FILTER (WHERE _import_key_repeats(x % 50000, 1)) AS candidates
 FROM generate_series(1, 100000) AS x;
 RESET work_mem;
 SELECT _import_key_repeats(point '(1,2)');
+-- _import_row_hash, the month fingerprints of the fact load. Hand-checked
+-- truth: equal rows hash alike under one seed (1.5 and 1.50 are one number;
+-- two NULLs are equal); a value in another column, a NULL for a value,
+-- trailing blanks, another seed, each hash otherwise; 100,000 distinct rows
+-- give 100,000 distinct hashes; a NULL seed and a type without a hash fail
+SELECT _import_row_hash(7, 'T-1'::text, 1, 1.5::numeric) = _import_row_hash(7, 'T-1'::text, 1, 1.50::numeric(12,2)) AS same_number,
+       _import_row_hash(7, NULL::int, NULL::int) = _import_row_hash(7, NULL::int, NULL::int) AS same_nulls,
+       _import_row_hash(7, 1, NULL::int) = _import_row_hash(7, NULL::int, 1) AS swapped,
+       _import_row_hash(7, 'a'::text, 0) = _import_row_hash(7, 'a'::text, NULL::int) AS null_for_zero,
+       _import_row_hash(7, 'a'::text) = _import_row_hash(7, 'a '::text) AS trailing_blank,
+       _import_row_hash(7, 'a'::text) = _import_row_hash(8, 'a'::text) AS other_seed;
+SELECT count(DISTINCT _import_row_hash(42, 'T-' || (x / 4), x % 4 + 1, (x % 100)::numeric)) AS distinct_hashes
+FROM generate_series(1, 100000) AS x;
+SELECT _import_row_hash(NULL, 1);
+SELECT _import_row_hash(1, point '(1,2)');
 -- the rule on a stage: each key three times, so 60,000 later rows are
 -- duplicates; key 5's rows hold 'other', 'same', 'other' (x = 5, 30005,
 -- 60005): one duplicate_key, and 59,999 duplicate_row. The same with the
@@ -209,6 +224,7 @@ SELECT * FROM megamarket.xlsx_sheets(:'types');
 SELECT megamarket.import_activity('nothing to see here');
 SELECT megamarket.parse_day('28/01/2023'), megamarket.clean_text(' x ');
 SELECT megamarket._import_key_repeats(1);
+SELECT megamarket._import_row_hash(1, 1);
 RESET ROLE;
 DROP ROLE import_nobody;
 

@@ -49,6 +49,7 @@ PG_FUNCTION_INFO_V1(warehouse_file_fingerprint);
 PG_FUNCTION_INFO_V1(warehouse_import_progress);
 PG_FUNCTION_INFO_V1(warehouse_import_activity);
 PG_FUNCTION_INFO_V1(warehouse_import_key_repeats);
+PG_FUNCTION_INFO_V1(warehouse_import_row_hash);
 
 /* White space a cell may carry around its value, no-break space included. */
 static bool
@@ -521,9 +522,82 @@ warehouse_import_activity(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A row's 64-bit hash, the arguments from "first" on: each value by its
+ * type's extended hash function (under the call's collation: equal values
+ * hash alike), a NULL as a constant, combined in order (the same values in
+ * other columns hash otherwise) and finished by the splitmix64 finalizer, so
+ * that every bit of every value reaches every bit of the hash. Shared by
+ * _import_key_repeats() and _import_row_hash().
+ */
+typedef struct RowHasher
+{
+	int			first;			/* the first argument hashed */
+	int			nargs;			/* how many from there */
+	FmgrInfo   *hash;			/* nargs extended hash functions */
+	Oid			collation;		/* the call's input collation */
+} RowHasher;
+
+/* The hash functions of a call site's arguments, in its fn_mcxt. */
+static void
+row_hasher_init(RowHasher *rh, FunctionCallInfo fcinfo, int first, const char *fname)
+{
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+
+	rh->first = first;
+	rh->nargs = PG_NARGS() - first;
+	rh->hash = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * Max(rh->nargs, 1));
+	rh->collation = PG_GET_COLLATION();
+	for (int i = 0; i < rh->nargs; i++)
+	{
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, first + i);
+		TypeCacheEntry *tc;
+
+		if (!OidIsValid(type))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: cannot tell the type of value %d", fname, i + 1)));
+		tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+		if (!OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("%s: type %s has no extended hash function",
+							fname, format_type_be(type)),
+					 errhint("The values need types that GROUP BY can hash.")));
+		fmgr_info_copy(&rh->hash[i], &tc->hash_extended_proc_finfo, cxt);
+	}
+}
+
+static uint64
+row_hasher_hash(const RowHasher *rh, FunctionCallInfo fcinfo, uint64 seed)
+{
+	uint64		h = seed;
+
+	for (int i = 0; i < rh->nargs; i++)
+	{
+		int			a = rh->first + i;
+		uint64		hi;
+
+		if (PG_ARGISNULL(a))
+			hi = UINT64CONST(0x9E3779B97F4A7C15);
+		else
+			hi = DatumGetUInt64(FunctionCall2Coll(&rh->hash[i], rh->collation,
+												  PG_GETARG_DATUM(a),
+												  UInt64GetDatum(seed)));
+		h = hash_combine64(h, hi);
+	}
+	/* the finalizer of splitmix64 */
+	h ^= h >> 30;
+	h *= UINT64CONST(0xBF58476D1CE4E5B9);
+	h ^= h >> 27;
+	h *= UINT64CONST(0x94D049BB133111EB);
+	h ^= h >> 31;
+	return h;
+}
+
+/*
  * Per call site of _import_key_repeats(): the 64-bit hashes of the keys seen
  * so far in this statement, in an open-addressing table (0 marks a free
- * slot), and each argument's extended hash function.
+ * slot).
  */
 typedef struct KeySeenState
 {
@@ -532,9 +606,7 @@ typedef struct KeySeenState
 	uint64		capacity;		/* a power of two */
 	uint64		used;
 	uint64		seed;			/* random per statement: no crafted clustering */
-	int			nargs;
-	FmgrInfo   *hash;			/* nargs extended hash functions */
-	Oid			collation;		/* the call's input collation */
+	RowHasher	hasher;
 } KeySeenState;
 
 /* The budget of the table: work_mem (the import raises it for this). */
@@ -619,30 +691,8 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 	{
-		int			nargs = PG_NARGS();	/* VARIADIC: at least one */
-
 		st = MemoryContextAllocZero(cxt, sizeof(KeySeenState));
-		st->nargs = nargs;
-		st->hash = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * nargs);
-		st->collation = PG_GET_COLLATION();
-		for (int i = 0; i < nargs; i++)
-		{
-			Oid			type = get_fn_expr_argtype(fcinfo->flinfo, i);
-			TypeCacheEntry *tc;
-
-			if (!OidIsValid(type))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("_import_key_repeats: cannot tell the type of value %d", i + 1)));
-			tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-			if (!OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_FUNCTION),
-						 errmsg("_import_key_repeats: type %s has no extended hash function",
-								format_type_be(type)),
-						 errhint("A key's values need types that GROUP BY can hash.")));
-			fmgr_info_copy(&st->hash[i], &tc->hash_extended_proc_finfo, cxt);
-		}
+		row_hasher_init(&st->hasher, fcinfo, 0, "_import_key_repeats");
 		st->seed = pg_prng_uint64(&pg_global_prng_state);
 		st->capacity = 1024;
 		st->slots = MemoryContextAllocZero(cxt, st->capacity * sizeof(uint64));
@@ -651,25 +701,7 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 	if (st->slots == NULL)
 		PG_RETURN_BOOL(true);
 
-	h = st->seed;
-	for (int i = 0; i < st->nargs; i++)
-	{
-		uint64		hi;
-
-		if (PG_ARGISNULL(i))
-			hi = UINT64CONST(0x9E3779B97F4A7C15);
-		else
-			hi = DatumGetUInt64(FunctionCall2Coll(&st->hash[i], st->collation,
-												  PG_GETARG_DATUM(i),
-												  UInt64GetDatum(st->seed)));
-		h = hash_combine64(h, hi);
-	}
-	/* the finalizer of splitmix64: every bit of h reaches the low bits */
-	h ^= h >> 30;
-	h *= UINT64CONST(0xBF58476D1CE4E5B9);
-	h ^= h >> 27;
-	h *= UINT64CONST(0x94D049BB133111EB);
-	h ^= h >> 31;
+	h = row_hasher_hash(&st->hasher, fcinfo, st->seed);
 	if (h == 0)
 		h = 1;
 
@@ -684,4 +716,31 @@ warehouse_import_key_repeats(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	st->used++;
 	PG_RETURN_BOOL(false);
+}
+
+/*
+ * _import_row_hash(seed bigint, VARIADIC "any") -> bigint
+ *		A 64-bit hash of a row (the values after the seed, NULLs included),
+ *		as _import_key_repeats() hashes a key: equal rows hash alike, under
+ *		the same seed. _import_facts() takes the XOR of it over each month of
+ *		the staging and of the warehouse (with count(*)), and leaves out of
+ *		its row-by-row comparison the months where both agree. A seed drawn
+ *		per import keeps the hashes unknown in advance.
+ */
+Datum
+warehouse_import_row_hash(PG_FUNCTION_ARGS)
+{
+	RowHasher  *rh = (RowHasher *) fcinfo->flinfo->fn_extra;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("_import_row_hash: the seed must not be NULL")));
+	if (rh == NULL)
+	{
+		rh = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowHasher));
+		row_hasher_init(rh, fcinfo, 1, "_import_row_hash");
+		fcinfo->flinfo->fn_extra = rh;
+	}
+	PG_RETURN_INT64((int64) row_hasher_hash(rh, fcinfo, (uint64) PG_GETARG_INT64(0)));
 }

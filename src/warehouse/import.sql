@@ -91,6 +91,18 @@ COMMENT ON FUNCTION megamarket._import_key_repeats("any") IS
 '(internal to import_workbook) true when this key''s hash was seen earlier in the statement at this call site: the candidates of the duplicate rule';
 REVOKE ALL ON FUNCTION megamarket._import_key_repeats("any") FROM PUBLIC;
 
+-- (internal) A 64-bit hash of a row (the values after the seed, NULLs
+-- included), hashed as _import_key_repeats() hashes a key: _import_facts()
+-- fingerprints each month of the staging and of the warehouse by the XOR of
+-- it, and compares row by row only the months that differ.
+CREATE FUNCTION megamarket._import_row_hash(seed bigint, VARIADIC "values" "any")
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'warehouse_import_row_hash'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION megamarket._import_row_hash(bigint, "any") IS
+'(internal to import_workbook) a seeded 64-bit hash of a row: the month fingerprints of the fact load';
+REVOKE ALL ON FUNCTION megamarket._import_row_hash(bigint, "any") FROM PUBLIC;
+
 -- Both rewrite this backend's pg_stat_activity.query: for the import only,
 -- not for anyone who would like to hide what they run.
 REVOKE ALL ON FUNCTION megamarket.import_progress(text, bigint) FROM PUBLIC;
