@@ -280,6 +280,7 @@ DECLARE
     seed bigint := (random() * 4611686018427387903)::bigint;
     row_hash text;
     staged jsonb;              -- per month of the staging: {"yyyymm": "count:hash"}
+    no_day boolean;            -- a staging row without date_id
     same integer[];            -- months whose staged rows the warehouse holds as they are
     outside text;              -- a predicate on f.date_id: not in those months
     old_work_mem text;
@@ -350,9 +351,16 @@ BEGIN
     -- of the warehouse's months below
     row_hash := format('pg_catalog.count(*) || '':'' || pg_catalog.bit_xor(megamarket._import_row_hash(%s, %s))',
                        seed, meta.cols);
-    EXECUTE format('SELECT pg_catalog.jsonb_object_agg(x.m, x.fp) FROM (SELECT date_id / 100 AS m, %s AS fp FROM %s m GROUP BY 1) x',
+    EXECUTE format('SELECT pg_catalog.jsonb_object_agg(x.m, x.fp) FILTER (WHERE x.m IS NOT NULL),
+                           pg_catalog.bool_or(x.m IS NULL)
+                      FROM (SELECT date_id / 100 AS m, %s AS fp FROM %s m GROUP BY 1) x',
                    row_hash, src)
-        INTO staged;
+        INTO staged, no_day;
+    IF no_day THEN
+        RAISE EXCEPTION '_import_facts: staging % has rows without a date_id', staging
+            USING ERRCODE = 'not_null_violation',
+                  HINT = 'Every fact row needs the day of its fact (a date_id of megamarket.dates).';
+    END IF;
     months := ARRAY(SELECT k::integer FROM jsonb_object_keys(coalesce(staged, '{}')) AS k);
     fresh := megamarket._facts_missing_months(meta.parent, months);
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', meta.parent) INTO any_rows;
