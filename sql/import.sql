@@ -70,6 +70,26 @@ SELECT count(*) AS texts,
                                    THEN parse_decimal(v)::bigint END) AS differ
 FROM texts;
 
+-- parse_decimal against PostgreSQL's own numeric input (value and scale,
+-- compared as text), on every text it takes among these: the family above
+-- and decimals of up to 25 digits, leading zeros and signs (up to 18 digits
+-- and no exponent it builds the numeric itself, else numeric_in does)
+WITH parts AS (
+    SELECT s FROM unnest(ARRAY['', '-', '+', ' ']) AS s),
+     bodies AS (
+    SELECT b FROM unnest(ARRAY['0', '7', '00', '10', '123', '0.5', '12.50', '12,50', '0.000', '-0.0',
+                               '1.0', '1,00', '1.5', '1.0E2', '1.5E1', '1.25E1', '5E-1', '1E19',
+                               '9.223372036854775807E18', '99999999.99', '0.000000000000000001',
+                               '00000000000000000012.5', '9999999999999999.99', '999999999999999999.9']) AS b
+    UNION ALL SELECT repeat('9', k) || '.' || repeat('9', j) FROM generate_series(1, 20) AS k, generate_series(1, 5) AS j
+    UNION ALL SELECT '1' || repeat('0', k) || ',' || repeat('0', j) || '1' FROM generate_series(1, 20) AS k, generate_series(0, 3) AS j),
+     texts AS (
+    SELECT p.s || b.b || t.s AS v FROM parts p, bodies b, parts t)
+SELECT count(*) AS taken,
+       count(*) FILTER (WHERE x.d::text <> replace(btrim(x.v), ',', '.')::numeric::text) AS differ
+FROM (SELECT v, parse_decimal(v) AS d FROM texts OFFSET 0) AS x
+WHERE x.d IS NOT NULL;
+
 -- parse_day: a date cell read as text (ISO, a time dropped) or dd/mm/yyyy text
 SELECT v, parse_day(v) AS d
 FROM (VALUES ('2024-02-29'), ('2023-02-29'), ('2024-01-05 13:45:00'), ('28/01/2023'),

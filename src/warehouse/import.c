@@ -142,14 +142,25 @@ parse_decimal(text *t, Datum *result)
 	int			n = 0;
 	int			digits = 0;
 	bool		comma = false;
+	bool		neg = false;
+	int64		v = 0;			/* the digits as a whole number, while */
+	int			ndig = 0;		/* there are at most 18 of them */
+	int			scale = 0;		/* digits after the separator */
 
 	trimmed(t, &p, &end);
 	if (end - p <= 0 || end - p >= (ptrdiff_t) sizeof(buf))
 		return false;
 	if (*p == '-' || *p == '+')
+	{
+		neg = *p == '-';
 		buf[n++] = *p++;
+	}
 	while (p < end && isdigit((unsigned char) *p))
+	{
+		if (++ndig <= 18)
+			v = v * 10 + (*p - '0');
 		buf[n++] = *p++, digits++;
+	}
 	if (digits == 0)
 		return false;
 	if (p < end && (*p == '.' || *p == ','))
@@ -159,9 +170,20 @@ parse_decimal(text *t, Datum *result)
 		p++;
 		digits = 0;
 		while (p < end && isdigit((unsigned char) *p))
+		{
+			if (++ndig <= 18)
+				v = v * 10 + (*p - '0');
 			buf[n++] = *p++, digits++;
+		}
 		if (digits == 0)
 			return false;
+		scale = digits;
+	}
+	/* the common case, 18 digits or fewer and no exponent: no numeric_in() */
+	if (p == end && ndig <= 18)
+	{
+		*result = NumericGetDatum(int64_div_fast_to_numeric(neg ? -v : v, scale));
+		return true;
 	}
 	if (p < end && (*p == 'e' || *p == 'E') && !comma)
 	{
