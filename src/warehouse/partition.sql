@@ -345,16 +345,18 @@ BEGIN
                                 AND a.attnum > 0 AND NOT a.attisdropped)
                 THEN format('(SELECT * FROM %s WHERE err IS NULL)', staging)
                 ELSE staging::text END;
-    -- each month's fingerprint: its rows and the XOR of a 64-bit hash of
-    -- each row (every column the comparison compares, with a seed drawn
-    -- for this call; equal values hash alike, NULL too); the same is taken
-    -- of the warehouse's months below
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', meta.parent) INTO any_rows;
+    -- the staging's months, and each one's fingerprint when the warehouse
+    -- holds rows to compare them with: its rows and the XOR of a 64-bit
+    -- hash of each row (every column the comparison compares, with a seed
+    -- drawn for this call; equal values hash alike, NULL too); the same is
+    -- taken of the warehouse's months below
     row_hash := format('pg_catalog.count(*) || '':'' || pg_catalog.bit_xor(megamarket._import_row_hash(%s, %s))',
                        seed, meta.cols);
     EXECUTE format('SELECT pg_catalog.jsonb_object_agg(x.m, x.fp) FILTER (WHERE x.m IS NOT NULL),
                            pg_catalog.bool_or(x.m IS NULL)
                       FROM (SELECT date_id / 100 AS m, %s AS fp FROM %s m GROUP BY 1) x',
-                   row_hash, src)
+                   CASE WHEN any_rows THEN row_hash ELSE 'NULL::text' END, src)
         INTO staged, no_day;
     IF no_day THEN
         RAISE EXCEPTION '_import_facts: staging % has rows without a date_id', staging
@@ -363,7 +365,6 @@ BEGIN
     END IF;
     months := ARRAY(SELECT k::integer FROM jsonb_object_keys(coalesce(staged, '{}')) AS k);
     fresh := megamarket._facts_missing_months(meta.parent, months);
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', meta.parent) INTO any_rows;
 
     IF to_regclass('pg_temp.mm_facts_todo') IS NOT NULL THEN
         DROP TABLE pg_temp.mm_facts_todo;
