@@ -364,6 +364,13 @@ BEGIN
                   HINT = 'Every fact row needs the day of its fact (a date_id of megamarket.dates).';
     END IF;
     months := ARRAY(SELECT k::integer FROM jsonb_object_keys(coalesce(staged, '{}')) AS k);
+    -- (as _facts_new_month says it, before a month's bounds are computed)
+    SELECT min(x) INTO m FROM unnest(months) AS x
+     WHERE x % 100 NOT BETWEEN 1 AND 12 OR x / 100 NOT BETWEEN 1900 AND 2999;
+    IF m IS NOT NULL THEN
+        RAISE EXCEPTION 'megamarket: % is not a month of the date dimension', m
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     fresh := megamarket._facts_missing_months(meta.parent, months);
 
     IF to_regclass('pg_temp.mm_facts_todo') IS NOT NULL THEN

@@ -170,6 +170,7 @@ my @bad = (
 	[ q{CREATE TEMP TABLE t AS SELECT 'Z-' || ticket_id AS ticket_id, line_no, customer_id, product_id, store_id, date_id, campaign_id, -quantity AS quantity, amount FROM stage_may; SELECT megamarket._import_facts('sales', 't')}, qr/23514: .*sales_quantity_positive/ ],
 	[ q{CREATE TEMP TABLE t AS SELECT ticket_id, line_no, customer_id, product_id, store_id, date_id, campaign_id, quantity::bigint AS quantity, amount FROM stage_move; SELECT megamarket._import_facts('sales', 't')}, qr/42703: .*lacks columns "quantity" integer/ ],
 	[ q{CREATE TEMP TABLE t AS SELECT ticket_id, line_no, customer_id, product_id, store_id, CASE WHEN ticket_id = 'J-6' THEN NULL ELSE date_id END AS date_id, campaign_id, quantity, amount FROM stage_move; SELECT megamarket._import_facts('sales', 't')}, qr/23502: _import_facts: staging t has rows without a date_id/ ],
+	[ q{CREATE TEMP TABLE t AS SELECT ticket_id, line_no, customer_id, product_id, store_id, CASE WHEN ticket_id = 'J-6' THEN 2147483647 ELSE date_id END AS date_id, campaign_id, quantity, amount FROM stage_move; SELECT megamarket._import_facts('sales', 't')}, qr/22023: megamarket: 21474836 is not a month of the date dimension/ ],
 	[ q{SELECT megamarket.add_months('2025-05-01', '2025-01-01')}, qr/22023: add_months: from_date/ ],
 	[ q{SELECT megamarket.add_months('1899-12-01', '1900-01-01')}, qr/22008: add_months: range/ ],
 );
