@@ -80,13 +80,15 @@ COMMENT ON FUNCTION megamarket._facts_meta(text) IS
 '(internal to the fact partitions) the parent, key table, natural key, columns and per-partition constraints of a fact table';
 
 -- (internal) The first date_id after month m (yyyymm): the upper bound of
--- its partition, as 20250201 for 202501 and 20260101 for 202512.
+-- its partition, as 20250201 for 202501 and 20260101 for 202512. In bigint:
+-- a staging's date_id near 2^31 makes a month whose end is past integer
+-- (_facts_new_month refuses that month; computing its end must not fail first).
 CREATE FUNCTION megamarket._month_end(m integer)
-RETURNS integer
+RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (CASE WHEN m OPERATOR(pg_catalog.%) 100 OPERATOR(pg_catalog.=) 12
-             THEN (m OPERATOR(pg_catalog./) 100 OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.*) 100 OPERATOR(pg_catalog.+) 1
-             ELSE m OPERATOR(pg_catalog.+) 1 END) OPERATOR(pg_catalog.*) 100 OPERATOR(pg_catalog.+) 1;
+             THEN (m::bigint OPERATOR(pg_catalog./) 100 OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.*) 100 OPERATOR(pg_catalog.+) 1
+             ELSE m::bigint OPERATOR(pg_catalog.+) 1 END) OPERATOR(pg_catalog.*) 100 OPERATOR(pg_catalog.+) 1;
 COMMENT ON FUNCTION megamarket._month_end(integer) IS
 '(internal to the fact partitions) the first date_id after a month (yyyymm): its partition''s upper bound';
 
@@ -122,7 +124,7 @@ DECLARE
     meta record := megamarket._facts_meta(kind);
     part text := format('%s_%s_%s', kind, m / 100, lpad((m % 100)::text, 2, '0'));
     lo integer := m * 100 + 1;
-    hi integer := megamarket._month_end(m);
+    hi bigint := megamarket._month_end(m);
 BEGIN
     IF m % 100 NOT BETWEEN 1 AND 12 OR m / 100 NOT BETWEEN 1900 AND 2999 THEN
         RAISE EXCEPTION 'megamarket: % is not a month of the date dimension', m
@@ -364,13 +366,6 @@ BEGIN
                   HINT = 'Every fact row needs the day of its fact (a date_id of megamarket.dates).';
     END IF;
     months := ARRAY(SELECT k::integer FROM jsonb_object_keys(coalesce(staged, '{}')) AS k);
-    -- (as _facts_new_month says it, before a month's bounds are computed)
-    SELECT min(x) INTO m FROM unnest(months) AS x
-     WHERE x % 100 NOT BETWEEN 1 AND 12 OR x / 100 NOT BETWEEN 1900 AND 2999;
-    IF m IS NOT NULL THEN
-        RAISE EXCEPTION 'megamarket: % is not a month of the date dimension', m
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     fresh := megamarket._facts_missing_months(meta.parent, months);
 
     IF to_regclass('pg_temp.mm_facts_todo') IS NOT NULL THEN
